@@ -1,0 +1,73 @@
+"""One exception hierarchy for everything a user can get wrong or a circuit can refuse.
+
+Every error carries a one-line message that points at the input (file, YAML path,
+line) and says what to do next. The CLI prints ``spu: error: <message>`` and exits
+with status 2 for any :class:`SPUError` except :class:`CrossCheckError` (status 1).
+"""
+
+from __future__ import annotations
+
+
+class SPUError(Exception):
+    """Base class of every error spu_emulator raises on purpose."""
+
+    exit_code = 2
+
+    def __str__(self) -> str:  # always one line
+        return " ".join(str(self.args[0]).split()) if self.args else self.__class__.__name__
+
+
+class InputError(SPUError):
+    """Bad user input that is not a netlist: a matrix file, an option value, a model file."""
+
+
+class NetlistError(SPUError):
+    """A netlist that does not follow the format.
+
+    Parameters
+    ----------
+    message : what is wrong (and what to do), without the location.
+    file : the netlist file, or ``None`` for an in-memory document.
+    path : YAML path of the offending field, e.g. ``couplers[1].C``.
+    line : 1-based line number in the file, where known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        file: str | None = None,
+        path: str | None = None,
+        line: int | None = None,
+    ):
+        self.message = message
+        self.file = file
+        self.path = path
+        self.line = line
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = self.file or "<netlist>"
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.path:
+            where += f": {self.path}"
+        return f"{where}: {self.message}"
+
+
+class TopologyError(NetlistError):
+    """A netlist that parses but describes a circuit with no unique equilibrium
+    (floating islands, inductor loops, capacitance-free reactive nodes, ...)."""
+
+
+class InstabilityError(SPUError):
+    """A drift matrix that is not Hurwitz, or matrices that are not positive definite."""
+
+
+class CrossCheckError(SPUError):
+    """A cross-check against an independent oracle (ngspice) that failed."""
+
+    exit_code = 1
+
+
+class MissingDependencyError(SPUError):
+    """An optional dependency (ngspice, PySpice, matplotlib, ...) is not installed."""

@@ -1,0 +1,477 @@
+"""YAML → :class:`~spu_emulator.netlist.schema.Netlist`, with path-aware errors.
+
+Every problem raises :class:`~spu_emulator.errors.NetlistError` naming the file, the
+YAML path (``couplers[1].C``) and the line. The YAML is composed into a node tree
+first so that every value keeps its line number, and duplicate mapping keys (which
+plain YAML silently overwrites) are caught.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from ..errors import NetlistError
+from ..units import DEFAULT_TEMPERATURE, ValueParseError, parse_value
+from .schema import (
+    ELEMENT_TYPES,
+    GROUND,
+    GROUND_NAMES,
+    Capacitor,
+    CurrentSource,
+    Element,
+    Inductor,
+    MutualInductance,
+    Netlist,
+    Readout,
+    Resistor,
+)
+
+FORMAT = "spu-netlist/1"
+
+
+@dataclass(slots=True)
+class Node:
+    """A YAML value with its path and line, for located errors."""
+
+    value: Any  # dict[str, Node] | list[Node] | scalar
+    path: str
+    line: int | None
+
+
+class Context:
+    """Carries the file name and builds located errors."""
+
+    def __init__(self, file: str | None):
+        self.file = file
+
+    def error(self, node: Node | None, message: str, path: str | None = None) -> NetlistError:
+        return NetlistError(
+            message,
+            file=self.file,
+            path=path if path is not None else (node.path if node else None),
+            line=node.line if node else None,
+        )
+
+    # ---- typed accessors -------------------------------------------------
+    def mapping(self, node: Node, what: str = "a mapping") -> dict[str, Node]:
+        if not isinstance(node.value, dict):
+            raise self.error(node, f"expected {what}, got {_kind(node.value)}")
+        return node.value
+
+    def sequence(self, node: Node) -> list[Node]:
+        if not isinstance(node.value, list):
+            raise self.error(node, f"expected a list, got {_kind(node.value)}")
+        return node.value
+
+    def keys(
+        self, node: Node, required: tuple[str, ...], optional: tuple[str, ...] = ()
+    ) -> dict[str, Node]:
+        m = self.mapping(node)
+        allowed = set(required) | set(optional)
+        for k, v in m.items():
+            if k not in allowed:
+                raise self.error(
+                    v, f"unknown key {k!r} (allowed: {', '.join(sorted(allowed))})", _join(node.path, k)
+                )
+        for k in required:
+            if k not in m:
+                raise self.error(node, f"missing required field {k!r}", _join(node.path, k))
+        return m
+
+    def string(self, node: Node) -> str:
+        v = node.value
+        if isinstance(v, bool) or v is None or isinstance(v, (dict, list)):
+            raise self.error(node, f"expected a name, got {_kind(v)}")
+        if isinstance(v, float):
+            raise self.error(node, f"expected a name, got number {v!r}")
+        s = str(v)
+        if not s.strip() or any(c.isspace() for c in s):
+            raise self.error(node, f"names must be non-empty with no spaces, got {s!r}")
+        return s
+
+    def quantity(
+        self,
+        node: Node,
+        unit: str,
+        *,
+        positive: bool = False,
+        nonnegative: bool = False,
+        check: Callable[[float], str | None] | None = None,
+    ) -> float:
+        try:
+            x = parse_value(node.value, unit)
+        except ValueParseError as exc:
+            raise self.error(node, str(exc)) from None
+        if not math.isfinite(x):
+            raise self.error(node, f"must be finite, got {node.value!r}")
+        if positive and not x > 0:
+            raise self.error(node, f"must be positive, got {node.value!r}")
+        if nonnegative and x < 0:
+            raise self.error(node, f"must be non-negative, got {node.value!r}")
+        if check is not None and (msg := check(x)):
+            raise self.error(node, msg)
+        return x
+
+    def node_pair(self, node: Node) -> tuple[str, str]:
+        seq = self.sequence(node)
+        if len(seq) != 2:
+            raise self.error(node, f"expected two node names, got {len(seq)}")
+        a, b = (self.string(x) for x in seq)
+        a = GROUND if a in GROUND_NAMES else a
+        b = GROUND if b in GROUND_NAMES else b
+        if a == b:
+            raise self.error(node, f"self-loop: both terminals on node {a!r}")
+        return a, b
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "nothing (null)"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, bool):
+        return f"boolean {v}"
+    return f"{type(v).__name__} {v!r}"
+
+
+def _compose(text: str, ctx: Context) -> Node | None:
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise NetlistError(
+            f"YAML syntax error: {problem}",
+            file=ctx.file,
+            line=mark.line + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise NetlistError(f"YAML error: {exc}", file=ctx.file) from None
+    if root is None:
+        return None
+
+    def convert(n: yaml.Node, path: str) -> Node:
+        line = n.start_mark.line + 1
+        if isinstance(n, yaml.MappingNode):
+            out: dict[str, Node] = {}
+            for kn, vn in n.value:
+                if not isinstance(kn, yaml.ScalarNode):
+                    raise NetlistError("mapping keys must be plain names", ctx.file, path, kn.start_mark.line + 1)
+                key = str(loader.construct_object(kn))
+                if key in out:
+                    raise NetlistError(
+                        f"duplicate key {key!r}", ctx.file, _join(path, key), kn.start_mark.line + 1
+                    )
+                out[key] = convert(vn, _join(path, key))
+            return Node(out, path, line)
+        if isinstance(n, yaml.SequenceNode):
+            return Node([convert(x, _join(path, i)) for i, x in enumerate(n.value)], path, line)
+        try:
+            value = loader.construct_object(n)
+        except yaml.YAMLError as exc:
+            raise NetlistError(f"bad value: {exc}", ctx.file, path, line) from None
+        return Node(value, path, line)
+
+    return convert(root, "")
+
+
+# ---------------------------------------------------------------------------
+# Element parsers: one per `type:`; extensions register more in ELEMENT_PARSERS.
+# ---------------------------------------------------------------------------
+
+ElementParser = Callable[[Context, Node, dict[str, Node], str], Element]
+
+
+def _temperature(ctx: Context, m: dict[str, Node]) -> float | None:
+    if "temperature" not in m:
+        return None
+    return ctx.quantity(m["temperature"], "K", nonnegative=True)
+
+
+def _parse_R(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
+    ctx.keys(node, ("name", "type", "nodes", "value"), ("temperature",))
+    return Resistor(
+        name=name,
+        nodes=ctx.node_pair(m["nodes"]),
+        R=ctx.quantity(m["value"], "Ohm", positive=True),
+        temperature=_temperature(ctx, m),
+        origin=node.path,
+    )
+
+
+def _parse_C(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
+    ctx.keys(node, ("name", "type", "nodes", "value"))
+    return Capacitor(
+        name=name, nodes=ctx.node_pair(m["nodes"]), C=ctx.quantity(m["value"], "F", positive=True),
+        origin=node.path,
+    )
+
+
+def _parse_L(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
+    ctx.keys(node, ("name", "type", "nodes", "value"), ("series_R", "temperature"))
+    return Inductor(
+        name=name,
+        nodes=ctx.node_pair(m["nodes"]),
+        L=ctx.quantity(m["value"], "H", positive=True),
+        series_R=ctx.quantity(m["series_R"], "Ohm", nonnegative=True) if "series_R" in m else 0.0,
+        temperature=_temperature(ctx, m),
+        origin=node.path,
+    )
+
+
+def _parse_I(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
+    ctx.keys(node, ("name", "type", "nodes"), ("dc", "value", "noise_psd"))
+    if "dc" in m and "value" in m:
+        raise ctx.error(m["value"], "give either 'dc' or 'value' (they mean the same), not both")
+    dc_node = m.get("dc") or m.get("value")
+    return CurrentSource(
+        name=name,
+        nodes=ctx.node_pair(m["nodes"]),
+        dc=ctx.quantity(dc_node, "A") if dc_node is not None else 0.0,
+        noise_psd=ctx.quantity(m["noise_psd"], "A2/Hz", nonnegative=True) if "noise_psd" in m else 0.0,
+        origin=node.path,
+    )
+
+
+def _parse_K(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
+    ctx.keys(node, ("name", "type", "inductors"), ("k", "value"))
+    if ("k" in m) == ("value" in m):
+        raise ctx.error(node, "give the coupling factor as 'k'", _join(node.path, "k"))
+    seq = ctx.sequence(m["inductors"])
+    if len(seq) != 2:
+        raise ctx.error(m["inductors"], f"expected two inductor names, got {len(seq)}")
+    l1, l2 = (ctx.string(x) for x in seq)
+    if l1 == l2:
+        raise ctx.error(m["inductors"], f"an inductor cannot couple to itself ({l1!r})")
+    knode = m.get("k") or m["value"]
+    k = ctx.quantity(
+        knode, "1", check=lambda x: None if abs(x) < 1 else f"|k| must be < 1, got {x:g}"
+    )
+    return MutualInductance(name=name, nodes=(), inductors=(l1, l2), k=k, origin=node.path)
+
+
+ELEMENT_PARSERS: dict[str, ElementParser] = {
+    "R": _parse_R,
+    "C": _parse_C,
+    "L": _parse_L,
+    "I": _parse_I,
+    "K": _parse_K,
+}
+
+#: Top-level sections that extensions may claim: key -> parser(ctx, node, builder).
+SECTION_PARSERS: dict[str, Callable[[Context, Node, "_Builder"], None]] = {}
+
+TOP_KEYS = ("format", "name", "description", "temperature", "cells", "couplers", "elements", "readout")
+
+
+class _Builder:
+    """Accumulates elements and node order while the document is read."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.elements: list[Element] = []
+        self.names: dict[str, Node] = {}
+        self.nodes: list[str] = []
+        self.cells: list[str] = []
+
+    def add(self, element: Element, name_node: Node) -> None:
+        if element.name in self.names:
+            first = self.names[element.name]
+            raise self.ctx.error(
+                name_node,
+                f"duplicate name {element.name!r} (first used at {first.path or 'top'}"
+                + (f", line {first.line})" if first.line else ")"),
+            )
+        self.names[element.name] = name_node
+        for n in element.nodes:
+            if n != GROUND and n not in self.nodes:
+                self.nodes.append(n)
+        self.elements.append(element)
+
+
+def _parse_cells(ctx: Context, sec: Node, b: _Builder) -> None:
+    for i, cn in enumerate(ctx.sequence(sec)):
+        m = ctx.keys(cn, ("name", "C"), ("L", "R", "temperature"))
+        name = ctx.string(m["name"])
+        if name in GROUND_NAMES:
+            raise ctx.error(m["name"], f"{name!r} is the ground node and cannot be a cell")
+        if name in b.cells:
+            raise ctx.error(m["name"], f"duplicate cell name {name!r}")
+        if name in b.nodes:
+            raise ctx.error(m["name"], f"cell name {name!r} is already used as a node")
+        b.cells.append(name)
+        b.nodes.append(name)
+        t = _temperature(ctx, m)
+        b.add(Capacitor(f"{name}.C", (name, GROUND), ctx.quantity(m["C"], "F", positive=True), origin=f"{cn.path}.C"), m["C"])
+        if "L" in m:
+            b.add(Inductor(f"{name}.L", (name, GROUND), ctx.quantity(m["L"], "H", positive=True), origin=f"{cn.path}.L"), m["L"])
+        if "R" in m:
+            b.add(Resistor(f"{name}.R", (name, GROUND), ctx.quantity(m["R"], "Ohm", positive=True), t, origin=f"{cn.path}.R"), m["R"])
+        elif "temperature" in m:
+            raise ctx.error(m["temperature"], "a cell temperature needs a cell resistor R")
+
+
+_COUPLER_KINDS = {"C": ("F", Capacitor, "C"), "R": ("Ohm", Resistor, "R"), "L": ("H", Inductor, "L")}
+
+
+def _parse_couplers(ctx: Context, sec: Node, b: _Builder) -> None:
+    for i, cn in enumerate(ctx.sequence(sec)):
+        m = ctx.keys(cn, ("between",), ("name", "C", "R", "L", "temperature"))
+        kinds = [k for k in ("C", "R", "L") if k in m]
+        if len(kinds) != 1:
+            raise ctx.error(cn, "a coupler needs exactly one of C, R or L" + (f", got {', '.join(kinds)}" if kinds else ""))
+        kind = kinds[0]
+        a, bb = ctx.node_pair(m["between"])
+        for n, sub in zip((a, bb), ctx.sequence(m["between"]), strict=True):
+            if n != GROUND and n not in b.nodes:
+                raise ctx.error(sub, f"unknown node {n!r}: couplers join cells or nodes defined earlier")
+        name = ctx.string(m["name"]) if "name" in m else f"couplers[{i}]"
+        unit, cls, attr = _COUPLER_KINDS[kind]
+        value = ctx.quantity(m[kind], unit, positive=True)
+        kwargs: dict[str, Any] = {attr: value}
+        if "temperature" in m:
+            if kind == "C":
+                raise ctx.error(m["temperature"], "a capacitive coupler has no temperature (it is noiseless)")
+            kwargs["temperature"] = _temperature(ctx, m)
+        b.add(cls(name=name, nodes=(a, bb), origin=f"{cn.path}.{kind}", **kwargs), m.get("name", m[kind]))
+
+
+def _parse_elements(ctx: Context, sec: Node, b: _Builder) -> None:
+    for en in ctx.sequence(sec):
+        m = ctx.mapping(en)
+        if "type" not in m:
+            raise ctx.error(en, "missing required field 'type'", _join(en.path, "type"))
+        if "name" not in m:
+            raise ctx.error(en, "missing required field 'name'", _join(en.path, "name"))
+        t = m["type"].value
+        if not isinstance(t, str) or t not in ELEMENT_PARSERS:
+            raise ctx.error(m["type"], f"unknown element type {t!r} (known: {', '.join(ELEMENT_PARSERS)})")
+        name = ctx.string(m["name"])
+        b.add(ELEMENT_PARSERS[t](ctx, en, m, name), m["name"])
+
+
+def _check_references(ctx: Context, b: _Builder, by_name: dict[str, Node]) -> None:
+    """Cross-references: K elements must name inductors."""
+    inductors = {e.name for e in b.elements if isinstance(e, Inductor)}
+    seen_pairs: dict[frozenset[str], str] = {}
+    for e in b.elements:
+        if isinstance(e, MutualInductance):
+            for ind in e.inductors:
+                if ind not in inductors:
+                    raise NetlistError(
+                        f"unknown inductor {ind!r} (inductors: {', '.join(sorted(inductors)) or 'none'})",
+                        ctx.file, f"{e.origin}.inductors", by_name[e.name].line,
+                    )
+            pair = frozenset(e.inductors)
+            if pair in seen_pairs:
+                raise NetlistError(
+                    f"inductors {sorted(pair)} are already coupled by {seen_pairs[pair]!r}",
+                    ctx.file, e.origin, by_name[e.name].line,
+                )
+            seen_pairs[pair] = e.name
+
+
+def _parse_readout(ctx: Context, sec: Node) -> Readout:
+    m = ctx.keys(sec, (), ("rate", "bits", "full_scale"))
+    bits = None
+    if "bits" in m:
+        v = m["bits"].value
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 32:
+            raise ctx.error(m["bits"], f"bits must be an integer from 1 to 32, got {v!r}")
+        bits = v
+    return Readout(
+        rate=ctx.quantity(m["rate"], "Hz", positive=True) if "rate" in m else None,
+        bits=bits,
+        full_scale=ctx.quantity(m["full_scale"], "V", positive=True) if "full_scale" in m else None,
+    )
+
+
+def loads(text: str, file: str | None = None) -> Netlist:
+    """Parse netlist YAML text. ``file`` names the source in error messages."""
+    ctx = Context(file)
+    root = _compose(text, ctx)
+    if root is None:
+        raise NetlistError("empty netlist: expected a mapping with 'format: spu-netlist/1'", file)
+    top = ctx.mapping(root, "a mapping at the top level")
+    for k, v in top.items():
+        if k not in TOP_KEYS and k not in SECTION_PARSERS:
+            raise ctx.error(v, f"unknown top-level key {k!r} (allowed: {', '.join(TOP_KEYS + tuple(SECTION_PARSERS))})", k)
+    if "format" not in top:
+        raise NetlistError(f"missing 'format: {FORMAT}'", file, "format", 1)
+    if top["format"].value != FORMAT:
+        raise ctx.error(top["format"], f"unsupported format {top['format'].value!r}: this version reads {FORMAT!r}")
+    name = ctx.string(top["name"]) if "name" in top else (os.path.splitext(os.path.basename(file))[0] if file else "netlist")
+    description = ""
+    if "description" in top:
+        if not isinstance(top["description"].value, str):
+            raise ctx.error(top["description"], "expected text")
+        description = top["description"].value
+    temperature = (
+        ctx.quantity(top["temperature"], "K", nonnegative=True) if "temperature" in top else DEFAULT_TEMPERATURE
+    )
+    b = _Builder(ctx)
+    # Sections in file order so that "first appearance" follows the file.
+    order = {"cells": _parse_cells, "couplers": _parse_couplers, "elements": _parse_elements}
+    if "cells" in top:
+        _parse_cells(ctx, top["cells"], b)
+    for key, sec in top.items():
+        if key in ("couplers", "elements"):
+            if sec.value is None:
+                continue
+            order[key](ctx, sec, b)
+        elif key in SECTION_PARSERS:
+            SECTION_PARSERS[key](ctx, sec, b)
+    _check_references(ctx, b, b.names)
+    if not b.elements:
+        raise NetlistError("the netlist has no elements (add cells, couplers or elements)", file)
+    readout = _parse_readout(ctx, top["readout"]) if "readout" in top else None
+    netlist = Netlist(
+        name=name,
+        temperature=temperature,
+        nodes=tuple(b.nodes),
+        cells=tuple(b.cells),
+        elements=tuple(b.elements),
+        source=file,
+        description=description,
+        readout=readout,
+    )
+    # Topology checks that need the assembled circuit live in circuit/; run the
+    # structural ones here so that `load` returns only usable netlists.
+    from ..circuit.topology import check_topology
+
+    check_topology(netlist)
+    return netlist
+
+
+def load(path: str | os.PathLike[str]) -> Netlist:
+    """Read and validate a netlist file."""
+    p = os.fspath(path)
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        raise NetlistError("file not found", p) from None
+    except IsADirectoryError:
+        raise NetlistError("is a directory, not a netlist file", p) from None
+    except OSError as exc:
+        raise NetlistError(f"cannot read: {exc.strerror}", p) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NetlistError("not UTF-8 text (is this a netlist YAML file?)", p) from None
+    return loads(text, p)
