@@ -305,7 +305,7 @@ class _Builder:
 
 
 def _parse_cells(ctx: Context, sec: Node, b: _Builder) -> None:
-    for i, cn in enumerate(ctx.sequence(sec)):
+    for cn in ctx.sequence(sec):
         m = ctx.keys(cn, ("name", "C"), ("L", "R", "temperature"))
         name = ctx.string(m["name"])
         if name in GROUND_NAMES:
@@ -317,11 +317,15 @@ def _parse_cells(ctx: Context, sec: Node, b: _Builder) -> None:
         b.cells.append(name)
         b.nodes.append(name)
         t = _temperature(ctx, m)
-        b.add(Capacitor(f"{name}.C", (name, GROUND), ctx.quantity(m["C"], "F", positive=True), origin=f"{cn.path}.C"), m["C"])
+        gnd = (name, GROUND)
+        c = ctx.quantity(m["C"], "F", positive=True)
+        b.add(Capacitor(name=f"{name}.C", nodes=gnd, C=c, origin=f"{cn.path}.C"), m["C"])
         if "L" in m:
-            b.add(Inductor(f"{name}.L", (name, GROUND), ctx.quantity(m["L"], "H", positive=True), origin=f"{cn.path}.L"), m["L"])
+            ell = ctx.quantity(m["L"], "H", positive=True)
+            b.add(Inductor(name=f"{name}.L", nodes=gnd, L=ell, origin=f"{cn.path}.L"), m["L"])
         if "R" in m:
-            b.add(Resistor(f"{name}.R", (name, GROUND), ctx.quantity(m["R"], "Ohm", positive=True), t, origin=f"{cn.path}.R"), m["R"])
+            r = ctx.quantity(m["R"], "Ohm", positive=True)
+            b.add(Resistor(name=f"{name}.R", nodes=gnd, R=r, temperature=t, origin=f"{cn.path}.R"), m["R"])
         elif "temperature" in m:
             raise ctx.error(m["temperature"], "a cell temperature needs a cell resistor R")
 

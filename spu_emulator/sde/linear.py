@@ -1,0 +1,212 @@
+"""Linear time-invariant SDEs: dx = (A x + b) dt + B dW.
+
+Everything here is exact linear algebra: the stationary covariance from the
+continuous Lyapunov equation, the exact one-step transition (Van Loan), modes and
+power spectral densities from the transfer function.
+
+Numerics are done in *energy coordinates* y = Rᵀ x, where M = R Rᵀ is the Cholesky
+factor of the circuit's mass matrix blkdiag(C_N, L): there the Boltzmann covariance
+is k_B T · I and every entry is O(1), whatever the SI scales of volts and amperes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg as sla
+
+from ..errors import InstabilityError
+from ..units import K_B
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class LinearSDE:
+    """dx = (A x + b) dt + B dW, x ∈ ℝⁿ, W a p-dimensional Wiener process.
+
+    ``scale`` (n,n) is a well-conditioning change of variables x = scale @ y used
+    internally (identity when unknown). ``n_voltage`` counts the leading voltage
+    states; ``temperature`` is the common bath temperature when the circuit is in
+    thermal equilibrium (else None).
+    """
+
+    A: Array
+    b: Array
+    B: Array
+    state_names: tuple[str, ...]
+    n_voltage: int
+    scale: Array
+    temperature: float | None = None
+    mass: Array | None = None
+    netlist_digest: str = ""
+    netlist_name: str = ""
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_circuit(cls, circuit) -> LinearSDE:
+        M, K, N = circuit.M, circuit.K, circuit.N
+        R = np.linalg.cholesky(M)  # M = R Rᵀ
+        A = -np.linalg.solve(M, K)
+        B = np.linalg.solve(M, N)
+        b = np.linalg.solve(M, circuit.u)
+        sde = cls(
+            A=A, b=b, B=B,
+            state_names=circuit.state_names,
+            n_voltage=circuit.n_nodes,
+            scale=np.linalg.inv(R.T),  # x = R⁻ᵀ y
+            temperature=circuit.equal_temperature,
+            mass=M,
+            netlist_digest=circuit.netlist.digest,
+            netlist_name=circuit.netlist.name,
+        )
+        sde.check_stable(circuit.netlist.source)
+        return sde
+
+    @property
+    def dim(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def voltage_names(self) -> tuple[str, ...]:
+        return tuple(s[2:-1] for s in self.state_names[: self.n_voltage])
+
+    # ---- scaled coordinates ---------------------------------------------
+    def _scaled(self) -> tuple[Array, Array, Array, Array]:
+        """(A_y, B_y, S, S⁻¹) with y = S⁻¹ x."""
+        S = self.scale
+        Sinv = np.linalg.inv(S)
+        return Sinv @ self.A @ S, Sinv @ self.B, S, Sinv
+
+    def drift(self, x: Array) -> Array:
+        """A x + b for a batch x of shape (..., n)."""
+        return x @ self.A.T + self.b
+
+    # ---- stability and equilibrium -------------------------------------
+    def eigenvalues(self) -> Array:
+        return np.linalg.eigvals(self.A)
+
+    def check_stable(self, source: str | None = None) -> None:
+        """Raise InstabilityError unless A is Hurwitz (every Re λ < 0)."""
+        lam = self.eigenvalues()
+        scale = np.max(np.abs(lam)) if lam.size else 1.0
+        bad = lam[lam.real >= -1e-11 * scale]
+        if bad.size:
+            raise InstabilityError(
+                f"{source or '<netlist>'}: the drift is not Hurwitz: {bad.size} mode(s) with "
+                f"Re(λ) ≥ 0 (e.g. λ = {bad[0]:.4g} 1/s), so there is no equilibrium: a mode "
+                "is undamped or unstable; check that resistors reach every mode"
+            )
+
+    def stationary_mean(self) -> Array:
+        """μ = −A⁻¹ b."""
+        return -np.linalg.solve(self.A, self.b)
+
+    def stationary_covariance(self) -> Array:
+        """Σ solving A Σ + Σ Aᵀ + B Bᵀ = 0 (Bartels–Stewart in energy coordinates). O(n³)."""
+        Ay, By, S, _ = self._scaled()
+        Sy = sla.solve_continuous_lyapunov(Ay, -By @ By.T)
+        Sy = 0.5 * (Sy + Sy.T)
+        return S @ Sy @ S.T
+
+    def boltzmann_covariance(self) -> Array | None:
+        """k_B T M⁻¹ when the circuit is at one temperature (the FDT oracle), else None."""
+        if self.temperature is None or self.mass is None:
+            return None
+        return K_B * self.temperature * np.linalg.inv(self.mass)
+
+    def transition(self, h: float) -> tuple[Array, Array]:
+        """Exact one-step transition over time h: x' = F x + c + w, w ~ N(0, Q).
+
+        Returns (F, Q). Van Loan's block exponential expm([[−A, BBᵀ], [0, Aᵀ]] h) on a
+        step small enough that the block exponential stays well conditioned, then
+        doubling F₂ = F², Q₂ = F Q Fᵀ + Q (sums of PSD terms: no cancellation).
+        Exact for any h and any (non-normal) A. O(n³ log(h‖A‖)).
+        """
+        Ay, By, S, Sinv = self._scaled()
+        n = Ay.shape[0]
+        rho = max(float(np.max(np.abs(np.linalg.eigvals(Ay)))), 1e-300)
+        doublings = max(0, int(np.ceil(np.log2(rho * h / 0.5)))) if rho * h > 0.5 else 0
+        h0 = h / 2**doublings
+        blk = np.zeros((2 * n, 2 * n))
+        blk[:n, :n] = -Ay
+        blk[:n, n:] = By @ By.T
+        blk[n:, n:] = Ay.T
+        E = sla.expm(blk * h0)
+        F = E[n:, n:].T
+        Q = F @ E[:n, n:]
+        Q = 0.5 * (Q + Q.T)
+        for _ in range(doublings):
+            Q = F @ Q @ F.T + Q
+            Q = 0.5 * (Q + Q.T)
+            F = F @ F
+        Fx = S @ F @ Sinv
+        Qx = S @ Q @ S.T
+        return Fx, 0.5 * (Qx + Qx.T)
+
+    def transition_offset(self, F: Array) -> Array:
+        """c = (I − F) μ, the exact DC contribution over a step with transition F."""
+        mu = self.stationary_mean()
+        return mu - F @ mu
+
+    # ---- modes and spectra ---------------------------------------------
+    def modes(self) -> list[dict]:
+        """Eigenmodes: frequency (Hz), decay rate (1/s), quality factor Q, one per
+        conjugate pair (or real mode), slowest first."""
+        lam = self.eigenvalues()
+        out = []
+        seen = np.zeros(lam.size, bool)
+        order = np.argsort(-lam.real)
+        for i in order:
+            if seen[i]:
+                continue
+            seen[i] = True
+            li = lam[i]
+            if abs(li.imag) > 1e-12 * abs(li):
+                j = int(np.argmin(np.where(seen, np.inf, np.abs(lam - np.conj(li)))))
+                seen[j] = True
+            rate = -li.real
+            omega = abs(li.imag)
+            out.append({
+                "frequency": omega / (2 * np.pi),
+                "decay_rate": rate,
+                "time_constant": 1.0 / rate,
+                # Q = |λ| / (2 |Re λ|) for a damped oscillator; None for a real mode.
+                "quality_factor": float(np.hypot(rate, omega) / (2 * rate)) if omega > 0 else None,
+                "oscillatory": bool(omega > 0),
+            })
+        return out
+
+    def relaxation_time(self) -> float:
+        """Slowest decay time 1 / min(−Re λ) (s)."""
+        return float(1.0 / np.min(-self.eigenvalues().real))
+
+    def fastest_time(self) -> float:
+        """1 / max|λ|: the shortest time scale (s)."""
+        return float(1.0 / np.max(np.abs(self.eigenvalues())))
+
+    def psd(self, freqs: Array, outputs: Array | None = None) -> Array:
+        """Two-sided cross power spectral density matrix of y = C x (C = I by default).
+
+        S₂(f) = C H B Bᵀ Hᴴ Cᵀ with H = (2πif I − A)⁻¹, so that ∫ S₂ df over ℝ equals the
+        stationary covariance. Returns complex (len(freqs), k, k), units²/Hz.
+        O(len(freqs) n³).
+        """
+        freqs = np.atleast_1d(np.asarray(freqs, float))
+        n = self.dim
+        Cout = np.eye(n) if outputs is None else np.atleast_2d(outputs)
+        s = 2j * np.pi * freqs
+        H = np.linalg.inv(s[:, None, None] * np.eye(n) - self.A)
+        CHB = Cout @ H @ self.B
+        return CHB @ np.conj(np.swapaxes(CHB, -1, -2))
+
+    def node_psd(self, freqs: Array) -> Array:
+        """One-sided PSD (V²/Hz) of every voltage state, shape (len(freqs), n_voltage):
+        2 S₂(f), the convention of SPICE `.noise` (which prints its square root)."""
+        freqs = np.atleast_1d(np.asarray(freqs, float))
+        n = self.dim
+        s = 2j * np.pi * freqs
+        H = np.linalg.inv(s[:, None, None] * np.eye(n) - self.A)[:, : self.n_voltage, :]
+        HB = H @ self.B
+        return 2.0 * np.sum(np.abs(HB) ** 2, axis=-1)
