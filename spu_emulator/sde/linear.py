@@ -210,3 +210,21 @@ class LinearSDE:
         H = np.linalg.inv(s[:, None, None] * np.eye(n) - self.A)[:, : self.n_voltage, :]
         HB = H @ self.B
         return 2.0 * np.sum(np.abs(HB) ** 2, axis=-1)
+
+    def sampled_node_psd(self, freqs: Array, dt: float) -> Array:
+        """One-sided PSD (V²/Hz) of the voltage states *sampled* every dt, aliasing
+        included: the exact discrete-time spectrum of x_{k+1} = F x_k + w_k,
+
+            S(f) = 2 dt [(I − F z⁻¹)⁻¹ Q (I − F z⁻¹)⁻ᴴ]_vv,  z = e^{2πi f dt},
+
+        for 0 ≤ f ≤ 1/(2 dt). This is what a Welch estimate of simulated (or ADC)
+        samples converges to. Shape (len(freqs), n_voltage)."""
+        freqs = np.atleast_1d(np.asarray(freqs, float))
+        F, Q = self.transition(dt)
+        n = self.dim
+        zinv = np.exp(-2j * np.pi * freqs * dt)
+        H = np.linalg.inv(np.eye(n) - zinv[:, None, None] * F)[:, : self.n_voltage, :]
+        w, V = np.linalg.eigh(Q)
+        Lq = V * np.sqrt(np.clip(w, 0, None))
+        HL = H @ Lq
+        return 2.0 * dt * np.sum(np.abs(HL) ** 2, axis=-1)

@@ -1,0 +1,191 @@
+"""Physics oracles: fluctuation–dissipation, kT/C, Lyapunov, Van Loan, simulation."""
+
+import numpy as np
+import pytest
+from randnet import random_netlist_yaml
+
+from spu_emulator.circuit import assemble
+from spu_emulator.integrate import Exact, SaveAt, simulate
+from spu_emulator.netlist import load, loads
+from spu_emulator.sampling.estimators import covariance_with_errors
+from spu_emulator.units import K_B
+
+
+def _rel(S, R):
+    d = np.sqrt(np.abs(np.diag(R)))
+    return np.max(np.abs(S - R) / np.outer(d, d))
+
+
+def _sde(text):
+    return assemble(loads(text)).to_sde()
+
+
+@pytest.mark.parametrize("block", range(10))
+def test_fdt_on_random_netlists(block):
+    """≥ 200 random netlists: the Lyapunov covariance equals k_B T blkdiag(C_N⁻¹, L⁻¹)."""
+    features = {"kron": 0, "mutual": 0, "extra": 0, "inductors": 0}
+    for seed in range(block * 25, block * 25 + 25):
+        text = random_netlist_yaml(seed)
+        c = assemble(loads(text))
+        features["kron"] += bool(c.reduced_nodes)
+        features["mutual"] += "type: K" in text
+        features["extra"] += "Cx" in text
+        features["inductors"] += bool(c.inductors)
+        sde = c.to_sde()
+        S = sde.stationary_covariance()
+        n = c.n_nodes
+        ref = np.zeros_like(S)
+        ref[:n, :n] = K_B * 300 * np.linalg.inv(c.C)
+        if c.inductors:
+            ref[n:, n:] = K_B * 300 * np.linalg.inv(c.L)
+        assert _rel(S, ref) < 1e-9, (seed, _rel(S, ref))
+        F, Q = sde.transition(0.37 * sde.relaxation_time())
+        assert _rel(F @ S @ F.T + Q, S) < 1e-10, seed
+    # the generator really exercises every feature
+    assert all(v > 0 for v in features.values()), features
+
+
+def test_single_cell_kT_over_C_and_L():
+    sde = _sde("format: spu-netlist/1\ntemperature: 77 K\ncells:\n  - {name: a, C: 2.2 nF, L: 4.7 uH, R: 330 Ohm}\n")
+    S = sde.stationary_covariance()
+    assert S[0, 0] == pytest.approx(K_B * 77 / 2.2e-9, rel=1e-12)
+    assert S[1, 1] == pytest.approx(K_B * 77 / 4.7e-6, rel=1e-12)
+    assert abs(S[0, 1]) < 1e-12 * np.sqrt(S[0, 0] * S[1, 1])
+
+
+def test_two_cell_closed_form():
+    """Capacitively coupled pair: Cov(v) = k_B T [[C+Cc, −Cc], [−Cc, C+Cc]]⁻¹."""
+    sde = _sde(open("netlists/coupled_pair.yaml").read())
+    CN = np.array([[1.2e-9, -0.2e-9], [-0.2e-9, 1.2e-9]])
+    assert _rel(sde.stationary_covariance()[:2, :2], K_B * 300 * np.linalg.inv(CN)) < 1e-12
+
+
+def test_noise_current_source_psd_convention():
+    """An injected current with one-sided PSD S on an RC node adds S R / (4 C)
+    to ⟨v²⟩ (white noise through a one-pole filter: ∫ S R²/(1+(2πfRC)²) df)."""
+    S_I, R, C = 3e-24, 1e4, 1e-9
+    text = f"""format: spu-netlist/1
+temperature: 0 K
+cells:
+  - {{name: a, C: {C}, R: {R}}}
+elements:
+  - {{name: In, type: I, nodes: [gnd, a], noise_psd: {S_I}}}
+"""
+    sde = _sde(text)
+    assert sde.stationary_covariance()[0, 0] == pytest.approx(S_I * R / (4 * C), rel=1e-12)
+
+
+def test_kron_reduction_matches_limit_of_tiny_capacitance():
+    """Eliminating a resistive node equals giving it a vanishing capacitance."""
+    base = """format: spu-netlist/1
+cells:
+  - {name: a, C: 1 nF, L: 1 uH, R: 1 kOhm}
+  - {name: b, C: 1 nF, R: 2 kOhm, temperature: 400 K}
+elements:
+  - {name: R1, type: R, nodes: [a, m], value: 1 kOhm, temperature: 100 K}
+  - {name: R2, type: R, nodes: [m, b], value: 2 kOhm}
+  - {name: R3, type: R, nodes: [m, gnd], value: 3 kOhm, temperature: 50 K}
+  - {name: I1, type: I, nodes: [gnd, m], dc: 1 mA, noise_psd: 1e-24}
+"""
+    red = assemble(loads(base))
+    assert red.reduced_nodes == ("m",)
+    full = _sde(base + "  - {name: Cm, type: C, nodes: [m, gnd], value: 1e-18}\n")
+    sr = red.to_sde()
+    Sf = full.stationary_covariance()
+    keep = [0, 1, 3]  # v(a), v(b), i(a.L) of the full circuit (m is state 2)
+    assert _rel(sr.stationary_covariance(), Sf[np.ix_(keep, keep)]) < 1e-6
+    assert np.allclose(sr.stationary_mean(), full.stationary_mean()[keep], rtol=1e-6)
+
+
+def test_van_loan_against_direct_quadrature():
+    """Q = ∫₀ʰ e^{As} B Bᵀ e^{Aᵀs} ds by Gauss–Legendre quadrature on a non-normal
+    RLC drift, at steps from far below to far above the relaxation time."""
+    from scipy.linalg import expm
+
+    sde = _sde(open("netlists/nonequilibrium.yaml").read())
+    BB = sde.B @ sde.B.T
+    for h in (1e-9, 3e-7, 2e-6):
+        x, w = np.polynomial.legendre.leggauss(400)
+        s = 0.5 * h * (x + 1)
+        Qq = sum(0.5 * h * wi * expm(sde.A * si) @ BB @ expm(sde.A * si).T for si, wi in zip(s, w))
+        F, Q = sde.transition(h)
+        assert np.allclose(F, expm(sde.A * h), rtol=1e-10, atol=1e-12 * np.abs(F).max())
+        assert _rel(Q, Qq) < 1e-9
+
+
+def test_nonequilibrium_is_not_boltzmann():
+    c = assemble(load("netlists/nonequilibrium.yaml"))
+    assert c.equal_temperature is None
+    sde = c.to_sde()
+    S = sde.stationary_covariance()
+    A, B = sde.A, sde.B
+    assert np.max(np.abs(A @ S + S @ A.T + B @ B.T)) < 1e-9 * np.max(np.abs(B @ B.T))
+    assert sde.boltzmann_covariance() is None
+
+
+@pytest.mark.parametrize("name,chains,duration", [("spu8", 64, 2e-3), ("nonequilibrium", 64, 2e-3)])
+def test_simulated_covariance_within_standard_errors(name, chains, duration):
+    sde = assemble(load(f"netlists/{name}.yaml")).to_sde()
+    tr = simulate(sde, "exact", 0.0, duration, 0.25 * sde.relaxation_time(), 1234, chains=chains)
+    est = covariance_with_errors(tr.states)
+    z = est.z_scores(sde.stationary_covariance())
+    assert est.min_effective_samples > 1e4
+    assert np.max(np.abs(z)) < 4.5, np.max(np.abs(z))
+    # and the means are zero within their errors
+    assert np.max(np.abs(est.mean / est.mean_stderr)) < 4.5
+
+
+@pytest.mark.parametrize("fuse", [1, 3, 8, 32])
+def test_fused_blocks_equal_stepwise(fuse):
+    """Block-fused exact stepping is the same recursion as one step at a time."""
+    sde = assemble(load("netlists/nonequilibrium.yaml")).to_sde()
+    steps, B = 101, 5
+    integ = Exact(fuse=fuse)
+    plan = integ.init(sde, 1e-8)
+    from spu_emulator.integrate.base import NoiseSource
+
+    x0 = np.random.default_rng(0).standard_normal((B, sde.dim)) * 1e-6
+    out = np.empty((B, steps, sde.dim))
+    integ.run(plan, x0, steps, NoiseSource(np.random.default_rng(5), B, integ.noise_dim(plan)), 0.0, 1e-8, out)
+    Z = NoiseSource(np.random.default_rng(5), B, integ.noise_dim(plan)).draw(steps)
+    x = x0
+    ref = np.empty_like(out)
+    for k in range(steps):
+        x = integ.step(plan, x, Z[k], 0.0)
+        ref[:, k] = x
+    assert np.allclose(out, ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
+
+
+def test_dc_sources_give_exact_mean():
+    """RC network with DC sources: the mean relaxes to G⁻¹ i (Kron-reduced)."""
+    c = assemble(load("netlists/rc_network.yaml"))
+    sde = c.to_sde()
+    assert np.allclose(sde.stationary_mean()[: c.n_nodes], np.linalg.solve(c.G, c.u[: c.n_nodes]))
+    tr = simulate(sde, "exact", 0, 400 * sde.relaxation_time(), sde.relaxation_time(), 3, chains=32,
+                  x0="zeros", save=SaveAt(t_start=20 * sde.relaxation_time()))
+    est = covariance_with_errors(tr.states)
+    assert np.max(np.abs((est.mean - sde.stationary_mean()) / est.mean_stderr)) < 4.5
+
+
+def test_euler_weak_order():
+    """Euler–Maruyama's weak error in E[v²](t) from a fixed start falls like h¹:
+    regression slope of log error on log step is 1 ± 0.3."""
+    sde = _sde("format: spu-netlist/1\ncells:\n  - {name: a, C: 1 nF, R: 1 kOhm}\n")  # OU, τ = 1 µs
+    exact_var = sde.stationary_covariance()[0, 0] * (1 - np.exp(-2 * 1.0))  # at t = τ from 0
+    hs = np.array([0.2, 0.1, 0.05, 0.025]) * 1e-6
+    errs = []
+    for i, h in enumerate(hs):
+        tr = simulate(sde, "euler", 0.0, 1e-6, h, 100 + i, chains=400_000, x0="zeros",
+                      save=SaveAt(every=int(round(1e-6 / h))))
+        v = tr.states[:, -1, 0]
+        errs.append(abs(np.mean(v**2) - exact_var) / exact_var)
+    slope = np.polyfit(np.log(hs), np.log(errs), 1)[0]
+    assert 0.7 <= slope <= 1.3, (slope, errs)
+
+
+def test_exact_sampled_psd_integrates_to_variance():
+    sde = assemble(load("netlists/single_cell.yaml")).to_sde()
+    dt = 1e-8
+    f = np.linspace(0, 0.5 / dt, 200001)
+    P = sde.sampled_node_psd(f, dt)[:, 0]
+    assert np.trapezoid(P, f) == pytest.approx(sde.stationary_covariance()[0, 0], rel=1e-4)
