@@ -73,6 +73,9 @@ def check_topology(netlist: Netlist) -> None:
     for e in els:
         if e.CONDUCTIVE:
             g.add_edge(*e.nodes[:2])
+    def first_touching(comp) -> Element | None:
+        return next((e for e in els if any(n in comp for n in e.nodes)), None)
+
     for comp in nx.connected_components(g):
         if GROUND not in comp:
             raise _err(
@@ -80,6 +83,7 @@ def check_topology(netlist: Netlist) -> None:
                 f"floating island: node(s) {_fmt(comp)} have no resistive or inductive path to "
                 "ground, so their charge never relaxes and there is no unique equilibrium; "
                 "add a resistor to ground",
+                first_touching(comp),
             )
 
     # 3. dissipation: every piece (ground removed) must contain a resistor.
@@ -99,6 +103,7 @@ def check_topology(netlist: Netlist) -> None:
                 netlist,
                 f"no dissipative path: node(s) {_fmt(comp)} reach no resistor, so their "
                 "oscillations never damp and noise never reaches them; add a resistor",
+                first_touching(comp),
             )
 
     # 4. capacitive path to ground for every capacitive node (C_N positive definite).
@@ -114,6 +119,7 @@ def check_topology(netlist: Netlist) -> None:
                 netlist,
                 f"node(s) {_fmt(comp)} have no capacitive path to ground: the capacitance "
                 "matrix is singular; add a capacitor to ground",
+                first_touching(comp),
             )
 
     # 5. loops of loss-free inductors.

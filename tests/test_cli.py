@@ -1,0 +1,110 @@
+"""CLI contract: JSON/npz keys, determinism, plots, and the README's example."""
+
+import hashlib
+import json
+import re
+import shlex
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from spu_emulator.cli import main
+from spu_emulator.units import K_B
+
+
+def run_json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_analyze_json_keys(capsys):
+    a = run_json(capsys, ["analyze", "netlists/coupled_pair.yaml", "--json"])
+    for key in ("nodes", "voltage_covariance", "state_names", "state_covariance", "modes", "relaxation_time"):
+        assert key in a
+    assert a["nodes"] == ["a", "b"]
+    assert a["state_names"] == ["v(a)", "v(b)", "i(a.L)", "i(b.L)"]
+    CN = np.array([[1.2e-9, -0.2e-9], [-0.2e-9, 1.2e-9]])
+    assert np.allclose(a["voltage_covariance"], K_B * 300 * np.linalg.inv(CN), rtol=1e-12)
+    assert len(a["modes"]) == 2 and all(m["oscillatory"] for m in a["modes"])
+
+
+def test_check_prints_summary(capsys):
+    assert main(["check", "netlists/rc_network.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "OK" in out and "Kron-reduced (no capacitance): m" in out
+
+
+def test_simulate_npz_and_json(tmp_path, capsys):
+    out = tmp_path / "t.npz"
+    s = run_json(capsys, ["simulate", "netlists/spu8.yaml", "--duration", "200us", "--chains", "4",
+                          "--seed", "7", "--out", str(out), "--json"])
+    for key in ("voltage_covariance", "voltage_covariance_stderr", "effective_samples"):
+        assert key in s
+    d = np.load(out)
+    assert d["states"].shape[0] == 4 and d["states"].shape[2] == 16
+    assert d["t"].shape[0] == d["states"].shape[1]
+    assert list(d["state_names"][:2]) == ["v(n1)", "v(n2)"]
+    assert int(d["seed"]) == 7 and str(d["method"]) == "exact"
+    assert s["max_abs_z"] < 5
+
+
+@pytest.mark.parametrize("method", ["exact", "euler"])
+def test_same_seed_same_bytes(tmp_path, method):
+    digests = []
+    for k in range(2):
+        out = tmp_path / f"{method}{k}.npz"
+        argv = ["simulate", "netlists/nonequilibrium.yaml", "--duration", "20us", "--chains", "3",
+                "--seed", "11", "--method", method, "--out", str(out)]
+        assert main(argv) == 0
+        digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
+    out2 = tmp_path / "other.npz"
+    assert main(["simulate", "netlists/nonequilibrium.yaml", "--duration", "20us", "--chains", "3",
+                 "--seed", "12", "--method", method, "--out", str(out2)]) == 0
+    assert hashlib.sha256(out2.read_bytes()).hexdigest() != digests[0]
+
+
+def test_threads_do_not_change_results():
+    from spu_emulator.circuit import assemble
+    from spu_emulator.integrate import simulate
+    from spu_emulator.netlist import load
+
+    sde = assemble(load("netlists/spu8.yaml")).to_sde()
+    a = simulate(sde, "exact", 0, 1e-4, 1e-8, 5, chains=300, threads=True).states
+    b = simulate(sde, "exact", 0, 1e-4, 1e-8, 5, chains=300, threads=False).states
+    assert np.array_equal(a, b)
+
+
+def test_plot_writes_pngs(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert main(["plot", "netlists/coupled_pair.yaml", "--out-dir", str(tmp_path), "--duration", "200us"]) == 0
+    for name in ("trajectories.png", "psd.png", "covariance.png"):
+        p = tmp_path / name
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert p.stat().st_size > 10_000
+
+
+def test_readme_example_runs(tmp_path):
+    """The README's first command (after the install step) runs as written."""
+    text = open("README.md").read()
+    block = re.search(r"```bash\n(.*?)```", text, re.S).group(1)
+    line = next(ln for ln in block.splitlines() if ln.startswith("python3 -m pip install"))
+    cmds = [c.strip() for c in line.split("&&")][1:]
+    assert cmds and all(c.startswith("spu ") for c in cmds)
+    for c in cmds:
+        argv = shlex.split(c)
+        argv = [str(tmp_path / a) if a.endswith(".npz") else a for a in argv]
+        r = subprocess.run([sys.executable, "-m", "spu_emulator", *argv[1:]], capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == 0, r.stderr
+    assert "bash .ci/run" in block
+
+
+def test_import_is_light():
+    code = ("import sys, spu_emulator, spu_emulator.cli, spu_emulator.analysis; "
+            "bad=[m for m in ('PySpice','matplotlib','sklearn','tqdm') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
