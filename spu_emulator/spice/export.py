@@ -1,0 +1,377 @@
+"""Netlist → SPICE deck, as plain text (no PySpice, no ngspice needed).
+
+The deck runs unmodified in ngspice (tested with ngspice 39, batch mode
+``ngspice -b deck.cir -r out.raw``). Element by element:
+
+==========================  =====================================================
+netlist                     SPICE
+==========================  =====================================================
+resistor R at T             ``R… a b R dtemp=T−T₀`` (``noisy=0`` at 0 K); T₀ is the
+                            deck temperature ``.options temp tnom`` = netlist bath
+capacitor                   ``C… a b C``
+inductor L, series_R R_s    ``L… a x L`` + ``R… x b R_s dtemp=…`` (x internal)
+mutual inductance k         ``K… L1 L2 k``
+current source dc, S        ``I… a b dc I`` and, for ``.noise``, S as the short-circuit
+                            noise of a resistor R_S = 4 k_B T₀ / S sensed by a 0 V
+                            source and copied into (a, b) by a CCCS ``F…`` (gain 1)
+==========================  =====================================================
+
+Transient decks add explicit noise sources (``noise_sources``), one per emulator
+noise column, in :class:`~spu_emulator.circuit.assemble.Circuit.noise_sources` order:
+a current source in parallel with each noisy resistor or injected source, and a
+voltage source in series with each noisy inductor series resistance. Their
+waveforms are either ngspice ``trnoise`` (white noise of the same two-sided
+intensity q: amplitude sqrt(q / NT) every NT) or ``pwl`` (a prescribed sequence,
+for the waveform check). ngspice 39 resistors make no noise in transient analysis,
+so these sources are the only noise there.
+
+Names: ngspice lower-cases everything, so node and element names are mapped to
+safe lower-case identifiers (:class:`SpiceNames`) and the mapping is written into
+the deck header.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..netlist.schema import (
+    GROUND_NAMES,
+    Capacitor,
+    CurrentSource,
+    Inductor,
+    MutualInductance,
+    Netlist,
+    Resistor,
+)
+from ..units import K_B
+
+Array = np.ndarray
+
+C_TO_K = 273.15  # ngspice's CONSTCtoK
+
+
+@dataclass(frozen=True, slots=True)
+class NoiseSourceSpec:
+    """One white-noise input of the emulator's SDE, in Circuit.noise_sources order.
+
+    ``kind`` is ``"current"`` (amperes injected into ``nodes[1]``, drawn from
+    ``nodes[0]``) or ``"voltage"`` (volts in series with inductor ``element``,
+    aiding its current). ``intensity`` q is the two-sided white-noise intensity
+    (A²·s or V²·s): the source is sqrt(q) dW/dt."""
+
+    label: str
+    kind: str
+    element: str
+    nodes: tuple[str, str]
+    intensity: float
+
+
+def noise_source_table(netlist: Netlist) -> list[NoiseSourceSpec]:
+    """The emulator's noise sources in :attr:`Circuit.noise_sources` order: resistors
+    above 0 K and injected current noise in element order, then inductor series
+    resistances above 0 K."""
+    out: list[NoiseSourceSpec] = []
+    series: list[NoiseSourceSpec] = []
+    for e in netlist.elements:
+        if isinstance(e, Resistor):
+            t = netlist.temperature if e.temperature is None else e.temperature
+            if t > 0:
+                # emulator column {a: +s, b: −s}: current injected into a, drawn from b
+                out.append(NoiseSourceSpec(e.name, "current", e.name, (e.nodes[1], e.nodes[0]),
+                                           2.0 * K_B * t / e.R))
+        elif isinstance(e, CurrentSource):
+            if e.noise_psd > 0:
+                out.append(NoiseSourceSpec(e.name, "current", e.name, (e.nodes[0], e.nodes[1]),
+                                           e.noise_psd / 2.0))
+        elif isinstance(e, Inductor):
+            t = netlist.temperature if e.temperature is None else e.temperature
+            if e.series_R > 0 and t > 0:
+                series.append(NoiseSourceSpec(f"{e.name}.series_R", "voltage", e.name, e.nodes,
+                                              2.0 * K_B * t * e.series_R))
+    return out + series
+
+
+@dataclass(frozen=True, slots=True)
+class SpiceNames:
+    """Netlist name → SPICE identifier, for nodes and elements (ground is ``0``)."""
+
+    nodes: dict[str, str]
+    elements: dict[str, str]
+    #: auxiliary names per (element, role): internal nodes and helper elements
+    aux: dict[tuple[str, str], str]
+
+    def node(self, name: str) -> str:
+        return "0" if name in GROUND_NAMES else self.nodes[name]
+
+    def voltage(self, node: str) -> str:
+        """The raw-file variable of a node voltage, e.g. ``v(n1)``."""
+        return f"v({self.node(node)})"
+
+
+_PREFIX = {Resistor: "R", Capacitor: "C", Inductor: "L", MutualInductance: "K", CurrentSource: "I"}
+
+
+def _safe(name: str) -> str:
+    s = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
+    return s or "x"
+
+
+def spice_names(netlist: Netlist) -> SpiceNames:
+    """Deterministic, collision-free lower-case SPICE names for every node and element."""
+    used: set[str] = {"0"}
+
+    def claim(base: str) -> str:
+        cand, k = base, 2
+        while cand in used:
+            cand, k = f"{base}_{k}", k + 1
+        used.add(cand)
+        return cand
+
+    nodes = {n: claim(_safe(n)) for n in netlist.nodes}
+    elements: dict[str, str] = {}
+    for e in netlist.elements:
+        prefix = _PREFIX.get(type(e))
+        if prefix is None:
+            raise InputError(f"element {e.name!r} of type {e.TYPE} has no SPICE equivalent")
+        elements[e.name] = claim(f"{prefix.lower()}_{_safe(e.name)}")
+    aux: dict[tuple[str, str], str] = {}
+    roles = {
+        Inductor: ("x", "y", "r_s", "v_n"),
+        Resistor: ("i_n",),
+        CurrentSource: ("i_n", "eq", "r_eq", "v_eq", "f_eq"),
+    }
+    for e in netlist.elements:
+        base = _safe(e.name)
+        for role in roles.get(type(e), ()):
+            head, _, tail = role.rpartition("_")
+            aux[(e.name, role)] = claim(
+                f"{head}_{base}_{tail}" if head else f"{elements[e.name]}_{role}")
+    return SpiceNames(nodes=nodes, elements=elements, aux=aux)
+
+
+def fmt(x: float) -> str:
+    """A number as SPICE reads it back exactly (shortest round-trip repr, no suffix)."""
+    x = float(x)
+    if x == 0.0:
+        return "0"
+    return repr(x).replace("e+", "e")
+
+
+# ---- analyses and transient source waveforms ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NoiseAnalysis:
+    """``.noise v(output) <ref> dec points fstart fstop``: the one-sided output noise
+    spectrum at one node (ngspice plot ``noise1``, variable ``onoise_spectrum``,
+    V/sqrt(Hz))."""
+
+    output: str
+    points_per_decade: int = 100
+    fstart: float = 1e3
+    fstop: float = 1e10
+
+
+@dataclass(frozen=True, slots=True)
+class TransientAnalysis:
+    """``.tran step stop tstart max_step uic`` starting from zero state (all
+    capacitor voltages and inductor currents 0), saving the listed nodes' voltages
+    (every node when ``save`` is empty). With ``linearize`` set, a ``.control`` block
+    resamples the saved voltages onto the uniform ``step`` grid before writing them
+    (for long statistical runs; the deck then writes ``out.raw`` itself)."""
+
+    step: float
+    stop: float
+    max_step: float
+    start: float = 0.0
+    save: tuple[str, ...] = ()
+    linearize: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TrNoise:
+    """ngspice transient noise for every emulator noise source: ``trnoise(NA NT 0 0)``
+    with NA = sqrt(q / NT), independent N(0, NA²) values every NT, linearly
+    interpolated. ``seed`` goes into ``.options seed``."""
+
+    interval: float
+    seed: int = 1
+
+
+@dataclass(frozen=True, eq=False)
+class PWLInputs:
+    """Prescribed waveforms for every emulator noise source (``pwl``): ``values``
+    (T, p) in each source's SI unit (A or V), at times ``t`` (T,), columns in
+    :func:`noise_source_table` order; linear between points, held after the last."""
+
+    t: Array
+    values: Array
+
+
+def _tran_value(spec: NoiseSourceSpec, j: int, sources: TrNoise | PWLInputs) -> str:
+    if isinstance(sources, TrNoise):
+        na = np.sqrt(spec.intensity / sources.interval)
+        return f"dc 0 trnoise({fmt(na)} {fmt(sources.interval)} 0 0)"
+    col = sources.values[:, j]
+    pairs = " ".join(f"{fmt(t)} {fmt(v)}" for t, v in zip(sources.t, col, strict=True))
+    return f"dc 0 pwl({pairs})"
+
+
+def _wrap(line: str, width: int = 100) -> list[str]:
+    """Split a long SPICE line into continuation lines (``+ ...``)."""
+    if len(line) <= width:
+        return [line]
+    out, cur = [], ""
+    for tok in line.split(" "):
+        if cur and len(cur) + 1 + len(tok) > width:
+            out.append(cur)
+            cur = "+ " + tok
+        else:
+            cur = f"{cur} {tok}" if cur else tok
+    out.append(cur)
+    return out
+
+
+def to_spice(
+    netlist: Netlist,
+    analysis: NoiseAnalysis | TransientAnalysis | None = None,
+    sources: TrNoise | PWLInputs | None = None,
+    *,
+    noise_ref: bool = True,
+) -> str:
+    """The SPICE deck of ``netlist`` with an optional analysis and transient noise
+    sources. Pure function of its arguments (the golden-text tests rely on it).
+
+    ``analysis=None`` gives the circuit only (plus ``.end``); :func:`export` adds the
+    default ``.noise`` analysis at the first cell. ``noise_ref`` adds the 0 A
+    reference source ``ispuref`` that ``.noise`` needs. O(size of the deck).
+    """
+    names = spice_names(netlist)
+    t0 = netlist.temperature
+    if t0 <= 0:
+        raise InputError(f"{netlist.source or '<netlist>'}: the bath temperature must be > 0 K for SPICE export")
+    title = f"* spu_emulator export: {netlist.name} (netlist digest {netlist.digest[:16]})"
+    lines = [title]
+    lines.append("* node map (netlist -> spice): " + ", ".join(
+        f"{k}->{v}" for k, v in names.nodes.items()))
+    lines.append("* element map: " + ", ".join(f"{k}->{v}" for k, v in names.elements.items()))
+    t0c = fmt(float(f"{t0 - C_TO_K:.12g}"))
+    lines.append(f".options temp={t0c} tnom={t0c}")
+    table = noise_source_table(netlist)
+    by_element: dict[str, list[tuple[int, NoiseSourceSpec]]] = {}
+    for j, spec in enumerate(table):
+        by_element.setdefault(spec.element, []).append((j, spec))
+    if isinstance(sources, PWLInputs):
+        vals = np.asarray(sources.values, float)
+        if vals.ndim != 2 or vals.shape[1] != len(table) or vals.shape[0] != len(sources.t):
+            raise InputError(
+                f"pwl inputs must have shape (len(t), {len(table)}) "
+                f"(sources: {', '.join(s.label for s in table)}), got {vals.shape}"
+            )
+
+    def temp_params(t: float | None) -> str:
+        t = t0 if t is None else t
+        if t <= 0:
+            return " noisy=0"
+        return "" if t == t0 else f" dtemp={fmt(float(f'{t - t0:.12g}'))}"
+
+    for e in netlist.elements:
+        sn = names.elements[e.name]
+        a, b = (names.node(n) for n in e.nodes) if e.nodes else ("", "")
+        if isinstance(e, Resistor):
+            lines.append(f"{sn} {a} {b} {fmt(e.R)}{temp_params(e.temperature)}")
+        elif isinstance(e, Capacitor):
+            lines.append(f"{sn} {a} {b} {fmt(e.C)}")
+        elif isinstance(e, Inductor):
+            if e.series_R > 0:
+                mid = names.aux[(e.name, "x")]
+                lines.append(f"{sn} {a} {mid} {fmt(e.L)}")
+                far = b
+                vsrc = [s for s in by_element.get(e.name, ()) if s[1].kind == "voltage"]
+                if sources is not None and vsrc:
+                    far = names.aux[(e.name, "y")]
+                lines.append(f"{names.aux[(e.name, 'r_s')]} {mid} {far} {fmt(e.series_R)}{temp_params(e.temperature)}")
+                if far != b:
+                    j, spec = vsrc[0]
+                    # v(b) − v(y) = e(t): the source aids the inductor current a → b.
+                    lines.extend(_wrap(f"{names.aux[(e.name, 'v_n')]} {b} {far} {_tran_value(spec, j, sources)}"))
+            else:
+                lines.append(f"{sn} {a} {b} {fmt(e.L)}")
+        elif isinstance(e, MutualInductance):
+            l1, l2 = (names.elements[x] for x in e.inductors)
+            lines.append(f"{sn} {l1} {l2} {fmt(e.k)}")
+        elif isinstance(e, CurrentSource):
+            lines.append(f"{sn} {a} {b} dc {fmt(e.dc)}")
+            if e.noise_psd > 0:
+                # .noise: white current noise S as the short-circuit current of a resistor
+                # R_S = 4 k_B T0 / S at T0, sensed by a 0 V source and copied by a CCCS.
+                rs = 4.0 * K_B * t0 / e.noise_psd
+                node, r_eq, v_eq, f_eq = (names.aux[(e.name, k)] for k in ("eq", "r_eq", "v_eq", "f_eq"))
+                lines.append(f"{r_eq} {node} 0 {fmt(rs)}")
+                lines.append(f"{v_eq} {node} 0 dc 0")
+                lines.append(f"{f_eq} {a} {b} {v_eq} 1")
+        if sources is not None:
+            for j, spec in by_element.get(e.name, ()):
+                if spec.kind == "current":
+                    p, q = (names.node(n) for n in spec.nodes)
+                    lines.extend(_wrap(f"{names.aux[(e.name, 'i_n')]} {p} {q} {_tran_value(spec, j, sources)}"))
+
+    if isinstance(sources, TrNoise):
+        lines.append(f".options seed={int(sources.seed)}")
+    if isinstance(analysis, NoiseAnalysis):
+        if analysis.output not in names.nodes:
+            raise InputError(f"noise output {analysis.output!r} is not a node of {netlist.name!r}")
+        out = names.node(analysis.output)
+        if noise_ref:
+            lines.append(f"ispuref 0 {out} dc 0 ac 1")
+        lines.append(
+            f".noise v({out}) ispuref dec {int(analysis.points_per_decade)} "
+            f"{fmt(analysis.fstart)} {fmt(analysis.fstop)}"
+        )
+    elif isinstance(analysis, TransientAnalysis):
+        save = [names.voltage(n) for n in analysis.save]
+        if save:
+            lines.append(".save " + " ".join(save))
+        lines.append(
+            f".tran {fmt(analysis.step)} {fmt(analysis.stop)} {fmt(analysis.start)} "
+            f"{fmt(analysis.max_step)} uic"
+        )
+        if analysis.linearize:
+            lines += [".control", "run", "linearize " + " ".join(save or ["all"]),
+                      "write out.raw " + " ".join(save or ["all"]), "quit", ".endc"]
+    elif analysis is not None:
+        raise InputError(f"unknown analysis {analysis!r}")
+    lines.append(".end")
+    return "\n".join(lines) + "\n"
+
+
+def export(netlist: Netlist, *, transient_noise: TrNoise | None = None) -> str:
+    """The deck ``spu spice export`` writes: the circuit, its noise, and a ``.noise``
+    analysis of the first cell's voltage (1 kHz – 10 GHz, 100 points per decade).
+    With ``transient_noise``, ngspice ``trnoise`` sources for every noise source are
+    included too (they are inert in ``.noise``)."""
+    first = netlist.cells[0] if netlist.cells else netlist.nodes[0]
+    return to_spice(netlist, NoiseAnalysis(output=first), transient_noise)
+
+
+def pwl_inputs(t: Sequence[float] | Array, values: Array) -> PWLInputs:
+    """Validated :class:`PWLInputs` (strictly increasing t ≥ 0, finite values)."""
+    t = np.asarray(t, float)
+    v = np.asarray(values, float)
+    if t.ndim != 1 or np.any(np.diff(t) <= 0) or t[0] < 0:
+        raise InputError("pwl times must be a strictly increasing 1-D array starting at t ≥ 0")
+    if not np.all(np.isfinite(v)):
+        raise InputError("pwl values must be finite")
+    return PWLInputs(t=t, values=v)
+
+
+__all__ = [
+    "NoiseAnalysis", "NoiseSourceSpec", "PWLInputs", "SpiceNames", "TrNoise",
+    "TransientAnalysis", "export", "fmt", "noise_source_table", "pwl_inputs",
+    "spice_names", "to_spice",
+]
