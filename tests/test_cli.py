@@ -56,13 +56,13 @@ def test_same_seed_same_bytes(tmp_path, method):
     for k in range(2):
         out = tmp_path / f"{method}{k}.npz"
         argv = ["simulate", "netlists/nonequilibrium.yaml", "--duration", "20us", "--chains", "3",
-                "--seed", "11", "--method", method, "--out", str(out)]
+                "--seed", "11", "--method", method, "--dt", "2ns", "--save-every", "5", "--out", str(out)]
         assert main(argv) == 0
         digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
     assert digests[0] == digests[1]
     out2 = tmp_path / "other.npz"
     assert main(["simulate", "netlists/nonequilibrium.yaml", "--duration", "20us", "--chains", "3",
-                 "--seed", "12", "--method", method, "--out", str(out2)]) == 0
+                 "--seed", "12", "--method", method, "--dt", "2ns", "--save-every", "5", "--out", str(out2)]) == 0
     assert hashlib.sha256(out2.read_bytes()).hexdigest() != digests[0]
 
 
