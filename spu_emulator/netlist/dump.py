@@ -1,0 +1,157 @@
+"""Netlist → YAML text (spu-netlist/1) that :func:`~spu_emulator.netlist.load.loads`
+reads back to an equal :class:`~spu_emulator.netlist.schema.Netlist`.
+
+Values are written exactly: every float is its shortest round-trip ``repr`` in SI
+units, spelled so that YAML reads it as a float (``1.0e-09``, never ``1e-09``,
+which YAML 1.1 would read as a string). Cells are written in the ``cells:`` section
+(their ``<cell>.C``, ``<cell>.L``, ``<cell>.R`` elements), every other element in
+``elements:`` in netlist order, so node order and element order survive the trip.
+Extra top-level sections (e.g. the compiler's ``program:`` map) are appended last,
+after every element they may refer to. Pure text: O(size of the netlist).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .schema import (
+    GROUND,
+    Capacitor,
+    CurrentSource,
+    Element,
+    Inductor,
+    MutualInductance,
+    Netlist,
+    Resistor,
+)
+
+
+def fmt_float(x: float) -> str:
+    """Shortest exact text of a float that YAML 1.1 reads as a float."""
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"cannot write non-finite value {x!r} into a netlist")
+    s = repr(x)
+    if "e" in s:
+        mant, exp = s.split("e")
+        if "." not in mant:
+            mant += ".0"
+        if exp[0] not in "+-":
+            exp = "+" + exp
+        s = f"{mant}e{exp}"
+    elif "." not in s:
+        s += ".0"
+    return s
+
+
+def _scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return fmt_float(v)
+    if isinstance(v, str):
+        # JSON strings are valid YAML flow scalars (double-quoted, escaped).
+        return json.dumps(v, ensure_ascii=False)
+    raise TypeError(f"cannot write {type(v).__name__} into a netlist")
+
+
+def flow(v: Any) -> str:
+    """A value as one-line YAML flow text (mappings keep their key order)."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {flow(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(flow(x) for x in v) + "]"
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):  # numpy scalar
+        v = v.item()
+    return _scalar(v)
+
+
+def _cell_entry(netlist: Netlist, cell: str, by_name: dict[str, Element]) -> tuple[dict, set[str]]:
+    used: set[str] = set()
+    entry: dict[str, Any] = {"name": cell}
+    c = by_name.get(f"{cell}.C")
+    if not (isinstance(c, Capacitor) and c.nodes == (cell, GROUND)):
+        raise ValueError(f"cell {cell!r} has no capacitor element {cell}.C to ground")
+    entry["C"] = c.C
+    used.add(c.name)
+    ell = by_name.get(f"{cell}.L")
+    if isinstance(ell, Inductor) and ell.nodes == (cell, GROUND) and ell.series_R == 0.0 and ell.temperature is None:
+        entry["L"] = ell.L
+        used.add(ell.name)
+    r = by_name.get(f"{cell}.R")
+    if isinstance(r, Resistor) and r.nodes == (cell, GROUND):
+        entry["R"] = r.R
+        if r.temperature is not None:
+            entry["temperature"] = r.temperature
+        used.add(r.name)
+    return entry, used
+
+
+def _element_entry(e: Element) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": e.name, "type": e.TYPE}
+    if isinstance(e, MutualInductance):
+        out["inductors"] = list(e.inductors)
+        out["k"] = e.k
+        return out
+    out["nodes"] = list(e.nodes)
+    if isinstance(e, Resistor):
+        out["value"] = e.R
+        if e.temperature is not None:
+            out["temperature"] = e.temperature
+    elif isinstance(e, Capacitor):
+        out["value"] = e.C
+    elif isinstance(e, Inductor):
+        out["value"] = e.L
+        if e.series_R:
+            out["series_R"] = e.series_R
+        if e.temperature is not None:
+            out["temperature"] = e.temperature
+    elif isinstance(e, CurrentSource):
+        out["dc"] = e.dc
+        if e.noise_psd:
+            out["noise_psd"] = e.noise_psd
+    else:
+        raise ValueError(f"element {e.name!r}: type {e.TYPE} has no YAML emitter")
+    return out
+
+
+def dumps(netlist: Netlist, sections: dict[str, Any] | None = None) -> str:
+    """YAML text of ``netlist``; ``sections`` are extra top-level keys written last
+    (each a mapping or list, written one flow item per line)."""
+    by_name = {e.name: e for e in netlist.elements}
+    lines = ["format: spu-netlist/1", f"name: {_scalar(netlist.name)}"]
+    if netlist.description:
+        lines.append(f"description: {_scalar(netlist.description)}")
+    lines.append(f"temperature: {fmt_float(netlist.temperature)}")
+    if netlist.readout is not None:
+        ro = {k: getattr(netlist.readout, k) for k in ("rate", "bits", "full_scale")}
+        lines.append(f"readout: {flow({k: v for k, v in ro.items() if v is not None})}")
+    used: set[str] = set()
+    if netlist.cells:
+        lines.append("cells:")
+        for cell in netlist.cells:
+            entry, u = _cell_entry(netlist, cell, by_name)
+            used |= u
+            lines.append(f"  - {flow(entry)}")
+    rest = [e for e in netlist.elements if e.name not in used]
+    if rest:
+        lines.append("elements:")
+        lines.extend(f"  - {flow(_element_entry(e))}" for e in rest)
+    for key, value in (sections or {}).items():
+        lines.append(f"{key}:")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(v, list) and v and isinstance(v[0], dict):
+                    lines.append(f"  {k}:")
+                    lines.extend(f"    - {flow(x)}" for x in v)
+                else:
+                    lines.append(f"  {k}: {flow(v)}")
+        else:
+            lines.extend(f"  - {flow(x)}" for x in value)
+    return "\n".join(lines) + "\n"
