@@ -68,11 +68,15 @@ class Integrator(ABC):
 
 class NoiseSource:
     """Standard normals for (steps, chains, dim), drawn in blocks from a fixed set of
-    independent streams so that the same seed gives the same numbers whether or
-    not the blocks are generated on worker threads.
+    independent streams, so that the same seed gives the same numbers whether or
+    not they are generated on worker threads.
 
-    Block k of a run comes from stream k mod n_streams. Streams are children of
-    the user's generator (``Generator.spawn``), so one seed defines everything.
+    Every block is split along the step axis into ``N_STREAMS`` contiguous parts;
+    part s always comes from stream s. With ``threads=True`` the parts are filled
+    concurrently (numpy releases the GIL while filling), and the next block is
+    generated in the background while the caller works on the current one.
+    Streams are children of the caller's generator (``SeedSequence.spawn``) using
+    SFC64, the fastest of numpy's bit generators for normals.
     """
 
     N_STREAMS = 2
@@ -85,44 +89,60 @@ class NoiseSource:
         dtype: np.dtype = np.float64,
         threads: bool = True,
     ):
-        seeds = rng.bit_generator.seed_seq.spawn(self.N_STREAMS) if hasattr(
-            rng.bit_generator, "seed_seq"
-        ) else None
-        if seeds is None:  # pragma: no cover - all numpy bit generators have seed_seq
-            raise ValueError("generator has no seed sequence")
-        # SFC64 is the fastest of numpy's bit generators for normals (~1.6x PCG64).
+        seeds = rng.bit_generator.seed_seq.spawn(self.N_STREAMS)
         self.streams = [np.random.Generator(np.random.SFC64(s)) for s in seeds]
         self.chains, self.dim, self.dtype = chains, dim, np.dtype(dtype)
-        self.block = 0
-        self._pool = None
-        self._pending: dict[int, Any] = {}
         self.threads = threads
+        self._pool = None
+        self._pending: tuple[int, list[Any], Array] | None = None
 
-    def _make(self, k: int, m: int) -> Array:
+    def _fill(self, s: int, part: Array) -> None:
+        if part.size:
+            self.streams[s].standard_normal(out=part, dtype=self.dtype)
+
+    def _parts(self, z: Array) -> list[Array]:
+        m = z.shape[0]
+        edges = [m * s // self.N_STREAMS for s in range(self.N_STREAMS + 1)]
+        return [z[edges[s] : edges[s + 1]] for s in range(self.N_STREAMS)]
+
+    def _start(self, m: int) -> tuple[int, list[Any], Array]:
         z = np.empty((m, self.chains, self.dim), dtype=self.dtype)
-        if z.size:
-            self.streams[k % self.N_STREAMS].standard_normal(out=z, dtype=self.dtype)
-        return z
-
-    def draw(self, m: int, prefetch: int | None = None) -> Array:
-        """Normals for the next m steps, shape (m, chains, dim). If ``prefetch`` is
-        given, the next block (of that many steps) starts on a worker thread."""
-        k = self.block
-        self.block += 1
-        fut = self._pending.pop(k, None)
-        if fut is not None and fut[1] == m:
-            z = fut[0].result()
-        else:
-            z = self._make(k, m)
-        if prefetch and self.threads:
+        parts = self._parts(z)
+        if self.threads and z.size >= 1 << 15:
             if self._pool is None:
                 from concurrent.futures import ThreadPoolExecutor
 
-                self._pool = ThreadPoolExecutor(max_workers=1)
-            self._pending[k + 1] = (self._pool.submit(self._make, k + 1, prefetch), prefetch)
+                self._pool = ThreadPoolExecutor(max_workers=self.N_STREAMS)
+            futs = [self._pool.submit(self._fill, s, p) for s, p in enumerate(parts)]
+        else:
+            for s, p in enumerate(parts):
+                self._fill(s, p)
+            futs = []
+        return m, futs, z
+
+    def draw(self, m: int, prefetch: int | None = None) -> Array:
+        """Normals for the next m steps, shape (m, chains, dim). With ``prefetch``,
+        generation of the following block (of that many steps) starts at once in
+        the background. Draws must be requested in the same sizes to reproduce a run."""
+        if self._pending is not None and self._pending[0] == m:
+            _, futs, z = self._pending
+        else:
+            if self._pending is not None:  # a different size than prefetched: finish it first
+                for f in self._pending[1]:
+                    f.result()
+            _, futs, z = self._start(m)
+        self._pending = None
+        for f in futs:
+            f.result()
+        if prefetch:
+            self._pending = self._start(prefetch)
         return z
 
     def close(self) -> None:
+        if self._pending is not None:
+            for f in self._pending[1]:
+                f.result()
+            self._pending = None
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None

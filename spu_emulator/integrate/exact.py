@@ -108,11 +108,13 @@ class Exact(Integrator):
             nxt = min(steps_per_chunk, n_steps - k - steps)
             Z = noise.draw(nb * m, prefetch=-(-nxt // m) * m if nxt > 0 else None)  # (nb m, B, r)
             if m == 1:
-                W = (Z.reshape(-1, r) @ LT).reshape(steps, B, n)
+                X = np.empty((steps, B, n), dtype=dev.dtype)
+                np.matmul(Z.reshape(-1, r), LT, out=X.reshape(-1, n))  # noise terms
                 for j in range(steps):
-                    dev = dev @ FT
-                    dev += W[j]
-                    out[:, k + j] = dev
+                    X[j] += dev @ FT
+                    dev = X[j]
+                out[:, k : k + steps] = X.transpose(1, 0, 2)
+                dev = dev.copy()
             else:
                 # (nb, B, m r) noise per block -> (nb, B, m n) noise contribution.
                 Zb = Z.reshape(nb, m, B, r).transpose(0, 2, 1, 3).reshape(nb * B, m * r)
