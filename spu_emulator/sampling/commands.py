@@ -1,0 +1,299 @@
+"""CLI subcommands of the sampling layer: ``spu program``, ``sample``, ``invert``,
+``solve``, ``logdet``. Thin: parse, call one library function, write the output.
+Bad input raises :class:`~spu_emulator.errors.InputError` (one line, exit 2)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..hardware import design as _design  # noqa: F401  (registers the `program:` netlist section)
+from ..io import dumps_json, save_npy, write_text
+from ..units import ValueParseError, parse_value
+
+
+def read_matrix(path: str, what: str = "matrix", vector: bool = False) -> np.ndarray:
+    """A matrix (or vector) from .npy, .csv (commas) or .txt (whitespace)."""
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: {what} file not found")
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        if ext == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        elif ext == ".csv":
+            arr = np.loadtxt(path, delimiter=",", ndmin=1 if vector else 2)
+        elif ext in (".txt", ".dat", ""):
+            arr = np.loadtxt(path, ndmin=1 if vector else 2)
+        else:
+            raise InputError(f"{path}: unknown {what} format {ext!r} (use .npy, .csv or .txt)")
+    except InputError:
+        raise
+    except Exception as exc:  # numpy raises ValueError/OSError with long messages
+        raise InputError(f"{path}: cannot read {what}: {str(exc).splitlines()[0]}") from None
+    arr = np.asarray(arr)
+    if not np.issubdtype(arr.dtype, np.number):
+        raise InputError(f"{path}: {what} must be numeric")
+    arr = arr.astype(float)
+    if vector:
+        arr = arr.ravel()
+    elif arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise InputError(f"{path}: {what} must be square, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{path}: {what} contains non-finite values")
+    return arr
+
+
+def _quantity(text: str, unit: str, opt: str, allow_none: bool = False) -> float | None:
+    if allow_none and str(text).lower() == "none":
+        return None
+    try:
+        v = parse_value(text, unit)
+    except (ValueParseError, ValueError) as exc:
+        raise InputError(f"{opt}: {exc}") from None
+    if not (np.isfinite(v) and v > 0):
+        raise InputError(f"{opt}: must be positive, got {text!r}")
+    return v
+
+
+def _bank(args: argparse.Namespace):
+    from ..hardware.bank import Bank
+
+    if getattr(args, "bank", None) is not None and getattr(args, "bank_values", None):
+        raise InputError("give --bank or --bank-values, not both")
+    if getattr(args, "bank", None) is not None:
+        return Bank.uniform(args.bank)
+    if getattr(args, "bank_values", None):
+        vals = [_quantity(v.strip(), "F", "--bank-values") for v in args.bank_values.split(",") if v.strip()]
+        return Bank.from_values(vals)
+    return None
+
+
+def _options(args: argparse.Namespace, rc_default: bool):
+    from ..hardware.compiler import CompileOptions
+    from ..netlist import load
+
+    ind = getattr(args, "inductance", None)
+    inductance = (None if rc_default else 1e-6) if ind is None else _quantity(ind, "H", "--inductance", True)
+    cells_from = load(args.cells_from) if getattr(args, "cells_from", None) else None
+    return CompileOptions(
+        temperature=_quantity(args.temperature, "K", "--temperature"),
+        c_max=_quantity(args.c_max, "F", "--c-max"),
+        c_min=_quantity(args.c_min, "F", "--c-min"),
+        inductance=inductance,
+        resistance=_quantity(args.resistance, "Ohm", "--resistance") if args.resistance else None,
+        realization=args.realization,
+        cells_from=cells_from,
+        covariance_report=rc_default is False,
+    )
+
+
+def _add_compile_options(p: argparse.ArgumentParser, inductance_help: str) -> None:
+    g = p.add_argument_group("hardware")
+    g.add_argument("--realization", default="auto",
+                   choices=["auto", "capacitive", "differential", "inductive"])
+    g.add_argument("--c-max", default="1 nF", help="largest programmed capacitor (default 1 nF)")
+    g.add_argument("--c-min", default="0.1 pF", help="smallest realizable capacitor, reported")
+    g.add_argument("--inductance", default=None, help=inductance_help)
+    g.add_argument("--resistance", default=None, help="cell resistor (default: near-critical damping)")
+    g.add_argument("--temperature", default="300 K")
+    g.add_argument("--bank", type=int, default=None, metavar="BITS",
+                   help="quantize couplers to 2^BITS uniform levels (0 = open)")
+    g.add_argument("--bank-values", default=None, metavar="LIST",
+                   help="quantize couplers to these values, e.g. '10p,22p,47p,100p'")
+    g.add_argument("--rounding", default="nearest", choices=["nearest", "stochastic"])
+
+
+def _emit(args: argparse.Namespace, obj: dict[str, Any], human: str) -> None:
+    if getattr(args, "json", False):
+        sys.stdout.write(dumps_json(obj))
+    else:
+        print(human)
+
+
+# ---------------------------------------------------------------------------
+
+
+def cmd_program(args: argparse.Namespace) -> int:
+    from ..hardware.compiler import compile_matrix
+
+    sources = [(k, getattr(args, k)) for k in ("precision", "covariance", "matrix") if getattr(args, k)]
+    if len(sources) != 1:
+        raise InputError("give exactly one of --precision, --covariance or --matrix")
+    kind, path = sources[0]
+    M = read_matrix(path, kind)
+    mean = read_matrix(args.mean, "mean", vector=True) if args.mean else None
+    opts = _options(args, rc_default=False)
+    design = compile_matrix(M, kind, mean=mean, options=opts, bank=_bank(args),
+                            rounding=args.rounding, rng=args.seed)
+    write_text(args.output, design.dumps())
+    rep = dict(design.program.report)
+    rep["output"] = args.output
+    _emit(args, rep, (
+        f"{args.output}: {rep['realization']} realization of a {rep['dimension']}x{rep['dimension']} "
+        f"{kind}, {rep['couplers']} couplers; quantization ({rep.get('bank')}): precision error "
+        f"{rep['precision_relative_error']:.3g}, covariance error {rep.get('covariance_relative_error', float('nan')):.3g}"
+    ))
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from ..hardware.design import load_design
+    from .gaussian import sample
+
+    design = load_design(args.design)
+    rate = _quantity(args.rate, "Hz", "--rate") if args.rate else None
+    burn = None
+    if args.burn_in is not None:
+        try:
+            burn = parse_value(args.burn_in, "s")
+        except (ValueParseError, ValueError) as exc:
+            raise InputError(f"--burn-in: {exc}") from None
+    res = sample(design, args.samples, seed=args.seed, rate=rate, burn_in=burn, chains=args.chains)
+    out = res.samples[0] if args.chains == 1 else res.samples
+    save_npy(args.out, out)
+    s = res.summary()
+    s["output"] = args.out
+    _emit(args, s, (
+        f"{args.out}: {s['samples']} samples of {s['dimension']} variables, interval "
+        f"{s['sample_interval']:.3g} s, N_eff {s['effective_samples']:.0f}, emulated time "
+        f"{s['emulated_time']:.3g} s"
+    ))
+    return 0
+
+
+def _budget(args: argparse.Namespace) -> dict[str, Any]:
+    if args.time is not None and args.tol is not None:
+        raise InputError("give --time or --tol, not both")
+    kw: dict[str, Any] = {}
+    if args.time is not None:
+        try:
+            kw["time"] = parse_value(args.time, "s")
+        except (ValueParseError, ValueError) as exc:
+            raise InputError(f"--time: {exc}") from None
+        if not kw["time"] > 0:
+            raise InputError("--time must be positive")
+    elif args.tol is not None:
+        if not (np.isfinite(args.tol) and args.tol > 0):
+            raise InputError(f"--tol must be positive, got {args.tol}")
+        kw["tol"] = args.tol
+    return kw
+
+
+def _save(path: str | None, arr: np.ndarray) -> None:
+    if not path:
+        return
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".npy":
+        save_npy(path, arr)
+    elif ext in (".csv", ".txt"):
+        import io
+
+        buf = io.StringIO()
+        np.savetxt(buf, np.atleast_2d(arr) if arr.ndim else np.array([[arr]]),
+                   delimiter="," if ext == ".csv" else " ", fmt="%.17g")
+        write_text(path, buf.getvalue())
+    else:
+        raise InputError(f"--out: unknown format {ext!r} (use .npy, .csv or .txt)")
+
+
+def _info_dict(info) -> dict[str, Any]:
+    d = info.to_dict()
+    d.pop("history", None)
+    d["compile_reports"] = d["compile_reports"][:2]
+    return d
+
+
+def cmd_invert(args: argparse.Namespace) -> int:
+    from .linalg import inv
+
+    A = read_matrix(args.matrix)
+    X, info = inv(A, seed=args.seed, bank=_bank(args), rounding=args.rounding,
+                  roundings=args.roundings, options=_options(args, rc_default=True),
+                  return_info=True, **_budget(args))
+    _save(args.out, X)
+    _emit(args, {"inverse": X, **_info_dict(info)},
+          f"inverse of {A.shape[0]}x{A.shape[0]}: relative error ≤ {info.relative_error_estimate:.3g} (95%), "
+          f"N_eff {info.effective_samples:.0f}, emulated {info.emulated_time:.3g} s, wall {info.wall_time:.3g} s")
+    return 0
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from .linalg import solve
+
+    A = read_matrix(args.matrix)
+    b = read_matrix(args.rhs, "right-hand side", vector=True)
+    x, info = solve(A, b, method=args.method, seed=args.seed, bank=_bank(args), rounding=args.rounding,
+                    options=_options(args, rc_default=True), return_info=True, **_budget(args))
+    _save(args.out, x)
+    _emit(args, {"solution": x, **_info_dict(info)},
+          f"solution ({info.method}): relative error ≤ {info.relative_error_estimate:.3g} (95%), "
+          f"emulated {info.emulated_time:.3g} s, wall {info.wall_time:.3g} s\n"
+          + " ".join(f"{v:.6g}" for v in x))
+    return 0
+
+
+def cmd_logdet(args: argparse.Namespace) -> int:
+    from .linalg import logdet
+
+    A = read_matrix(args.matrix)
+    val, info = logdet(A, seed=args.seed, bank=_bank(args), rounding=args.rounding,
+                       options=_options(args, rc_default=True), return_info=True, **_budget(args))
+    _emit(args, {"logdet": val, **_info_dict(info)},
+          f"log det = {val:.6g} ± {info.relative_error_estimate:.3g} (95%), emulated "
+          f"{info.emulated_time:.3g} s, wall {info.wall_time:.3g} s")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``program``, ``sample``, ``invert``, ``solve`` and ``logdet``."""
+    p = subparsers.add_parser("program", help="compile a matrix into an SPU design netlist")
+    src = p.add_argument_group("target (one of)")
+    src.add_argument("--precision", metavar="P", help="precision matrix file (.npy/.csv/.txt)")
+    src.add_argument("--covariance", metavar="S", help="covariance matrix file")
+    src.add_argument("--matrix", metavar="A", help="matrix to invert (Cov(x) = A^-1)")
+    p.add_argument("--mean", help="mean vector file (default 0)")
+    p.add_argument("--cells-from", metavar="NETLIST", help="take cell names, L, R, temperature from a netlist")
+    _add_compile_options(p, "cell inductance (default 1 uH; 'none' for RC cells)")
+    p.add_argument("--seed", type=int, default=0, help="seed for stochastic rounding")
+    p.add_argument("-o", "--output", required=True, help="design netlist to write (.yaml)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_program)
+
+    p = subparsers.add_parser("sample", help="draw Gaussian samples from a programmed SPU design")
+    p.add_argument("design")
+    p.add_argument("--samples", type=int, required=True)
+    p.add_argument("--rate", default=None, help="ADC rate (default: the design's readout rate, else 1/relaxation time)")
+    p.add_argument("--burn-in", default=None, help="equilibration time before reading (default 15 relaxation times)")
+    p.add_argument("--chains", type=int, default=1)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True, help="samples .npy, shape (N, d)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sample)
+
+    for name, func, helptext in (
+        ("invert", cmd_invert, "invert an SPD matrix on the emulated SPU"),
+        ("solve", cmd_solve, "solve A x = b on the emulated SPU"),
+        ("logdet", cmd_logdet, "log-determinant of an SPD matrix on the emulated SPU"),
+    ):
+        p = subparsers.add_parser(name, help=helptext)
+        p.add_argument("matrix", help="matrix file (.npy/.csv/.txt)")
+        if name == "solve":
+            p.add_argument("rhs", help="right-hand side b (.npy/.csv/.txt)")
+            p.add_argument("--method", default="auto", choices=["auto", "dc", "inverse"])
+        budget = p.add_mutually_exclusive_group()
+        budget.add_argument("--time", default=None, help="emulated hardware time budget (e.g. 10ms)")
+        budget.add_argument("--tol", type=float, default=None, help="run until the 95%% error bound ≤ TOL (default 0.05)")
+        p.add_argument("--seed", type=int, default=0)
+        if name != "logdet":
+            p.add_argument("--out", default=None, help="write the result (.npy/.csv/.txt)")
+        if name == "invert":
+            p.add_argument("--roundings", type=int, default=1,
+                           help="error mitigation: average K stratified roundings to the bank")
+        _add_compile_options(p, "cell inductance (default none: RC cells)")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=func, cells_from=None)
