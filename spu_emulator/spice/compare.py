@@ -400,7 +400,6 @@ class StatisticsData:
     interval: float
     duration: float
     burn_in: float
-    seed: int
     commands: tuple[str, ...] = ()
 
 
@@ -415,10 +414,10 @@ def statistics_plan(circuit: Circuit, opts: ValidateOptions) -> tuple[float, flo
 
 
 def statistics_deck(netlist: Netlist, nodes: Sequence[str], nt: float, duration: float,
-                    burn: float, seed: int) -> str:
+                    burn: float) -> str:
     """trnoise deck, resampled (``linearize``) on the NT grid after the burn-in."""
     an = TransientAnalysis(nt, burn + duration, nt, start=burn, save=tuple(nodes), linearize=True)
-    return to_spice(netlist, an, TrNoise(nt, seed=seed))
+    return to_spice(netlist, an, TrNoise(nt))
 
 
 def batch_covariance(x: Array, batches: int) -> tuple[Array, Array, Array]:
@@ -441,7 +440,7 @@ def run_statistics(netlist: Netlist, circuit: Circuit, opts: ValidateOptions,
                    runner: Runner | None = None, deck_filter: DeckFilter | None = None) -> StatisticsData:
     runner = runner or _default_runner
     nt, duration, burn = statistics_plan(circuit, opts)
-    deck = _apply(statistics_deck(netlist, circuit.nodes, nt, duration, burn, opts.seed + 1), deck_filter)
+    deck = _apply(statistics_deck(netlist, circuit.nodes, nt, duration, burn), deck_filter)
     res = runner(deck)
     plot = res.plot("transient")
     tt = plot["time"].real
@@ -450,7 +449,7 @@ def run_statistics(netlist: Netlist, circuit: Circuit, opts: ValidateOptions,
     x = np.stack([plot[names.voltage(n)].real[keep] for n in circuit.nodes], axis=1)
     cov, se, mean = batch_covariance(x, opts.batches)
     return StatisticsData(cov=cov, se=se, mean=mean, nodes=tuple(circuit.nodes), samples=int(x.shape[0]),
-                          interval=nt, duration=duration, burn_in=burn, seed=opts.seed + 1,
+                          interval=nt, duration=duration, burn_in=burn,
                           commands=("ngspice -b deck.cir (control block writes out.raw)",))
 
 
@@ -605,9 +604,9 @@ def save_outputs(path: str, outputs: SpiceOutputs, netlist: Netlist, opts: Valid
         st = outputs.statistics
         arrays |= {"statistics_cov": st.cov, "statistics_se": st.se, "statistics_mean": st.mean}
         info["statistics"] = {"nodes": list(st.nodes), "samples": st.samples, "interval": st.interval,
-                              "duration": st.duration, "burn_in": st.burn_in, "seed": st.seed}
+                              "duration": st.duration, "burn_in": st.burn_in}
     arrays["meta"] = np.array(json.dumps(info, sort_keys=True))
-    save_npz(path, arrays)
+    save_npz(path, **arrays)
 
 
 def load_outputs(path: str) -> tuple[SpiceOutputs, dict[str, Any]]:
@@ -624,7 +623,7 @@ def load_outputs(path: str) -> tuple[SpiceOutputs, dict[str, Any]]:
         s = meta["statistics"]
         stats = StatisticsData(d["statistics_cov"], d["statistics_se"], d["statistics_mean"],
                                tuple(s["nodes"]), s["samples"], s["interval"], s["duration"],
-                               s["burn_in"], s["seed"])
+                               s["burn_in"])
     out = SpiceOutputs(spec, wave, stats, ngspice=meta.get("ngspice", ""), source=f"calibration {path}")
     return out, meta
 

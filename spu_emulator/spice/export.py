@@ -197,10 +197,10 @@ class TransientAnalysis:
 class TrNoise:
     """ngspice transient noise for every emulator noise source: ``trnoise(NA NT 0 0)``
     with NA = sqrt(q / NT), independent N(0, NA²) values every NT, linearly
-    interpolated. ``seed`` goes into ``.options seed``."""
+    interpolated. ngspice 39 cannot seed it (``.options seed`` and ``set rndseed``
+    were measured to have no effect on trnoise), so every run differs."""
 
     interval: float
-    seed: int = 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -321,8 +321,6 @@ def to_spice(
                     p, q = (names.node(n) for n in spec.nodes)
                     lines.extend(_wrap(f"{names.aux[(e.name, 'i_n')]} {p} {q} {_tran_value(spec, j, sources)}"))
 
-    if isinstance(sources, TrNoise):
-        lines.append(f".options seed={int(sources.seed)}")
     if isinstance(analysis, NoiseAnalysis):
         if analysis.output not in names.nodes:
             raise InputError(f"noise output {analysis.output!r} is not a node of {netlist.name!r}")

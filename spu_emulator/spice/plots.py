@@ -1,0 +1,95 @@
+"""PNG figures of a validation report (matplotlib is imported here only, lazily).
+
+- ``validate_psd.png``: ngspice vs emulator node PSD, and their ratio − 1;
+- ``validate_waveform.png``: PWL-driven node voltages from both, and the difference;
+- ``validate_covariance.png``: emulator Σ, ngspice trnoise estimate, and their
+  difference in units of the check's allowance.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, MissingDependencyError
+from ..io import atomic_path
+from .compare import ValidationReport
+
+
+def _plt():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise MissingDependencyError(
+            "--plot needs matplotlib: pip install matplotlib (or pip install -e '.[plot]')"
+        ) from None
+    return plt
+
+
+def _save(fig, path: Path) -> str:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    return str(path)
+
+
+def plot_report(report: ValidationReport, out_dir: str | os.PathLike[str]) -> list[str]:
+    """Write one PNG per check in ``report`` into ``out_dir``; returns the paths."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise InputError(f"--plot: {out} is not a directory")
+    plt = _plt()
+    paths: list[str] = []
+    for c in report.checks:
+        a = c.arrays
+        if c.name == "spectrum":
+            nodes = [r["node"] for r in c.rows]
+            fig, (ax, bx) = plt.subplots(2, 1, figsize=(8, 7), sharex=True,
+                                         gridspec_kw={"height_ratios": [3, 1]})
+            for k, n in enumerate(nodes):
+                (line,) = ax.loglog(a["freqs"], a["psd_emulator"][:, k], lw=1.2, label=f"{n} emulator")
+                ax.loglog(a["freqs"][::25], a["psd_ngspice"][::25, k], "o", ms=2.5, color=line.get_color(),
+                          label=f"{n} ngspice" if k == 0 else None)
+                bx.semilogx(a["freqs"], a["psd_ngspice"][:, k] / a["psd_emulator"][:, k] - 1, lw=0.8,
+                            color=line.get_color())
+            ax.set_ylabel("one-sided PSD (V²/Hz)")
+            ax.set_title(f"{report.netlist}: node noise spectra, ngspice .noise (dots) vs emulator")
+            ax.legend(fontsize=7, ncol=2)
+            bx.set_ylabel("ngspice/emulator − 1")
+            bx.set_xlabel("frequency (Hz)")
+            paths.append(_save(fig, out / "validate_psd.png"))
+        elif c.name == "waveform":
+            t = a["t"] * 1e6
+            k = min(range(len(c.rows)), key=lambda i: -c.rows[i]["rel_rms_error"])
+            fig, (ax, bx) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+            for j in range(min(3, a["v_emulator"].shape[1])):
+                (line,) = ax.plot(t, a["v_emulator"][:, j] * 1e6, lw=1.0, label=f"{c.rows[j]['node']} emulator")
+                ax.plot(t[::7], a["v_ngspice"][::7, j] * 1e6, ".", ms=2, color=line.get_color())
+            ax.set_ylabel("node voltage (µV)")
+            ax.set_title(f"{report.netlist}: same pwl noise into ngspice (dots) and the exact emulator")
+            ax.legend(fontsize=7)
+            bx.plot(t, (a["v_ngspice"][:, k] - a["v_emulator"][:, k]) * 1e6, lw=0.8)
+            bx.set_ylabel(f"difference at {c.rows[k]['node']} (µV)")
+            bx.set_xlabel("time (µs)")
+            paths.append(_save(fig, out / "validate_waveform.png"))
+        elif c.name == "statistics":
+            se, s_emu, s_ng = a["se"], a["cov_emulator"], a["cov_ngspice"]
+            scale = np.sqrt(np.outer(np.diag(s_emu), np.diag(s_emu)))
+            allow = report.options.trnoise_bias * scale + report.options.stats_k * se
+            fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+            vmax = np.abs(s_emu).max()
+            for axx, m, title in ((axes[0], s_emu, "emulator Σ"), (axes[1], s_ng, "ngspice trnoise")):
+                im = axx.imshow(m, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+                axx.set_title(title)
+                fig.colorbar(im, ax=axx, shrink=0.8)
+            im = axes[2].imshow((s_ng - s_emu) / allow, cmap="RdBu_r", vmin=-1, vmax=1)
+            axes[2].set_title("difference / allowance (|·| ≤ 1 passes)")
+            fig.colorbar(im, ax=axes[2], shrink=0.8)
+            fig.suptitle(f"{report.netlist}: voltage covariance (V²)")
+            paths.append(_save(fig, out / "validate_covariance.png"))
+        plt.close("all")
+    return paths
