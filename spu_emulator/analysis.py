@@ -32,6 +32,12 @@ def summary(netlist: Netlist) -> dict[str, Any]:
         "elements": counts,
         "linear": netlist.is_linear,
     }
+    if not netlist.is_linear:
+        from .sde.nonlinear import NonlinearSDE
+
+        sde = NonlinearSDE.from_netlist(netlist)
+        out.update(state_nodes=list(sde.nodes), states=sde.dim, noise_sources=sde.B.shape[1],
+                   bias_sources=len(sde.bias_index), default_dt=sde.default_dt())
     if netlist.is_linear:
         c = assemble(netlist)
         sde = c.to_sde()
@@ -112,6 +118,23 @@ def run_simulation(
     from zero (euler, with burn-in)."""
     if not (np.isfinite(duration) and duration > 0):
         raise InputError(f"--duration must be positive, got {duration}")
+    if not netlist.is_linear:
+        from .sde.nonlinear import NonlinearSDE
+
+        if method != "euler":
+            raise InputError(
+                f"{netlist.source or netlist.name}: the circuit is nonlinear; the exact method needs "
+                "a linear circuit: use --method euler"
+            )
+        nsde = NonlinearSDE.from_netlist(netlist)
+        h = dt if dt is not None else nsde.default_dt()
+        if int(round(duration / (h * save_every))) < 1:
+            raise InputError(f"duration {duration:g} s is shorter than one saved step ({h * save_every:g} s)")
+        return simulate(
+            nsde, "euler", 0.0, duration, h, seed, chains=chains, x0="zeros",
+            save=SaveAt(every=save_every, t_start=burn_in),
+            dtype=np.float32 if float32 else np.float64, progress=progress,
+        )
     sde = assemble(netlist).to_sde()
     h = dt if dt is not None else default_dt(sde, method)
     if int(round(duration / (h * save_every))) < 1:
@@ -127,10 +150,13 @@ def trajectory_summary(traj: Trajectory, netlist: Netlist) -> dict[str, Any]:
     """Sample voltage covariance with standard errors and N_eff, beside the exact
     (Lyapunov) value and the z-scores of the difference."""
     est = covariance_with_errors(traj.voltages)
-    sde = assemble(netlist).to_sde()
-    n = sde.n_voltage
-    theory = sde.stationary_covariance()[:n, :n]
-    z = est.z_scores(theory)
+    theory = z = None
+    if netlist.is_linear:
+        sde = assemble(netlist).to_sde()
+        n = sde.n_voltage
+        theory = sde.stationary_covariance()[:n, :n]
+        z = est.z_scores(theory)
+    key = "voltage" if netlist.is_linear else "charge"
     return {
         "nodes": list(traj.nodes),
         "seed": traj.seed,
@@ -141,13 +167,13 @@ def trajectory_summary(traj: Trajectory, netlist: Netlist) -> dict[str, Any]:
         "duration": float(traj.t[-1] - traj.t[0] + traj.dt * traj.meta.get("save_every", 1)) if traj.t.size else 0.0,
         "wall_time": traj.wall_time,
         "netlist_digest": traj.netlist_digest,
-        "voltage_mean": est.mean,
-        "voltage_mean_stderr": est.mean_stderr,
-        "voltage_covariance": est.covariance,
-        "voltage_covariance_stderr": est.stderr,
+        f"{key}_mean": est.mean,
+        f"{key}_mean_stderr": est.mean_stderr,
+        f"{key}_covariance": est.covariance,
+        f"{key}_covariance_stderr": est.stderr,
         "effective_samples": est.effective_samples,
         "min_effective_samples": est.min_effective_samples,
         "autocorrelation_time_samples": est.tau,
-        "theory_voltage_covariance": theory,
-        "max_abs_z": float(np.max(np.abs(z))),
+        f"theory_{key}_covariance": theory,
+        "max_abs_z": float(np.max(np.abs(z))) if z is not None else None,
     }

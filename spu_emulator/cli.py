@@ -44,6 +44,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"  nodes      {len(s['nodes'])}: {', '.join(s['nodes'])}")
     print(f"  cells      {len(s['cells'])}")
     print("  elements   " + ", ".join(f"{v} {k}" for k, v in s["elements"].items()))
+    if not s["linear"]:
+        print(f"  nonlinear  {s['states']} charge states, {s['noise_sources']} noise sources, "
+              f"{s['bias_sources']} bias sources; simulate with --method euler "
+              f"(default step {_fmt_si(s['default_dt'], 's')})")
     if s["linear"]:
         if s["reduced_nodes"]:
             print(f"  Kron-reduced (no capacitance): {', '.join(s['reduced_nodes'])}")
@@ -95,9 +99,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if not args.out.endswith(".npz"):
         raise InputError(f"--out {args.out}: the trajectory is written as .npz; give a name ending in .npz")
     netlist = load(args.netlist)
+    method = args.method or ("exact" if netlist.is_linear else "euler")
     traj = run_simulation(
         netlist, args.duration, dt=args.dt, chains=args.chains, seed=args.seed,
-        method=args.method, burn_in=args.burn_in, save_every=args.save_every,
+        method=method, burn_in=args.burn_in, save_every=args.save_every,
         float32=args.float32, progress=not args.json,
     )
     data = traj.to_npz_dict()
@@ -188,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dt", type=_positive_float, help="step (default: from the circuit's time scales)")
     s.add_argument("--chains", type=_positive_int, default=1, help="independent chains (default 1)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same bytes")
-    s.add_argument("--method", choices=("exact", "euler"), default="exact")
+    s.add_argument("--method", choices=("exact", "euler"), default=None,
+                   help="exact (linear circuits, default) or euler (default for nonlinear ones)")
     s.add_argument("--burn-in", type=_nonneg_float, default=0.0, help="simulate but do not store this much time first")
     s.add_argument("--save-every", type=_positive_int, default=1, help="store every k-th step")
     s.add_argument("--float32", action="store_true", help="single precision (faster, ~1e-6 relative)")

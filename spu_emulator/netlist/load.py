@@ -26,10 +26,14 @@ from .schema import (
     CurrentSource,
     Element,
     Inductor,
+    BiasedResistor,
+    EnergyCoupler,
     MutualInductance,
     Netlist,
+    NonlinearCapacitor,
     Readout,
     Resistor,
+    Waveform,
 )
 
 FORMAT = "spu-netlist/1"
@@ -265,12 +269,73 @@ def _parse_K(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element
     return MutualInductance(name=name, nodes=(), inductors=(l1, l2), k=k, origin=node.path)
 
 
+def _to_ground(ctx: Context, node: Node) -> tuple[str, str]:
+    a, b = ctx.node_pair(node)
+    if b != GROUND or a == GROUND:
+        raise ctx.error(node, f"this element connects a node to ground: write nodes: [node, gnd], got [{a}, {b}]")
+    return a, b
+
+
+def _parse_NC(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
+    ctx.keys(node, ("name", "type", "nodes", "J2"), ("J4",))
+    J2 = ctx.quantity(m["J2"], "1")
+    J4 = ctx.quantity(m["J4"], "1", nonnegative=True) if "J4" in m else 0.0
+    if J4 == 0 and J2 <= 0:
+        raise ctx.error(m["J2"], f"with J4 = 0 the energy must be confining: J2 must be positive, got {J2:g}")
+    return NonlinearCapacitor(name=name, nodes=_to_ground(ctx, m["nodes"]), J2=J2, J4=J4, origin=node.path)
+
+
+def _waveform(ctx: Context, node: Node) -> Waveform:
+    if not isinstance(node.value, dict):
+        return Waveform(values=(ctx.quantity(node, "V"),))
+    mm = ctx.keys(node, ("pwl",))
+    pts = ctx.sequence(mm["pwl"])
+    if not pts:
+        raise ctx.error(mm["pwl"], "a pwl waveform needs at least one [time, value] point")
+    times, values = [], []
+    for p in pts:
+        pair = ctx.sequence(p)
+        if len(pair) != 2:
+            raise ctx.error(p, "each pwl point is [time, value]")
+        t = ctx.quantity(pair[0], "s")
+        if times and not t > times[-1]:
+            raise ctx.error(pair[0], f"pwl times must increase, got {t:g} after {times[-1]:g}")
+        times.append(t)
+        values.append(ctx.quantity(pair[1], "V"))
+    if len(values) == 1:
+        return Waveform(values=(values[0],))
+    return Waveform(times=tuple(times), values=tuple(values))
+
+
+def _parse_RB(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
+    ctx.keys(node, ("name", "type", "nodes", "value"), ("bias", "temperature"))
+    return BiasedResistor(
+        name=name,
+        nodes=_to_ground(ctx, m["nodes"]),
+        R=ctx.quantity(m["value"], "Ohm", positive=True),
+        bias=_waveform(ctx, m["bias"]) if "bias" in m else Waveform(),
+        temperature=_temperature(ctx, m),
+        origin=node.path,
+    )
+
+
+def _parse_EC(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
+    ctx.keys(node, ("name", "type", "nodes", "J"))
+    a, b = ctx.node_pair(m["nodes"])
+    if GROUND in (a, b):
+        raise ctx.error(m["nodes"], "an energy coupler joins two node charges, not ground")
+    return EnergyCoupler(name=name, nodes=(a, b), J=ctx.quantity(m["J"], "1"), origin=node.path)
+
+
 ELEMENT_PARSERS: dict[str, ElementParser] = {
     "R": _parse_R,
     "C": _parse_C,
     "L": _parse_L,
     "I": _parse_I,
     "K": _parse_K,
+    "NC": _parse_NC,
+    "RB": _parse_RB,
+    "EC": _parse_EC,
 }
 
 #: Top-level sections that extensions may claim: key -> parser(ctx, node, builder).

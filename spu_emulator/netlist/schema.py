@@ -132,9 +132,94 @@ class CurrentSource(Element):
         s.current(self, self.nodes[0], self.nodes[1], self.dc, self.noise_psd)
 
 
+@dataclass(frozen=True, slots=True)
+class Waveform:
+    """A source value over time: constant, or piecewise linear through (t, value)
+    points (held constant before the first and after the last point)."""
+
+    times: tuple[float, ...] = ()
+    values: tuple[float, ...] = (0.0,)
+
+    @property
+    def constant(self) -> bool:
+        return len(self.values) == 1
+
+    def __call__(self, t: float) -> float:
+        if self.constant:
+            return self.values[0]
+        import numpy as np
+
+        return float(np.interp(t, self.times, self.values))
+
+
+@dataclass(frozen=True, slots=True)
+class NonlinearCapacitor(Element):
+    """Capacitor to ground with energy E(q) = J2 q² + J4 q⁴ of its charge q
+    (J/C², J/C⁴): charge–voltage law v = dE/dq = 2 J2 q + 4 J4 q³. A linear capacitor
+    C is J2 = 1/(2C), J4 = 0. Its node's charge is a state of the nonlinear SDE."""
+
+    J2: float = 0.0
+    J4: float = 0.0
+    TYPE: ClassVar[str] = "NC"
+    LINEAR: ClassVar[bool] = False
+    CAPACITIVE: ClassVar[bool] = True
+
+    def stamp(self, s: Stamper, bath_temperature: float) -> None:
+        s.nonlinear_capacitor(self, self.nodes[0], self.J2, self.J4)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class BiasedResistor(Element):
+    """Resistor R from nodes[0] to an ideal voltage source ``bias`` (V, constant or
+    piecewise linear in time) whose other terminal is nodes[1] (ground): current
+    (V_b(t) − v)/R into the node, with Johnson–Nyquist noise at ``temperature``.
+    With a constant bias it is linear (a Norton source V_b/R beside R)."""
+
+    R: float = 1.0
+    bias: Waveform = Waveform()
+    temperature: float | None = None
+    TYPE: ClassVar[str] = "RB"
+    CONDUCTIVE: ClassVar[bool] = True
+    DISSIPATIVE: ClassVar[bool] = True
+
+    @property
+    def LINEAR(self) -> bool:  # type: ignore[override]
+        return self.bias.constant
+
+    def stamp(self, s: Stamper, bath_temperature: float) -> None:
+        t = bath_temperature if self.temperature is None else self.temperature
+        if hasattr(s, "bias_resistor"):
+            s.bias_resistor(self, self.nodes[0], self.nodes[1], self.R, t, self.bias)  # type: ignore[attr-defined]
+        else:  # linear circuits: Norton equivalent of a constant source
+            s.conductance(self, self.nodes[0], self.nodes[1], self.R, t)
+            s.current(self, self.nodes[1], self.nodes[0], self.bias.values[0] / self.R, 0.0)
+
+    def params(self) -> dict[str, Any]:
+        out = Element.params(self)
+        out["bias"] = {"times": list(self.bias.times), "values": list(self.bias.values)}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyCoupler(Element):
+    """Signed energy coupling E = J q_a q_b (J/C²) between the charges of two
+    nonlinear-capacitor nodes: it adds J q_b to v_a and J q_a to v_b."""
+
+    J: float = 0.0
+    TYPE: ClassVar[str] = "EC"
+    LINEAR: ClassVar[bool] = False
+
+    def stamp(self, s: Stamper, bath_temperature: float) -> None:
+        s.energy_coupling(self, self.nodes[0], self.nodes[1], self.J)  # type: ignore[attr-defined]
+
+
 #: Registry of element types by their netlist ``type:`` string. Extensions add to it.
 ELEMENT_TYPES: dict[str, type[Element]] = {
-    cls.TYPE: cls for cls in (Resistor, Capacitor, Inductor, MutualInductance, CurrentSource)
+    cls.TYPE: cls
+    for cls in (
+        Resistor, Capacitor, Inductor, MutualInductance, CurrentSource,
+        NonlinearCapacitor, BiasedResistor, EnergyCoupler,
+    )
 }
 
 
