@@ -1,0 +1,148 @@
+"""Sampling and linear algebra on the emulated SPU: distributions, error bars,
+stopping rule, mitigation, CLI errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from spu_emulator.hardware.bank import Bank
+from spu_emulator.hardware.compiler import CompileOptions, compile_matrix
+from spu_emulator.sampling import inv, logdet, sample, solve
+from spu_emulator.sampling.estimators import covariance_with_errors
+from spu_emulator.sampling.linalg import program_inverse
+from spu_emulator.sampling.matrices import h_matrix, m_matrix, spd
+
+
+@pytest.mark.parametrize("d,maker,seed", [(8, spd, 11), (8, h_matrix, 12), (64, spd, 13)])
+def test_sampling_gaussian_marginals_and_covariance(d, maker, seed):
+    rng = np.random.default_rng(seed)
+    S = maker(d, rng) if maker is spd else np.linalg.inv(maker(d, rng))
+    mu = rng.standard_normal(d)
+    des = compile_matrix(S, "covariance", mean=mu, options=CompileOptions(inductance=None))
+    from spu_emulator.circuit.assemble import assemble
+
+    tau = assemble(des.netlist).to_sde().relaxation_time()
+    res = sample(des, 3000, seed=seed, rate=1.0 / (3 * tau), chains=2)
+    x = res.samples
+    flat = x.reshape(-1, d)
+    pvals = [stats.kstest(flat[:, i], "norm", args=(mu[i], np.sqrt(S[i, i]))).pvalue for i in range(d)]
+    if d <= 8:
+        assert min(pvals) > 0.01, min(pvals)
+    else:
+        # 64 marginal tests at 1% each fail somewhere for ~47% of seeds under the null:
+        # test the family honestly (Bonferroni, and uniformity of the p-values).
+        assert min(pvals) * d > 0.01, min(pvals)
+        assert stats.kstest(pvals, "uniform").pvalue > 0.01
+    est = covariance_with_errors(x)
+    assert np.max(np.abs(est.z_scores(S))) < 4.5
+    assert np.all(np.abs(est.mean - mu) < 4.5 * est.mean_stderr)
+
+
+def _coverage_trials(dims, trials):
+    hits, total = 0, 0
+    for d in dims:
+        for t in range(trials):
+            rng = np.random.default_rng(1000 * d + t)
+            cond = float(10 ** rng.uniform(1, 3))
+            A = spd(d, rng, cond) if t % 2 else m_matrix(d, rng, cond=cond)
+            X, info = inv(A, tol=0.1, seed=t, return_info=True)
+            Ai = np.linalg.inv(A)
+            err = np.linalg.norm(X - Ai) / np.linalg.norm(Ai)
+            hits += err <= info.relative_error_estimate
+            total += 1
+    return hits, total
+
+
+def test_sampling_inverse_error_bars_cover_small():
+    hits, total = _coverage_trials((4, 8, 16), 12)
+    assert hits >= 0.9 * total, (hits, total)
+
+
+@pytest.mark.slow
+def test_sampling_inverse_error_bars_cover_d64():
+    hits, total = _coverage_trials((64,), 10)
+    assert hits >= 0.9 * total, (hits, total)
+
+
+def test_sampling_tol_stops_at_tolerance():
+    A = m_matrix(8, np.random.default_rng(5), cond=100)
+    X, info = inv(A, tol=0.03, seed=2, return_info=True)
+    assert info.relative_error_estimate <= 0.03
+    assert info.history[-2]["error"] > 0.03  # it did not stop early
+    Ai = np.linalg.inv(A)
+    assert np.linalg.norm(X - Ai) / np.linalg.norm(Ai) <= 0.03
+
+
+def test_sampling_solve_and_logdet_within_bars():
+    rng = np.random.default_rng(9)
+    for A in (m_matrix(8, rng, cond=50), h_matrix(8, rng), spd(8, rng, 50)):
+        b = rng.standard_normal(8)
+        xt = np.linalg.solve(A, b)
+        for method in ("auto", "inverse"):
+            x, info = solve(A, b, method=method, tol=0.05, seed=1, return_info=True)
+            assert np.linalg.norm(x - xt) / np.linalg.norm(xt) <= max(info.relative_error_estimate, 0.05)
+        ld, info = logdet(A, tol=0.1, seed=3, return_info=True)
+        assert abs(ld - np.linalg.slogdet(A)[1]) <= info.relative_error_estimate
+    x, info = solve(m_matrix(8, rng, cond=50), np.ones(8), method="dc", tol=0.05, seed=0, return_info=True)
+    assert info.method == "dc"
+
+
+def test_sampling_mitigation_reduces_floor_3x():
+    """8×8, 4-bit bank: exact (infinite-time) error of plain rounding vs the average
+    over 16 stratified roundings."""
+    A = m_matrix(8, np.random.default_rng(2024), density=0.8, cond=30)
+    Ai = np.linalg.inv(A)
+    opts = CompileOptions(inductance=None, covariance_report=False)
+    plain = program_inverse(A, options=opts, bank=Bank.uniform(4), rounding="nearest", roundings=1, seed=0)
+    mit = program_inverse(A, options=opts, bank=Bank.uniform(4), rounding="nearest", roundings=16, seed=0)
+    e_plain = np.linalg.norm(plain[0].exact_covariance() - Ai) / np.linalg.norm(Ai)
+    avg = sum(d.exact_covariance() for d in mit) / len(mit)
+    e_mit = np.linalg.norm(avg - Ai) / np.linalg.norm(Ai)
+    assert e_plain >= 3 * e_mit, (e_plain, e_mit)
+
+
+def test_sampling_cli_bad_input_exit_2(tmp_path, capsys):
+    from spu_emulator.cli import main
+
+    np.save(tmp_path / "bad.npy", np.array([[1.0, 2.0], [2.0, 1.0]]))
+    np.save(tmp_path / "rect.npy", np.ones((2, 3)))
+    (tmp_path / "text.csv").write_text("a,b\n1,2\n")
+    cases = [
+        ["invert", str(tmp_path / "bad.npy")],
+        ["invert", str(tmp_path / "rect.npy")],
+        ["invert", str(tmp_path / "missing.npy")],
+        ["invert", str(tmp_path / "text.csv")],
+        ["logdet", str(tmp_path / "bad.npy"), "--tol", "-1"],
+        ["program", "--matrix", str(tmp_path / "bad.npy"), "-o", str(tmp_path / "x.yaml")],
+        ["program", "-o", str(tmp_path / "x.yaml")],
+        ["sample", str(tmp_path / "missing.yaml"), "--samples", "10", "--seed", "1", "--out", str(tmp_path / "s.npy")],
+    ]
+    for argv in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("spu: error:") and err.count("\n") == 1, err
+
+
+def test_sampling_cli_round_trip(tmp_path, capsys):
+    import json
+
+    from spu_emulator.cli import main
+
+    A = m_matrix(6, np.random.default_rng(4), cond=20)
+    np.savetxt(tmp_path / "A.csv", A, delimiter=",")
+    out = tmp_path / "d.yaml"
+    assert main(["program", "--matrix", str(tmp_path / "A.csv"), "--bank", "5", "-o", str(out), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["covariance_relative_error"] > 0
+    assert main(["analyze", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["sample", str(out), "--samples", "500", "--seed", "3", "--out", str(tmp_path / "s.npy"), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert np.load(tmp_path / "s.npy").shape == (500, 6) and s["effective_samples"] > 0
+    assert main(["invert", str(tmp_path / "A.csv"), "--tol", "0.1", "--json", "--seed", "1"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    for key in ("inverse", "relative_error_estimate", "emulated_time", "wall_time", "effective_samples"):
+        assert key in r
+    assert r["relative_error_estimate"] <= 0.1
