@@ -341,6 +341,26 @@ ELEMENT_PARSERS: dict[str, ElementParser] = {
 #: Top-level sections that extensions may claim: key -> parser(ctx, node, builder).
 SECTION_PARSERS: dict[str, Callable[[Context, Node, "_Builder"], None]] = {}
 
+#: Modules that register extra top-level sections; imported on first use so that a
+#: plain ``load()`` accepts every section the project defines.
+SECTION_MODULES = ("spu_emulator.hardware.design",)
+_extensions_loaded = False
+
+
+def _load_extensions() -> None:
+    global _extensions_loaded
+    if not _extensions_loaded:
+        import importlib
+
+        _extensions_loaded = True
+        for mod in SECTION_MODULES:
+            try:
+                importlib.import_module(mod)
+            except ModuleNotFoundError as exc:  # that part of the project is absent
+                if exc.name != mod:
+                    raise
+
+
 TOP_KEYS = ("format", "name", "description", "temperature", "cells", "couplers", "elements", "readout")
 
 
@@ -472,6 +492,7 @@ def _parse_readout(ctx: Context, sec: Node) -> Readout:
 
 def loads(text: str, file: str | None = None) -> Netlist:
     """Parse netlist YAML text. ``file`` names the source in error messages."""
+    _load_extensions()
     ctx = Context(file)
     root = _compose(text, ctx)
     if root is None:
