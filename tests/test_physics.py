@@ -135,24 +135,27 @@ def test_simulated_covariance_within_standard_errors(name, chains, duration):
     assert np.max(np.abs(est.mean / est.mean_stderr)) < 4.5
 
 
-@pytest.mark.parametrize("fuse", [1, 3, 8, 32])
-def test_fused_blocks_equal_stepwise(fuse):
-    """Block-fused exact stepping is the same recursion as one step at a time."""
+@pytest.mark.parametrize("segments,chains,steps", [(1, 5, 101), (3, 5, 101), (8, 2, 1000), (64, 1, 5000)])
+def test_segmented_run_equals_stepwise(segments, chains, steps):
+    """Running P trajectory segments side by side and stitching them is the same
+    recursion as stepping one step at a time, given the same normals."""
     sde = assemble(load("netlists/nonequilibrium.yaml")).to_sde()
-    steps, B = 101, 5
-    integ = Exact(fuse=fuse)
+    integ = Exact(segments=segments)
     plan = integ.init(sde, 1e-8)
-    Z = np.random.default_rng(5).standard_normal((steps + 64, B, integ.noise_dim(plan)))
+    r = integ.noise_dim(plan)
+    Z = np.random.default_rng(5).standard_normal((steps + 4096, chains, r))
 
-    class Fixed:  # hands out the same normals whatever the block sizes
-        k = 0
+    class Fixed:  # global step t of chain b gets Z[t, b], whatever the layout asked for
+        i = 0
 
-        def draw(self, m, prefetch=None):
-            self.k += m
-            return Z[self.k - m : self.k]
+        def draw(self, m, prefetch=None, chains=None):
+            P = (chains or Z.shape[1]) // Z.shape[1]
+            blk = Z[self.i : self.i + P * m]
+            self.i += P * m
+            return blk.reshape(P, m, Z.shape[1], r).transpose(1, 0, 2, 3).reshape(m, -1, r)
 
-    x0 = np.random.default_rng(0).standard_normal((B, sde.dim)) * 1e-6
-    out = np.empty((B, steps, sde.dim))
+    x0 = np.random.default_rng(0).standard_normal((chains, sde.dim)) * 1e-6
+    out = np.empty((chains, steps, sde.dim))
     integ.run(plan, x0, steps, Fixed(), 0.0, 1e-8, out)
     x = x0
     ref = np.empty_like(out)

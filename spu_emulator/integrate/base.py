@@ -94,7 +94,7 @@ class NoiseSource:
         self.chains, self.dim, self.dtype = chains, dim, np.dtype(dtype)
         self.threads = threads
         self._pool = None
-        self._pending: tuple[int, list[Any], Array] | None = None
+        self._pending: tuple[tuple[int, int], list[Any], Array] | None = None
 
     def _fill(self, s: int, part: Array) -> None:
         if part.size:
@@ -105,8 +105,8 @@ class NoiseSource:
         edges = [m * s // self.N_STREAMS for s in range(self.N_STREAMS + 1)]
         return [z[edges[s] : edges[s + 1]] for s in range(self.N_STREAMS)]
 
-    def _start(self, m: int) -> tuple[int, list[Any], Array]:
-        z = np.empty((m, self.chains, self.dim), dtype=self.dtype)
+    def _start(self, m: int, chains: int) -> tuple[tuple[int, int], list[Any], Array]:
+        z = np.empty((m, chains, self.dim), dtype=self.dtype)
         parts = self._parts(z)
         if self.threads and z.size >= 1 << 15:
             if self._pool is None:
@@ -118,24 +118,27 @@ class NoiseSource:
             for s, p in enumerate(parts):
                 self._fill(s, p)
             futs = []
-        return m, futs, z
+        return (m, chains), futs, z
 
-    def draw(self, m: int, prefetch: int | None = None) -> Array:
-        """Normals for the next m steps, shape (m, chains, dim). With ``prefetch``,
-        generation of the following block (of that many steps) starts at once in
-        the background. Draws must be requested in the same sizes to reproduce a run."""
-        if self._pending is not None and self._pending[0] == m:
+    def draw(self, m: int, prefetch: int | None = None, chains: int | None = None) -> Array:
+        """Normals for the next m steps, shape (m, chains, dim) (``chains`` defaults to
+        the source's; an integrator may ask for more rows, e.g. trajectory segments).
+        With ``prefetch``, the following block (that many steps, same rows) starts at
+        once in the background. Draws must be requested in the same sizes to
+        reproduce a run."""
+        rows = self.chains if chains is None else chains
+        if self._pending is not None and self._pending[0] == (m, rows):
             _, futs, z = self._pending
         else:
             if self._pending is not None:  # a different size than prefetched: finish it first
                 for f in self._pending[1]:
                     f.result()
-            _, futs, z = self._start(m)
+            _, futs, z = self._start(m, rows)
         self._pending = None
         for f in futs:
             f.result()
         if prefetch:
-            self._pending = self._start(prefetch)
+            self._pending = self._start(prefetch, rows)
         return z
 
     def close(self) -> None:

@@ -1,20 +1,21 @@
-"""Exact discretization of linear SDEs (Van Loan), batched and block-fused.
+"""Exact discretization of linear SDEs (Van Loan), batched, with parallel segments.
 
 Over a step h, x_{k+1} = F x_k + c + w_k, w_k ~ N(0, Q), with (F, Q) from
 :meth:`LinearSDE.transition`: exact in distribution for any h. Q = Lq Lqᵀ is factored
 once by a symmetric eigendecomposition (robust when Q is singular: the noise need
 not reach every state), keeping only the r significant directions, so each step
-costs r normals per chain.
+costs r normals per chain. We integrate the deviation from the exact stationary
+mean μ, so DC sources cost nothing per step.
 
-Speed: with row vectors, m consecutive steps from x₀ are
+Speed (row vectors, one matrix product per step over the whole batch):
 
-    [x₁ … x_m] = x₀ P + [z₁ … z_m] T,   P = [Fᵀ, (F²)ᵀ, …, (Fᵐ)ᵀ],
-    T[i, j] = Lqᵀ (F^{j−i})ᵀ for j ≥ i (block upper triangular),
-
-so a whole block of m steps for many blocks is one large matrix product; only the
-block boundaries x₀ ← x_m are sequential. m is chosen from the batch size: large
-batches step one at a time (the GEMM is already big), small batches fuse up to 32
-steps per product. Per chain-step: r normals and about (m r + n) n multiply-adds.
+- large batches (B ≥ 128 chains): x ← x Fᵀ + z Lqᵀ, with all noise terms of a
+  block of steps formed by one big GEMM first;
+- small batches: a long trajectory is cut into P segments that run side by side as
+  P·B chains from zero; the true segment starts follow sequentially,
+  s_{p+1} = s_p (F^K)ᵀ + y_p(K), and each segment is corrected by one GEMM,
+  x_p(j) = y_p(j) + s_p (F^j)ᵀ (the response to the noise is linear, so this is
+  exact). Per chain-step: r normals and about (r + 2n) n multiply-adds.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import Array, Integrator, NoiseSource, Progress
+
+#: Batch size from which plain stepping keeps the matrix products large enough.
+WIDE_BATCH = 128
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,14 +39,18 @@ class ExactPlan:
 
 
 class Exact(Integrator):
-    """Exact (Van Loan) integrator for :class:`~spu_emulator.sde.linear.LinearSDE`."""
+    """Exact (Van Loan) integrator for :class:`~spu_emulator.sde.linear.LinearSDE`.
+
+    ``segments``: number of parallel segments per chain for small batches (None:
+    enough to make about 256 rows; 1 disables segmenting).
+    """
 
     name = "exact"
     order = float("inf")
     exact = True
 
-    def __init__(self, fuse: int | None = None, rank_tol: float = 1e-13):
-        self.fuse = fuse
+    def __init__(self, segments: int | None = None, rank_tol: float = 1e-13):
+        self.segments = segments
         self.rank_tol = rank_tol
 
     def init(self, sde, dt: float, dtype=np.float64) -> ExactPlan:
@@ -60,24 +68,35 @@ class Exact(Integrator):
     def step(self, plan: ExactPlan, x: Array, z: Array, t: float) -> Array:
         return plan.mu + (x - plan.mu) @ plan.F.T + z @ plan.Lq.T
 
-    def _fused_matrices(self, plan: ExactPlan, m: int) -> tuple[Array, Array, Array]:
-        n, r = plan.Lq.shape
-        Fp = [np.eye(n, dtype=plan.F.dtype)]
-        for _ in range(m):
-            Fp.append(Fp[-1] @ plan.F)
-        P = np.concatenate([Fp[j + 1].T for j in range(m)], axis=1)  # (n, m n)
-        T = np.zeros((m * r, m * n), dtype=plan.F.dtype)
-        for i in range(m):
-            for j in range(i, m):
-                T[i * r : (i + 1) * r, j * n : (j + 1) * n] = plan.Lq.T @ Fp[j - i].T
-        return P, T, Fp[m].T
-
-    def choose_fuse(self, chains: int, n: int) -> int:
-        if self.fuse is not None:
-            return max(1, int(self.fuse))
-        if chains >= 128:
+    def choose_segments(self, chains: int, n: int, n_steps: int) -> int:
+        if self.segments is not None:
+            return max(1, min(int(self.segments), n_steps))
+        if chains >= WIDE_BATCH or n > 256:
             return 1
-        return int(np.clip(256 // max(chains, 1), 2, 32)) if n <= 64 else (4 if chains < 16 else 1)
+        return int(max(1, min(-(-256 // chains), n_steps // 64)))
+
+    @staticmethod
+    def _powers_T(F: Array, K: int) -> Array:
+        """[(F¹)ᵀ, …, (F^K)ᵀ] side by side: (n, K n)."""
+        n = F.shape[0]
+        out = np.empty((K, n, n), dtype=F.dtype)
+        cur = F.T.copy()
+        out[0] = cur
+        for j in range(1, K):
+            cur = cur @ F.T
+            out[j] = cur
+        return out.transpose(1, 0, 2).reshape(n, K * n)
+
+    def _stepwise(self, plan: ExactPlan, dev: Array, Z: Array, X: Array) -> Array:
+        """X[j] = X[j−1] Fᵀ + Z[j] Lqᵀ (X[−1] = dev) for Z (K, rows, r); returns X[K−1]."""
+        K, rows, r = Z.shape
+        n = X.shape[-1]
+        np.matmul(Z.reshape(-1, r), plan.Lq.T, out=X.reshape(-1, n))
+        FT = plan.F.T
+        for j in range(K):
+            X[j] += dev @ FT
+            dev = X[j]
+        return dev
 
     def run(
         self,
@@ -92,42 +111,42 @@ class Exact(Integrator):
     ) -> None:
         B, n = x0.shape
         r = plan.Lq.shape[1]
-        m = min(self.choose_fuse(B, n), max(n_steps, 1))
+        P = self.choose_segments(B, n, n_steps)
         dev = (x0 - plan.mu).astype(plan.F.dtype)
-        # Block sizes: about 4M numbers of noise per block keeps memory modest.
-        blocks_per_chunk = max(1, min(-(-n_steps // m), (1 << 22) // max(B * m * max(r, n), 1)))
-        steps_per_chunk = blocks_per_chunk * m
-        if m == 1:
-            FT, LT = plan.F.T, plan.Lq.T
-        else:
-            P, T, FmT = self._fused_matrices(plan, m)
+        # Chunks of ~4M numbers; each chunk is P segments of K steps for every chain.
+        per_chunk = max(P, (1 << 22) // max(B * max(r, n), 1))
+        K_full = max(1, per_chunk // P)
+        powers: dict[int, tuple[Array, Array]] = {}
         k = 0
         while k < n_steps:
-            steps = min(steps_per_chunk, n_steps - k)
-            nb = -(-steps // m)
-            nxt = min(steps_per_chunk, n_steps - k - steps)
-            Z = noise.draw(nb * m, prefetch=-(-nxt // m) * m if nxt > 0 else None)  # (nb m, B, r)
-            if m == 1:
-                X = np.empty((steps, B, n), dtype=dev.dtype)
-                np.matmul(Z.reshape(-1, r), LT, out=X.reshape(-1, n))  # noise terms
-                for j in range(steps):
-                    X[j] += dev @ FT
-                    dev = X[j]
-                out[:, k : k + steps] = X.transpose(1, 0, 2)
-                dev = dev.copy()
+            steps = min(P * K_full, n_steps - k)
+            Pc = min(P, steps)
+            K = -(-steps // Pc)
+            nxt = n_steps - k - steps
+            nxt_K = -(-min(P * K_full, nxt) // min(P, nxt)) if nxt > 0 else None
+            Z = noise.draw(K, prefetch=nxt_K, chains=Pc * B)  # (K, Pc·B, r)
+            X = np.empty((K, Pc * B, n), dtype=dev.dtype)
+            if Pc == 1:
+                dev = self._stepwise(plan, dev, Z, X).copy()
+                out[:, k : k + steps] = X[:steps].transpose(1, 0, 2)
             else:
-                # (nb, B, m r) noise per block -> (nb, B, m n) noise contribution.
-                Zb = Z.reshape(nb, m, B, r).transpose(0, 2, 1, 3).reshape(nb * B, m * r)
-                W = (Zb @ T).reshape(nb, B, m * n)
-                starts = np.empty((nb, B, n), dtype=dev.dtype)
-                for b in range(nb):
-                    starts[b] = dev
-                    dev = dev @ FmT + W[b, :, (m - 1) * n :]
-                X = (starts.reshape(nb * B, n) @ P).reshape(nb, B, m * n) + W
-                X = X.reshape(nb, B, m, n).transpose(1, 0, 2, 3).reshape(B, nb * m, n)
-                out[:, k : k + steps] = X[:, :steps]
-                if steps < nb * m:  # last partial block: continue from the last kept state
-                    dev = X[:, steps - 1].copy()
+                self._stepwise(plan, np.zeros((Pc * B, n), dtype=dev.dtype), Z, X)
+                if K not in powers:
+                    PT = self._powers_T(plan.F, K)
+                    powers[K] = (PT, PT[:, (K - 1) * n :].copy())
+                PT, FKT = powers[K]
+                Y = X.reshape(K, Pc, B, n)
+                starts = np.empty((Pc, B, n), dtype=dev.dtype)
+                s = dev
+                for p in range(Pc):
+                    starts[p] = s
+                    s = s @ FKT + Y[K - 1, p]
+                corr = (starts.reshape(Pc * B, n) @ PT).reshape(Pc, B, K, n)
+                full = Y.transpose(2, 1, 0, 3).reshape(B, Pc, K, n).copy()  # (B, P, K, n)
+                full += corr.transpose(1, 0, 2, 3)
+                full = full.reshape(B, Pc * K, n)
+                out[:, k : k + steps] = full[:, :steps]
+                dev = full[:, steps - 1].copy()
             k += steps
             if progress:
                 progress(steps)
