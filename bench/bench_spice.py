@@ -30,7 +30,12 @@ import numpy as np
 from spu_emulator.circuit.assemble import assemble
 from spu_emulator.integrate import simulate
 from spu_emulator.netlist import load
-from spu_emulator.spice.compare import ValidateOptions, batch_covariance, statistics_deck, statistics_plan
+from spu_emulator.spice.compare import (
+    ValidateOptions,
+    batch_covariance,
+    statistics_deck,
+    statistics_plan,
+)
 from spu_emulator.spice.export import spice_names
 from spu_emulator.spice.run import ngspice_version, run_deck
 
@@ -99,9 +104,11 @@ def main() -> None:
         cmd = f"python bench/bench_spice.py --duration {args.duration:g} --emu-dt {args.emu_dt:g} --append"
         entry = f"\n`{cmd}` ({time.strftime('%Y-%m-%d')}):\n\n{block}\n"
         if head not in text:
-            text = text.rstrip("\n") + f"\n\n{head}\n\nWall time for ngspice transient noise vs the " \
-                "emulator to reach the same standard error on the covariance of the 8-cell SPU, " \
+            text = (
+                text.rstrip("\n") + f"\n\n{head}\n\nWall time for ngspice transient noise vs the "
+                "emulator to reach the same standard error on the covariance of the 8-cell SPU, "
                 "measured in the same run (bench/bench_spice.py).\n"
+            )
         # append our entry at the end of our section (before the next '## ' heading, if any)
         start = text.index(head)
         nxt = text.find("\n## ", start + len(head))

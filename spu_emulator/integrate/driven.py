@@ -120,7 +120,9 @@ def simulate_driven(
     if u.shape[0] != t.size:
         raise InputError(f"driven simulation: inputs have {u.shape[0]} rows for {t.size} times")
     if Bu.ndim != 2 or Bu.shape != (n, u.shape[1]):
-        raise InputError(f"driven simulation: input matrix must be ({n}, {u.shape[1]}), got {Bu.shape}")
+        raise InputError(
+            f"driven simulation: input matrix must be ({n}, {u.shape[1]}), got {Bu.shape}"
+        )
     if not (np.all(np.isfinite(t)) and np.all(np.isfinite(u))):
         raise InputError("driven simulation: times and inputs must be finite")
     dts = np.diff(t)
@@ -208,6 +210,11 @@ def drive_circuit(
     else:
         u = np.asarray(inputs, float)
     return simulate_driven(
-        sde, t, u, input_matrix=input_matrix(circuit, sde), x0=x0,
-        interpolation=interpolation, sources=labels,
+        sde,
+        t,
+        u,
+        input_matrix=input_matrix(circuit, sde),
+        x0=x0,
+        interpolation=interpolation,
+        sources=labels,
     )

@@ -49,7 +49,9 @@ def cmd_spice_export(args: argparse.Namespace) -> int:
         sys.stdout.write(deck)
     else:
         write_text(args.out, deck)
-        print(f"wrote {args.out} ({len(deck.splitlines())} lines); run: ngspice -b {args.out} -r out.raw")
+        print(
+            f"wrote {args.out} ({len(deck.splitlines())} lines); run: ngspice -b {args.out} -r out.raw"
+        )
     return 0
 
 
@@ -61,12 +63,22 @@ def cmd_spice_calibrate(args: argparse.Namespace) -> int:
     opts = ValidateOptions(quick=args.quick, seed=args.seed)
     outputs = run_ngspice(net, opts)
     report = compare_all(net, outputs, opts)
-    cmd = " ".join(["spu", "spice", "calibrate", args.netlist, "-o", args.out]
-                   + (["--quick"] if args.quick else []) + [f"--seed={args.seed}"])
-    save_outputs(args.out, outputs, net, opts, {
-        "command": cmd, "ngspice_command": "ngspice -b deck.cir -r out.raw (one run per deck)",
-        "passed": report.passed,
-    })
+    cmd = " ".join(
+        ["spu", "spice", "calibrate", args.netlist, "-o", args.out]
+        + (["--quick"] if args.quick else [])
+        + [f"--seed={args.seed}"]
+    )
+    save_outputs(
+        args.out,
+        outputs,
+        net,
+        opts,
+        {
+            "command": cmd,
+            "ngspice_command": "ngspice -b deck.cir -r out.raw (one run per deck)",
+            "passed": report.passed,
+        },
+    )
     print(report.table())
     print(f"wrote {args.out}")
     return 0
@@ -84,7 +96,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except (OSError, KeyError, ValueError) as exc:
             raise InputError(f"{args.reference}: not a calibration file ({exc})") from None
         if meta.get("digest") != net.digest:
-            raise InputError(f"{args.reference} was made from a different netlist than {args.netlist}")
+            raise InputError(
+                f"{args.reference} was made from a different netlist than {args.netlist}"
+            )
         opts = options_from_dict(meta.get("options", {}))
         have = tuple(c for c in args.checks if getattr(outputs, c) is not None)
         report = compare_all(net, outputs, opts, have)
@@ -113,10 +127,16 @@ def register(subparsers) -> None:
     e = ssub.add_parser("export", help="write the netlist as a SPICE deck (with a .noise analysis)")
     e.add_argument("netlist")
     e.add_argument("-o", "--out", required=True, help="output deck (.cir), or - for stdout")
-    e.add_argument("--trnoise", type=_positive, metavar="NT",
-                   help="also add ngspice trnoise sources with this interval (e.g. 1n)")
+    e.add_argument(
+        "--trnoise",
+        type=_positive,
+        metavar="NT",
+        help="also add ngspice trnoise sources with this interval (e.g. 1n)",
+    )
     e.set_defaults(func=cmd_spice_export)
-    c = ssub.add_parser("calibrate", help="run ngspice and store its outputs for validate --reference")
+    c = ssub.add_parser(
+        "calibrate", help="run ngspice and store its outputs for validate --reference"
+    )
     c.add_argument("netlist")
     c.add_argument("-o", "--out", required=True, help="output .npz")
     c.add_argument("--quick", action="store_true", help="short statistics run")
@@ -129,11 +149,26 @@ def register(subparsers) -> None:
     v.add_argument("netlist")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.add_argument("--plot", metavar="DIR", help="write PSD, waveform and covariance PNGs into DIR")
-    v.add_argument("--quick", action="store_true",
-                   help="short statistics run (100 instead of 1000 relaxation times)")
-    v.add_argument("--seed", type=int, default=0, help="seed of the waveform check's input sequence (ngspice trnoise cannot be seeded)")
-    v.add_argument("--checks", type=_checks, default=CHECKS,
-                   help=f"comma-separated subset of {','.join(CHECKS)} (default: all)")
-    v.add_argument("--reference", metavar="NPZ",
-                   help="compare with stored ngspice outputs (calibration/) instead of running ngspice")
+    v.add_argument(
+        "--quick",
+        action="store_true",
+        help="short statistics run (100 instead of 1000 relaxation times)",
+    )
+    v.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the waveform check's input sequence (ngspice trnoise cannot be seeded)",
+    )
+    v.add_argument(
+        "--checks",
+        type=_checks,
+        default=CHECKS,
+        help=f"comma-separated subset of {','.join(CHECKS)} (default: all)",
+    )
+    v.add_argument(
+        "--reference",
+        metavar="NPZ",
+        help="compare with stored ngspice outputs (calibration/) instead of running ngspice",
+    )
     v.set_defaults(func=cmd_validate)

@@ -123,9 +123,14 @@ class CheckResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "check": self.name, "passed": self.passed, "metric": self.metric,
-            "tolerance": self.tolerance, "worst": self.worst, "summary": self.summary,
-            "rows": self.rows, "info": self.info,
+            "check": self.name,
+            "passed": self.passed,
+            "metric": self.metric,
+            "tolerance": self.tolerance,
+            "worst": self.worst,
+            "summary": self.summary,
+            "rows": self.rows,
+            "info": self.info,
         }
 
 
@@ -144,9 +149,13 @@ class ValidationReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "netlist": self.netlist, "digest": self.digest, "ngspice": self.ngspice,
-            "source": self.source, "passed": self.passed,
-            "checks": [c.to_dict() for c in self.checks], "options": self.options.to_dict(),
+            "netlist": self.netlist,
+            "digest": self.digest,
+            "ngspice": self.ngspice,
+            "source": self.source,
+            "passed": self.passed,
+            "checks": [c.to_dict() for c in self.checks],
+            "options": self.options.to_dict(),
         }
 
     def table(self) -> str:
@@ -179,7 +188,7 @@ def _default_runner(deck: str):
 
 def _frequency_band(circuit: Circuit, opts: ValidateOptions) -> tuple[float, float]:
     lam = np.abs(circuit.to_sde().eigenvalues()) / (2 * np.pi)
-    span = 10.0 ** opts.band_decades
+    span = 10.0**opts.band_decades
     return float(f"{lam.min() / span:.3g}"), float(f"{lam.max() * span:.3g}")
 
 
@@ -242,8 +251,12 @@ def run_spectrum(decks: dict[str, str], runner: Runner | None = None) -> Spectru
         elif f.shape != freqs.shape or not np.allclose(f, freqs, rtol=1e-12):
             raise CrossCheckError("ngspice returned different frequency grids for different nodes")
         cols.append(s)
-    return SpectrumData(freqs=np.asarray(freqs), psd=np.stack(cols, axis=1), nodes=tuple(decks),
-                        commands=("ngspice -b deck.cir -r out.raw",))
+    return SpectrumData(
+        freqs=np.asarray(freqs),
+        psd=np.stack(cols, axis=1),
+        nodes=tuple(decks),
+        commands=("ngspice -b deck.cir -r out.raw",),
+    )
 
 
 def compare_spectrum(circuit: Circuit, data: SpectrumData, opts: ValidateOptions) -> CheckResult:
@@ -263,13 +276,18 @@ def compare_spectrum(circuit: Circuit, data: SpectrumData, opts: ValidateOptions
         psd_err = float(rel[j])
         var_err = float(abs(var_ng[k] / var_emu[k] - 1.0))
         ok = psd_err <= opts.psd_tol and var_err <= opts.variance_tol
-        rows.append({
-            "node": node, "variance_ngspice": float(var_ng[k]), "variance_emulator": float(var_emu[k]),
-            "variance_rel_error": var_err,
-            "quadrature_rel_error": float(abs(var_emu_grid[k] / var_emu[k] - 1.0)),
-            "psd_max_rel_error": psd_err, "psd_worst_frequency": float(data.freqs[mask][j]),
-            "passed": bool(ok),
-        })
+        rows.append(
+            {
+                "node": node,
+                "variance_ngspice": float(var_ng[k]),
+                "variance_emulator": float(var_emu[k]),
+                "variance_rel_error": var_err,
+                "quadrature_rel_error": float(abs(var_emu_grid[k] / var_emu[k] - 1.0)),
+                "psd_max_rel_error": psd_err,
+                "psd_worst_frequency": float(data.freqs[mask][j]),
+                "passed": bool(ok),
+            }
+        )
     # The node to name: the worst variance error if any variance fails (a local change,
     # e.g. one capacitor, shows there first; PSD errors near shared modes spread over
     # every coupled node), else the worst PSD error relative to its tolerance.
@@ -295,12 +313,20 @@ def compare_spectrum(circuit: Circuit, data: SpectrumData, opts: ValidateOptions
         "Simpson in ln f + power-law tails"
     )
     return CheckResult(
-        name="spectrum", passed=passed, metric=metric,
+        name="spectrum",
+        passed=passed,
+        metric=metric,
         tolerance=tol,
-        worst=f"node {worst}", summary=summary, rows=rows,
-        info={"frequencies": len(data.freqs), "fmin": float(data.freqs[0]), "fmax": float(data.freqs[-1]),
-              "points_per_decade": opts.points_per_decade,
-              "integration": "composite Simpson in ln f over the ngspice grid + power-law tails"},
+        worst=f"node {worst}",
+        summary=summary,
+        rows=rows,
+        info={
+            "frequencies": len(data.freqs),
+            "fmin": float(data.freqs[0]),
+            "fmax": float(data.freqs[-1]),
+            "points_per_decade": opts.points_per_decade,
+            "integration": "composite Simpson in ln f over the ngspice grid + power-law tails",
+        },
         arrays={"freqs": data.freqs, "psd_ngspice": data.psd, "psd_emulator": emu},
     )
 
@@ -345,19 +371,29 @@ def waveform_deck(netlist: Netlist, t: Array, z: Array, nodes: Sequence[str]) ->
     h = float(t[1] - t[0])
     q = np.array([s.intensity for s in table])
     u = z * np.sqrt(q / h)[None, :]
-    deck = to_spice(netlist, TransientAnalysis(h, float(t[-1]), h, save=tuple(nodes)), PWLInputs(t, u))
+    deck = to_spice(
+        netlist, TransientAnalysis(h, float(t[-1]), h, save=tuple(nodes)), PWLInputs(t, u)
+    )
     return deck.replace("\n.tran ", f"\n{WAVEFORM_OPTIONS}\n.tran ", 1)
 
 
-def run_waveform(netlist: Netlist, deck: str, t: Array, z: Array, nodes: Sequence[str],
-                 runner: Runner | None = None) -> WaveformData:
+def run_waveform(
+    netlist: Netlist,
+    deck: str,
+    t: Array,
+    z: Array,
+    nodes: Sequence[str],
+    runner: Runner | None = None,
+) -> WaveformData:
     runner = runner or _default_runner
     res = runner(deck)
     plot = res.plot("transient")
     tt = plot["time"].real
     names = spice_names(netlist)
     v = np.stack([np.interp(t, tt, plot[names.voltage(n)].real) for n in nodes], axis=1)
-    return WaveformData(t=t, z=z, v=v, nodes=tuple(nodes), commands=("ngspice -b deck.cir -r out.raw",))
+    return WaveformData(
+        t=t, z=z, v=v, nodes=tuple(nodes), commands=("ngspice -b deck.cir -r out.raw",)
+    )
 
 
 def compare_waveform(circuit: Circuit, data: WaveformData, opts: ValidateOptions) -> CheckResult:
@@ -366,15 +402,26 @@ def compare_waveform(circuit: Circuit, data: WaveformData, opts: ValidateOptions
     q = source_intensities(circuit)
     h = float(data.t[1] - data.t[0])
     u = data.z * np.sqrt(q / h)[None, :]
-    tr = simulate_driven(sde, data.t, u, input_matrix=input_matrix(circuit, sde),
-                         interpolation="linear", sources=circuit.noise_sources)
+    tr = simulate_driven(
+        sde,
+        data.t,
+        u,
+        input_matrix=input_matrix(circuit, sde),
+        interpolation="linear",
+        sources=circuit.noise_sources,
+    )
     idx = [circuit.nodes.index(n) for n in data.nodes]
     ref = tr.states[:, idx]
     err = data.v - ref
     rel = np.sqrt(np.mean(err**2, axis=0) / np.mean(ref**2, axis=0))
     rows = [
-        {"node": n, "rel_rms_error": float(rel[k]), "rms_emulator": float(np.sqrt(np.mean(ref[:, k] ** 2))),
-         "max_abs_error": float(np.max(np.abs(err[:, k]))), "passed": bool(rel[k] <= opts.waveform_tol)}
+        {
+            "node": n,
+            "rel_rms_error": float(rel[k]),
+            "rms_emulator": float(np.sqrt(np.mean(ref[:, k] ** 2))),
+            "max_abs_error": float(np.max(np.abs(err[:, k]))),
+            "passed": bool(rel[k] <= opts.waveform_tol),
+        }
         for k, n in enumerate(data.nodes)
     ]
     k = int(np.argmax(rel))
@@ -385,10 +432,19 @@ def compare_waveform(circuit: Circuit, data: WaveformData, opts: ValidateOptions
         f"{len(data.t)} samples, step {h:.4g} s, {data.z.shape[1]} pwl sources, exact PWL emulator"
     )
     return CheckResult(
-        name="waveform", passed=passed, metric=float(rel[k]), tolerance=opts.waveform_tol,
-        worst=f"node {data.nodes[k]}", summary=summary, rows=rows,
-        info={"samples": len(data.t), "step": h, "sources": list(circuit.noise_sources),
-              "ngspice_options": WAVEFORM_OPTIONS},
+        name="waveform",
+        passed=passed,
+        metric=float(rel[k]),
+        tolerance=opts.waveform_tol,
+        worst=f"node {data.nodes[k]}",
+        summary=summary,
+        rows=rows,
+        info={
+            "samples": len(data.t),
+            "step": h,
+            "sources": list(circuit.noise_sources),
+            "ngspice_options": WAVEFORM_OPTIONS,
+        },
         arrays={"t": data.t, "v_ngspice": data.v, "v_emulator": ref},
     )
 
@@ -418,13 +474,18 @@ def statistics_plan(circuit: Circuit, opts: ValidateOptions) -> tuple[float, flo
     sde = circuit.to_sde()
     nt = opts.trnoise_interval if opts.trnoise_interval is not None else sde.fastest_time() / 20.0
     nt = float(f"{nt:.3g}")
-    n_relax = opts.relaxation_times if opts.relaxation_times is not None else (100.0 if opts.quick else 1000.0)
+    n_relax = (
+        opts.relaxation_times
+        if opts.relaxation_times is not None
+        else (100.0 if opts.quick else 1000.0)
+    )
     tau = sde.relaxation_time()
     return nt, float(f"{n_relax * tau:.3g}"), float(f"{opts.burn_in_relaxation_times * tau:.3g}")
 
 
-def statistics_deck(netlist: Netlist, nodes: Sequence[str], nt: float, duration: float,
-                    burn: float) -> str:
+def statistics_deck(
+    netlist: Netlist, nodes: Sequence[str], nt: float, duration: float, burn: float
+) -> str:
     """trnoise deck, resampled (``linearize``) on the NT grid after the burn-in."""
     an = TransientAnalysis(nt, burn + duration, nt, start=burn, save=tuple(nodes), linearize=True)
     return to_spice(netlist, an, TrNoise(nt))
@@ -439,15 +500,23 @@ def batch_covariance(x: Array, batches: int) -> tuple[Array, Array, Array]:
     cov = d.T @ d / T
     nb = int(batches)
     m = T // nb
-    per = np.stack([
-        np.cov(x[i * m : (i + 1) * m].T, bias=True).reshape(x.shape[1], x.shape[1]) for i in range(nb)
-    ])
+    per = np.stack(
+        [
+            np.cov(x[i * m : (i + 1) * m].T, bias=True).reshape(x.shape[1], x.shape[1])
+            for i in range(nb)
+        ]
+    )
     se = per.std(axis=0, ddof=1) / np.sqrt(nb)
     return cov, se, mean
 
 
-def run_statistics(netlist: Netlist, circuit: Circuit, opts: ValidateOptions,
-                   runner: Runner | None = None, deck_filter: DeckFilter | None = None) -> StatisticsData:
+def run_statistics(
+    netlist: Netlist,
+    circuit: Circuit,
+    opts: ValidateOptions,
+    runner: Runner | None = None,
+    deck_filter: DeckFilter | None = None,
+) -> StatisticsData:
     runner = runner or _default_runner
     nt, duration, burn = statistics_plan(circuit, opts)
     deck = _apply(statistics_deck(netlist, circuit.nodes, nt, duration, burn), deck_filter)
@@ -458,12 +527,22 @@ def run_statistics(netlist: Netlist, circuit: Circuit, opts: ValidateOptions,
     keep = tt >= burn - 0.5 * nt
     x = np.stack([plot[names.voltage(n)].real[keep] for n in circuit.nodes], axis=1)
     cov, se, mean = batch_covariance(x, opts.batches)
-    return StatisticsData(cov=cov, se=se, mean=mean, nodes=tuple(circuit.nodes), samples=int(x.shape[0]),
-                          interval=nt, duration=duration, burn_in=burn,
-                          commands=("ngspice -b deck.cir (control block writes out.raw)",))
+    return StatisticsData(
+        cov=cov,
+        se=se,
+        mean=mean,
+        nodes=tuple(circuit.nodes),
+        samples=int(x.shape[0]),
+        interval=nt,
+        duration=duration,
+        burn_in=burn,
+        commands=("ngspice -b deck.cir (control block writes out.raw)",),
+    )
 
 
-def compare_statistics(circuit: Circuit, data: StatisticsData, opts: ValidateOptions) -> CheckResult:
+def compare_statistics(
+    circuit: Circuit, data: StatisticsData, opts: ValidateOptions
+) -> CheckResult:
     sde = circuit.to_sde()
     idx = [circuit.nodes.index(n) for n in data.nodes]
     sigma = sde.stationary_covariance()[np.ix_(idx, idx)]
@@ -475,13 +554,17 @@ def compare_statistics(circuit: Circuit, data: StatisticsData, opts: ValidateOpt
     k = len(idx)
     for i in range(k):
         for j in range(i, k):
-            rows.append({
-                "entry": f"({data.nodes[i]}, {data.nodes[j]})",
-                "ngspice": float(data.cov[i, j]), "emulator": float(sigma[i, j]),
-                "rel_error": float(err[i, j] / scale[i, j]),
-                "se_rel": float(data.se[i, j] / scale[i, j]),
-                "score": float(score[i, j]), "passed": bool(score[i, j] <= 1.0),
-            })
+            rows.append(
+                {
+                    "entry": f"({data.nodes[i]}, {data.nodes[j]})",
+                    "ngspice": float(data.cov[i, j]),
+                    "emulator": float(sigma[i, j]),
+                    "rel_error": float(err[i, j] / scale[i, j]),
+                    "se_rel": float(data.se[i, j] / scale[i, j]),
+                    "score": float(score[i, j]),
+                    "passed": bool(score[i, j] <= 1.0),
+                }
+            )
     iu = np.triu_indices(k)
     w = int(np.argmax(score[iu]))
     wi, wj = iu[0][w], iu[1][w]
@@ -496,11 +579,22 @@ def compare_statistics(circuit: Circuit, data: StatisticsData, opts: ValidateOpt
         f"{data.duration:.3g} s after {data.burn_in:.3g} s burn-in, {data.samples} samples"
     )
     return CheckResult(
-        name="statistics", passed=passed, metric=float(score[wi, wj]), tolerance=1.0,
-        worst=where, summary=summary, rows=rows,
-        info={"trnoise_interval": data.interval, "duration": data.duration, "burn_in": data.burn_in,
-              "samples": data.samples, "bias_allowance": opts.trnoise_bias, "k": opts.stats_k,
-              "variance_rel_errors": {n: float(r) for n, r in zip(data.nodes, diag_rel, strict=True)}},
+        name="statistics",
+        passed=passed,
+        metric=float(score[wi, wj]),
+        tolerance=1.0,
+        worst=where,
+        summary=summary,
+        rows=rows,
+        info={
+            "trnoise_interval": data.interval,
+            "duration": data.duration,
+            "burn_in": data.burn_in,
+            "samples": data.samples,
+            "bias_allowance": opts.trnoise_bias,
+            "k": opts.stats_k,
+            "variance_rel_errors": {n: float(r) for n, r in zip(data.nodes, diag_rel, strict=True)},
+        },
         arrays={"cov_ngspice": data.cov, "cov_emulator": sigma, "se": data.se},
     )
 
@@ -546,25 +640,41 @@ def run_ngspice(
         out["waveform"] = run_waveform(snet, deck, t, z, circuit.nodes, runner)
     if "statistics" in checks:
         out["statistics"] = run_statistics(snet, circuit, opts, runner, deck_filter)
-    return SpiceOutputs(**out, ngspice=ngspice_version() if runner is None else "custom runner",
-                        source="ngspice (live)")
+    return SpiceOutputs(
+        **out,
+        ngspice=ngspice_version() if runner is None else "custom runner",
+        source="ngspice (live)",
+    )
 
 
-def compare_all(netlist: Netlist, outputs: SpiceOutputs, opts: ValidateOptions = ValidateOptions(),
-                checks: Sequence[str] = CHECKS) -> ValidationReport:
+def compare_all(
+    netlist: Netlist,
+    outputs: SpiceOutputs,
+    opts: ValidateOptions = ValidateOptions(),
+    checks: Sequence[str] = CHECKS,
+) -> ValidationReport:
     """Compare stored or live ngspice outputs with the emulator."""
     _check_names(checks)
     circuit = assemble(netlist)
     results = []
-    for name, fn in (("spectrum", compare_spectrum), ("waveform", compare_waveform),
-                     ("statistics", compare_statistics)):
+    for name, fn in (
+        ("spectrum", compare_spectrum),
+        ("waveform", compare_waveform),
+        ("statistics", compare_statistics),
+    ):
         if name in checks:
             data = getattr(outputs, name)
             if data is None:
                 raise InputError(f"no ngspice {name} data to compare with")
             results.append(fn(circuit, data, opts))
-    return ValidationReport(netlist=netlist.name, digest=netlist.digest, ngspice=outputs.ngspice,
-                            source=outputs.source, checks=results, options=opts)
+    return ValidationReport(
+        netlist=netlist.name,
+        digest=netlist.digest,
+        ngspice=outputs.ngspice,
+        source=outputs.source,
+        checks=results,
+        options=opts,
+    )
 
 
 def validate(
@@ -578,9 +688,12 @@ def validate(
 ) -> ValidationReport:
     """Run ngspice and compare: the library function behind ``spu validate``."""
     if not netlist.is_linear:
-        raise InputError(f"{netlist.source or netlist.name}: only linear netlists can be validated against ngspice")
-    outputs = run_ngspice(netlist, opts, checks, spice_netlist=spice_netlist,
-                          deck_filter=deck_filter, runner=runner)
+        raise InputError(
+            f"{netlist.source or netlist.name}: only linear netlists can be validated against ngspice"
+        )
+    outputs = run_ngspice(
+        netlist, opts, checks, spice_netlist=spice_netlist, deck_filter=deck_filter, runner=runner
+    )
     return compare_all(netlist, outputs, opts, checks)
 
 
@@ -593,15 +706,20 @@ def _check_names(checks: Sequence[str]) -> None:
 # ---- calibration files ------------------------------------------------------------
 
 
-def save_outputs(path: str, outputs: SpiceOutputs, netlist: Netlist, opts: ValidateOptions,
-                 meta: dict[str, Any]) -> None:
+def save_outputs(
+    path: str, outputs: SpiceOutputs, netlist: Netlist, opts: ValidateOptions, meta: dict[str, Any]
+) -> None:
     """Store ngspice outputs as .npz (arrays + a JSON ``meta`` string)."""
     from ..io import save_npz
 
     arrays: dict[str, Any] = {}
     info: dict[str, Any] = dict(meta)
-    info |= {"netlist": netlist.name, "digest": netlist.digest, "ngspice": outputs.ngspice,
-             "options": opts.to_dict()}
+    info |= {
+        "netlist": netlist.name,
+        "digest": netlist.digest,
+        "ngspice": outputs.ngspice,
+        "options": opts.to_dict(),
+    }
     if outputs.spectrum is not None:
         s = outputs.spectrum
         arrays |= {"spectrum_freqs": s.freqs, "spectrum_psd": s.psd}
@@ -613,8 +731,13 @@ def save_outputs(path: str, outputs: SpiceOutputs, netlist: Netlist, opts: Valid
     if outputs.statistics is not None:
         st = outputs.statistics
         arrays |= {"statistics_cov": st.cov, "statistics_se": st.se, "statistics_mean": st.mean}
-        info["statistics"] = {"nodes": list(st.nodes), "samples": st.samples, "interval": st.interval,
-                              "duration": st.duration, "burn_in": st.burn_in}
+        info["statistics"] = {
+            "nodes": list(st.nodes),
+            "samples": st.samples,
+            "interval": st.interval,
+            "duration": st.duration,
+            "burn_in": st.burn_in,
+        }
     arrays["meta"] = np.array(json.dumps(info, sort_keys=True))
     save_npz(path, **arrays)
 
@@ -628,13 +751,24 @@ def load_outputs(path: str) -> tuple[SpiceOutputs, dict[str, Any]]:
     if "spectrum_freqs" in d:
         spec = SpectrumData(d["spectrum_freqs"], d["spectrum_psd"], tuple(meta["spectrum_nodes"]))
     if "waveform_t" in d:
-        wave = WaveformData(d["waveform_t"], d["waveform_z"], d["waveform_v"], tuple(meta["waveform_nodes"]))
+        wave = WaveformData(
+            d["waveform_t"], d["waveform_z"], d["waveform_v"], tuple(meta["waveform_nodes"])
+        )
     if "statistics_cov" in d:
         s = meta["statistics"]
-        stats = StatisticsData(d["statistics_cov"], d["statistics_se"], d["statistics_mean"],
-                               tuple(s["nodes"]), s["samples"], s["interval"], s["duration"],
-                               s["burn_in"])
-    out = SpiceOutputs(spec, wave, stats, ngspice=meta.get("ngspice", ""), source=f"calibration {path}")
+        stats = StatisticsData(
+            d["statistics_cov"],
+            d["statistics_se"],
+            d["statistics_mean"],
+            tuple(s["nodes"]),
+            s["samples"],
+            s["interval"],
+            s["duration"],
+            s["burn_in"],
+        )
+    out = SpiceOutputs(
+        spec, wave, stats, ngspice=meta.get("ngspice", ""), source=f"calibration {path}"
+    )
     return out, meta
 
 

@@ -82,17 +82,26 @@ def noise_source_table(netlist: Netlist) -> list[NoiseSourceSpec]:
             t = netlist.temperature if e.temperature is None else e.temperature
             if t > 0:
                 # emulator column {a: +s, b: −s}: current injected into a, drawn from b
-                out.append(NoiseSourceSpec(e.name, "current", e.name, (e.nodes[1], e.nodes[0]),
-                                           2.0 * K_B * t / e.R))
+                out.append(
+                    NoiseSourceSpec(
+                        e.name, "current", e.name, (e.nodes[1], e.nodes[0]), 2.0 * K_B * t / e.R
+                    )
+                )
         elif isinstance(e, CurrentSource):
             if e.noise_psd > 0:
-                out.append(NoiseSourceSpec(e.name, "current", e.name, (e.nodes[0], e.nodes[1]),
-                                           e.noise_psd / 2.0))
+                out.append(
+                    NoiseSourceSpec(
+                        e.name, "current", e.name, (e.nodes[0], e.nodes[1]), e.noise_psd / 2.0
+                    )
+                )
         elif isinstance(e, Inductor):
             t = netlist.temperature if e.temperature is None else e.temperature
             if e.series_R > 0 and t > 0:
-                series.append(NoiseSourceSpec(f"{e.name}.series_R", "voltage", e.name, e.nodes,
-                                              2.0 * K_B * t * e.series_R))
+                series.append(
+                    NoiseSourceSpec(
+                        f"{e.name}.series_R", "voltage", e.name, e.nodes, 2.0 * K_B * t * e.series_R
+                    )
+                )
     return out + series
 
 
@@ -150,7 +159,8 @@ def spice_names(netlist: Netlist) -> SpiceNames:
         for role in roles.get(type(e), ()):
             head, _, tail = role.rpartition("_")
             aux[(e.name, role)] = claim(
-                f"{head}_{base}_{tail}" if head else f"{elements[e.name]}_{role}")
+                f"{head}_{base}_{tail}" if head else f"{elements[e.name]}_{role}"
+            )
     return SpiceNames(nodes=nodes, elements=elements, aux=aux)
 
 
@@ -254,11 +264,14 @@ def to_spice(
     names = spice_names(netlist)
     t0 = netlist.temperature
     if t0 <= 0:
-        raise InputError(f"{netlist.source or '<netlist>'}: the bath temperature must be > 0 K for SPICE export")
+        raise InputError(
+            f"{netlist.source or '<netlist>'}: the bath temperature must be > 0 K for SPICE export"
+        )
     title = f"* spu_emulator export: {netlist.name} (netlist digest {netlist.digest[:16]})"
     lines = [title]
-    lines.append("* node map (netlist -> spice): " + ", ".join(
-        f"{k}->{v}" for k, v in names.nodes.items()))
+    lines.append(
+        "* node map (netlist -> spice): " + ", ".join(f"{k}->{v}" for k, v in names.nodes.items())
+    )
     lines.append("* element map: " + ", ".join(f"{k}->{v}" for k, v in names.elements.items()))
     t0c = fmt(float(f"{t0 - C_TO_K:.12g}"))
     lines.append(f".options temp={t0c} tnom={t0c}")
@@ -295,11 +308,17 @@ def to_spice(
                 vsrc = [s for s in by_element.get(e.name, ()) if s[1].kind == "voltage"]
                 if sources is not None and vsrc:
                     far = names.aux[(e.name, "y")]
-                lines.append(f"{names.aux[(e.name, 'r_s')]} {mid} {far} {fmt(e.series_R)}{temp_params(e.temperature)}")
+                lines.append(
+                    f"{names.aux[(e.name, 'r_s')]} {mid} {far} {fmt(e.series_R)}{temp_params(e.temperature)}"
+                )
                 if far != b:
                     j, spec = vsrc[0]
                     # v(b) − v(y) = e(t): the source aids the inductor current a → b.
-                    lines.extend(_wrap(f"{names.aux[(e.name, 'v_n')]} {b} {far} {_tran_value(spec, j, sources)}"))
+                    lines.extend(
+                        _wrap(
+                            f"{names.aux[(e.name, 'v_n')]} {b} {far} {_tran_value(spec, j, sources)}"
+                        )
+                    )
             else:
                 lines.append(f"{sn} {a} {b} {fmt(e.L)}")
         elif isinstance(e, MutualInductance):
@@ -311,7 +330,9 @@ def to_spice(
                 # .noise: white current noise S as the short-circuit current of a resistor
                 # R_S = 4 k_B T0 / S at T0, sensed by a 0 V source and copied by a CCCS.
                 rs = 4.0 * K_B * t0 / e.noise_psd
-                node, r_eq, v_eq, f_eq = (names.aux[(e.name, k)] for k in ("eq", "r_eq", "v_eq", "f_eq"))
+                node, r_eq, v_eq, f_eq = (
+                    names.aux[(e.name, k)] for k in ("eq", "r_eq", "v_eq", "f_eq")
+                )
                 lines.append(f"{r_eq} {node} 0 {fmt(rs)}")
                 lines.append(f"{v_eq} {node} 0 dc 0")
                 lines.append(f"{f_eq} {a} {b} {v_eq} 1")
@@ -319,7 +340,11 @@ def to_spice(
             for j, spec in by_element.get(e.name, ()):
                 if spec.kind == "current":
                     p, q = (names.node(n) for n in spec.nodes)
-                    lines.extend(_wrap(f"{names.aux[(e.name, 'i_n')]} {p} {q} {_tran_value(spec, j, sources)}"))
+                    lines.extend(
+                        _wrap(
+                            f"{names.aux[(e.name, 'i_n')]} {p} {q} {_tran_value(spec, j, sources)}"
+                        )
+                    )
 
     if isinstance(analysis, NoiseAnalysis):
         if analysis.output not in names.nodes:
@@ -340,8 +365,14 @@ def to_spice(
             f"{fmt(analysis.max_step)} uic"
         )
         if analysis.linearize:
-            lines += [".control", "run", "linearize " + " ".join(save or ["all"]),
-                      "write out.raw " + " ".join(save or ["all"]), "quit", ".endc"]
+            lines += [
+                ".control",
+                "run",
+                "linearize " + " ".join(save or ["all"]),
+                "write out.raw " + " ".join(save or ["all"]),
+                "quit",
+                ".endc",
+            ]
     elif analysis is not None:
         raise InputError(f"unknown analysis {analysis!r}")
     lines.append(".end")
@@ -369,7 +400,16 @@ def pwl_inputs(t: Sequence[float] | Array, values: Array) -> PWLInputs:
 
 
 __all__ = [
-    "NoiseAnalysis", "NoiseSourceSpec", "PWLInputs", "SpiceNames", "TrNoise",
-    "TransientAnalysis", "export", "fmt", "noise_source_table", "pwl_inputs",
-    "spice_names", "to_spice",
+    "NoiseAnalysis",
+    "NoiseSourceSpec",
+    "PWLInputs",
+    "SpiceNames",
+    "TrNoise",
+    "TransientAnalysis",
+    "export",
+    "fmt",
+    "noise_source_table",
+    "pwl_inputs",
+    "spice_names",
+    "to_spice",
 ]

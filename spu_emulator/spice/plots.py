@@ -48,14 +48,27 @@ def plot_report(report: ValidationReport, out_dir: str | os.PathLike[str]) -> li
         a = c.arrays
         if c.name == "spectrum":
             nodes = [r["node"] for r in c.rows]
-            fig, (ax, bx) = plt.subplots(2, 1, figsize=(8, 7), sharex=True,
-                                         gridspec_kw={"height_ratios": [3, 1]})
+            fig, (ax, bx) = plt.subplots(
+                2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+            )
             for k, n in enumerate(nodes):
-                (line,) = ax.loglog(a["freqs"], a["psd_emulator"][:, k], lw=1.2, label=f"{n} emulator")
-                ax.loglog(a["freqs"][::25], a["psd_ngspice"][::25, k], "o", ms=2.5, color=line.get_color(),
-                          label=f"{n} ngspice" if k == 0 else None)
-                bx.semilogx(a["freqs"], a["psd_ngspice"][:, k] / a["psd_emulator"][:, k] - 1, lw=0.8,
-                            color=line.get_color())
+                (line,) = ax.loglog(
+                    a["freqs"], a["psd_emulator"][:, k], lw=1.2, label=f"{n} emulator"
+                )
+                ax.loglog(
+                    a["freqs"][::25],
+                    a["psd_ngspice"][::25, k],
+                    "o",
+                    ms=2.5,
+                    color=line.get_color(),
+                    label=f"{n} ngspice" if k == 0 else None,
+                )
+                bx.semilogx(
+                    a["freqs"],
+                    a["psd_ngspice"][:, k] / a["psd_emulator"][:, k] - 1,
+                    lw=0.8,
+                    color=line.get_color(),
+                )
             ax.set_ylabel("one-sided PSD (V²/Hz)")
             ax.set_title(f"{report.netlist}: node noise spectra, ngspice .noise (dots) vs emulator")
             ax.legend(fontsize=7, ncol=2)
@@ -67,10 +80,14 @@ def plot_report(report: ValidationReport, out_dir: str | os.PathLike[str]) -> li
             k = min(range(len(c.rows)), key=lambda i: -c.rows[i]["rel_rms_error"])
             fig, (ax, bx) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
             for j in range(min(3, a["v_emulator"].shape[1])):
-                (line,) = ax.plot(t, a["v_emulator"][:, j] * 1e6, lw=1.0, label=f"{c.rows[j]['node']} emulator")
+                (line,) = ax.plot(
+                    t, a["v_emulator"][:, j] * 1e6, lw=1.0, label=f"{c.rows[j]['node']} emulator"
+                )
                 ax.plot(t[::7], a["v_ngspice"][::7, j] * 1e6, ".", ms=2, color=line.get_color())
             ax.set_ylabel("node voltage (µV)")
-            ax.set_title(f"{report.netlist}: same pwl noise into ngspice (dots) and the exact emulator")
+            ax.set_title(
+                f"{report.netlist}: same pwl noise into ngspice (dots) and the exact emulator"
+            )
             ax.legend(fontsize=7)
             bx.plot(t, (a["v_ngspice"][:, k] - a["v_emulator"][:, k]) * 1e6, lw=0.8)
             bx.set_ylabel(f"difference at {c.rows[k]['node']} (µV)")
@@ -82,7 +99,10 @@ def plot_report(report: ValidationReport, out_dir: str | os.PathLike[str]) -> li
             allow = report.options.trnoise_bias * scale + report.options.stats_k * se
             fig, axes = plt.subplots(1, 3, figsize=(13, 4))
             vmax = np.abs(s_emu).max()
-            for axx, m, title in ((axes[0], s_emu, "emulator Σ"), (axes[1], s_ng, "ngspice trnoise")):
+            for axx, m, title in (
+                (axes[0], s_emu, "emulator Σ"),
+                (axes[1], s_ng, "ngspice trnoise"),
+            ):
                 im = axx.imshow(m, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
                 axx.set_title(title)
                 fig.colorbar(im, ax=axx, shrink=0.8)

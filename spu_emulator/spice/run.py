@@ -192,7 +192,11 @@ def run_deck(deck: str, *, timeout: float = 600.0, workdir: str | None = None) -
         cmd = (exe, "-b", deck_path.name, "-r", raw_path.name)
         try:
             proc = subprocess.run(
-                cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout,
+                cmd,
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
                 env={**os.environ, "SPICE_ASCIIRAWFILE": "0"},
             )
         except subprocess.TimeoutExpired:
@@ -203,8 +207,12 @@ def run_deck(deck: str, *, timeout: float = 600.0, workdir: str | None = None) -
             tail = " | ".join((errors or log.strip().splitlines())[-4:])
             raise CrossCheckError(f"ngspice failed (exit {proc.returncode}): {tail}")
         plots = read_raw(raw_path)
-    return NgspiceResult(plots=tuple(plots), command=("ngspice", "-b", "deck.cir", "-r", "out.raw"),
-                         version=version, log=log)
+    return NgspiceResult(
+        plots=tuple(plots),
+        command=("ngspice", "-b", "deck.cir", "-r", "out.raw"),
+        version=version,
+        log=log,
+    )
 
 
 def require_positive(name: str, value: float) -> float:

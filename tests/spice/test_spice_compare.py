@@ -40,8 +40,12 @@ def _with(net, name: str, **changes):
 @pytest.mark.parametrize("name", LINEAR)
 def test_every_bundled_netlist_has_a_passing_reference(name):
     net, out, opts, meta = _reference(name)
-    assert meta["digest"] == net.digest, "calibration is stale: rerun `spu spice calibrate` (see its README)"
-    assert meta["ngspice"].startswith("ngspice-") and meta["command"].startswith("spu spice calibrate")
+    assert meta["digest"] == net.digest, (
+        "calibration is stale: rerun `spu spice calibrate` (see its README)"
+    )
+    assert meta["ngspice"].startswith("ngspice-") and meta["command"].startswith(
+        "spu spice calibrate"
+    )
     report = compare_all(net, out, opts)
     assert report.passed, report.table()
     spec = report.checks[0]
@@ -87,8 +91,16 @@ def test_statistics_allowance_rejects_a_few_percent_only_with_small_errors():
 
     sigma = assemble(net).to_sde().stationary_covariance()[:1, :1]
     for se, ok in ((0.01, False), (0.05, True)):
-        data = StatisticsData(cov=1.10 * sigma, se=se * sigma, mean=np.zeros(1), nodes=("a",),
-                              samples=1000, interval=1e-9, duration=1e-3, burn_in=1e-5)
+        data = StatisticsData(
+            cov=1.10 * sigma,
+            se=se * sigma,
+            mean=np.zeros(1),
+            nodes=("a",),
+            samples=1000,
+            interval=1e-9,
+            duration=1e-3,
+            burn_in=1e-5,
+        )
         report = compare_all(net, dataclasses.replace(out, statistics=data), opts, ("statistics",))
         assert report.passed is ok
 
@@ -101,7 +113,9 @@ def test_integrate_spectrum_lorentzian_and_tails():
     assert integrate_spectrum(f, S) == pytest.approx(2 * np.pi * D * fc, rel=1e-6)
     # truncated grid: the power-law tails carry the rest
     g = np.logspace(3, 6, 3 * 200 + 1)
-    assert integrate_spectrum(g, 4 * D / (1 + (g / fc) ** 2)) == pytest.approx(2 * np.pi * D * fc, rel=2e-3)
+    assert integrate_spectrum(g, 4 * D / (1 + (g / fc) ** 2)) == pytest.approx(
+        2 * np.pi * D * fc, rel=2e-3
+    )
 
 
 def test_batch_covariance_standard_error():
@@ -114,8 +128,10 @@ def test_batch_covariance_standard_error():
 
 
 def test_read_raw_binary_and_ascii(tmp_path):
-    header = ("Title: t\nDate: x\nPlotname: Transient Analysis\nFlags: real\nNo. Variables: 2\n"
-              "No. Points: 3\nVariables:\n\t0\ttime\ttime\n\t1\tv(a)\tvoltage\n")
+    header = (
+        "Title: t\nDate: x\nPlotname: Transient Analysis\nFlags: real\nNo. Variables: 2\n"
+        "No. Points: 3\nVariables:\n\t0\ttime\ttime\n\t1\tv(a)\tvoltage\n"
+    )
     data = np.array([[0, 1], [1, 2], [2, 4]], float)
     (tmp_path / "b.raw").write_bytes(header.encode() + b"Binary:\n" + data.astype("<f8").tobytes())
     (p,) = read_raw(tmp_path / "b.raw")
@@ -132,11 +148,31 @@ def test_read_raw_binary_and_ascii(tmp_path):
 
 
 def test_cli_reference_mode(capsys):
-    args = ["validate", str(ROOT / "netlists" / "spu8.yaml"), "--reference", str(CAL / "spu8.npz"), "--json"]
+    args = [
+        "validate",
+        str(ROOT / "netlists" / "spu8.yaml"),
+        "--reference",
+        str(CAL / "spu8.npz"),
+        "--json",
+    ]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["passed"] and [c["check"] for c in report["checks"]] == ["spectrum", "waveform", "statistics"]
+    assert report["passed"] and [c["check"] for c in report["checks"]] == [
+        "spectrum",
+        "waveform",
+        "statistics",
+    ]
     # a reference made from another netlist is bad input (exit 2, one line)
-    assert main(["validate", str(ROOT / "netlists" / "single_cell.yaml"), "--reference", str(CAL / "spu8.npz")]) == 2
+    assert (
+        main(
+            [
+                "validate",
+                str(ROOT / "netlists" / "single_cell.yaml"),
+                "--reference",
+                str(CAL / "spu8.npz"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "different netlist" in err

@@ -29,7 +29,9 @@ def test_rc_step_and_ramp_closed_form():
     tau, R, current = 1e-6, 1e3, 1e-6
     t = np.linspace(0, 5e-6, 11)
     held = drive_circuit(c, t, {"a.R": np.full(t.size, current)}, interpolation="hold")
-    np.testing.assert_allclose(held.voltages[:, 0], current * R * (1 - np.exp(-t / tau)), rtol=1e-12, atol=1e-18)
+    np.testing.assert_allclose(
+        held.voltages[:, 0], current * R * (1 - np.exp(-t / tau)), rtol=1e-12, atol=1e-18
+    )
     T = t[-1]
     ramp = drive_circuit(c, t, {"a.R": current * t / T})
     expect = current * R * (t - tau * (1 - np.exp(-t / tau))) / T
@@ -52,8 +54,16 @@ def test_pwl_matches_tight_ode_solver(name):
     def f(tt, x):
         return sde.A @ x + sde.b + Bu @ np.array([np.interp(tt, t, u[:, j]) for j in range(q.size)])
 
-    sol = solve_ivp(f, (0, t[-1]), np.zeros(sde.dim), t_eval=t, method="DOP853", rtol=1e-12,
-                    atol=1e-30, max_step=h / 4)
+    sol = solve_ivp(
+        f,
+        (0, t[-1]),
+        np.zeros(sde.dim),
+        t_eval=t,
+        method="DOP853",
+        rtol=1e-12,
+        atol=1e-30,
+        max_step=h / 4,
+    )
     scale = np.abs(tr.states).max(axis=0)
     assert np.max(np.abs(sol.y.T - tr.states) / scale) < 1e-8
     assert tr.meta["distinct_steps"] > 1
@@ -78,4 +88,6 @@ def test_bad_inputs():
     with pytest.raises(InputError, match="rows"):
         drive_circuit(c, [0.0, 1e-9], np.zeros((3, 1)))
     with pytest.raises(InputError, match="interpolation"):
-        simulate_driven(sde, [0.0, 1e-9], np.zeros((2, 1)), input_matrix=np.ones((1, 1)), interpolation="cubic")
+        simulate_driven(
+            sde, [0.0, 1e-9], np.zeros((2, 1)), input_matrix=np.ones((1, 1)), interpolation="cubic"
+        )

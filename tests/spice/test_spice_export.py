@@ -159,7 +159,9 @@ def test_bad_requests(every):
     with pytest.raises(InputError, match="not a node"):
         to_spice(every, NoiseAnalysis("nope"))
     with pytest.raises(InputError, match="pwl inputs must have shape"):
-        to_spice(every, TransientAnalysis(1e-9, 1e-9, 1e-9), PWLInputs(np.zeros(2), np.zeros((2, 3))))
+        to_spice(
+            every, TransientAnalysis(1e-9, 1e-9, 1e-9), PWLInputs(np.zeros(2), np.zeros((2, 3)))
+        )
 
 
 def test_nonlinear_netlist_is_refused():

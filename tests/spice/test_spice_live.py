@@ -32,8 +32,11 @@ QUICK = ValidateOptions(quick=True)
 def test_validate_passes_on_bundled_netlist(name):
     """`spu validate --quick` passes: spectrum (≤1e-3 variance), waveform, statistics."""
     net = load(ROOT / "netlists" / f"{name}.yaml")
-    checks = ("spectrum", "waveform", "statistics") if name in ("spu8", "nonequilibrium") else (
-        "spectrum", "waveform")
+    checks = (
+        ("spectrum", "waveform", "statistics")
+        if name in ("spu8", "nonequilibrium")
+        else ("spectrum", "waveform")
+    )
     report = validate(net, QUICK, checks)
     assert report.passed, report.table()
     spec = report.checks[0]
@@ -47,13 +50,16 @@ def _scale_capacitor(line_start: str, factor: float):
         pat = re.compile(rf"^({re.escape(line_start)} \S+ \S+ )(\S+)$", re.M)
         assert pat.search(deck), line_start
         return pat.sub(lambda m: m.group(1) + repr(float(m.group(2)) * factor), deck)
+
     return edit
 
 
 def test_planted_capacitor_in_deck_fails_naming_the_node():
     """Export, change one capacitor by 2% in the deck text: spectrum and waveform fail at it."""
     net = load(ROOT / "netlists" / "spu8.yaml")
-    report = validate(net, QUICK, ("spectrum", "waveform"), deck_filter=_scale_capacitor("c_n3_c", 1.02))
+    report = validate(
+        net, QUICK, ("spectrum", "waveform"), deck_filter=_scale_capacitor("c_n3_c", 1.02)
+    )
     assert not report.passed
     for check in report.checks:
         assert not check.passed and check.worst == "node n3", check.summary
@@ -64,7 +70,9 @@ def test_planted_temperature_fails_naming_the_node():
     import dataclasses
 
     net = load(ROOT / "netlists" / "nonequilibrium.yaml")
-    els = tuple(dataclasses.replace(e, temperature=400.0) if e.name == "a.R" else e for e in net.elements)
+    els = tuple(
+        dataclasses.replace(e, temperature=400.0) if e.name == "a.R" else e for e in net.elements
+    )
     report = validate(net, QUICK, ("spectrum", "waveform"), spice_netlist=net.replace(elements=els))
     for check in report.checks:
         assert not check.passed and check.worst == "node a", check.summary
@@ -75,14 +83,29 @@ def test_exported_deck_runs_unmodified(tmp_path):
     res = run_deck(deck)
     assert res.plot("noise spectral density")["onoise_spectrum"].size > 100
     (tmp_path / "d.cir").write_text(deck)
-    proc = subprocess.run(["ngspice", "-b", "d.cir", "-r", "o.raw"], cwd=tmp_path, capture_output=True, timeout=60)
+    proc = subprocess.run(
+        ["ngspice", "-b", "d.cir", "-r", "o.raw"], cwd=tmp_path, capture_output=True, timeout=60
+    )
     assert proc.returncode == 0 and (tmp_path / "o.raw").stat().st_size > 0
 
 
 def test_cli_validate_exit_codes_and_json(tmp_path, capsys, monkeypatch):
     single = str(ROOT / "netlists" / "single_cell.yaml")
-    assert main(["validate", single, "--quick", "--checks", "spectrum,waveform", "--json",
-                 "--plot", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                single,
+                "--quick",
+                "--checks",
+                "spectrum,waveform",
+                "--json",
+                "--plot",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["passed"] and report["ngspice"].startswith("ngspice-")
     assert {p.name for p in tmp_path.glob("*.png")} == {"validate_psd.png", "validate_waveform.png"}
