@@ -74,10 +74,14 @@ class LinearSDE:
 
     # ---- scaled coordinates ---------------------------------------------
     def _scaled(self) -> tuple[Array, Array, Array, Array]:
-        """(A_y, B_y, S, S⁻¹) with y = S⁻¹ x."""
-        S = self.scale
-        Sinv = np.linalg.inv(S)
-        return Sinv @ self.A @ S, Sinv @ self.B, S, Sinv
+        """(A_y, B_y, S, S⁻¹) with y = S⁻¹ x (cached)."""
+        cached = self.meta.get("_scaled")
+        if cached is None:
+            S = self.scale
+            Sinv = np.linalg.inv(S)
+            cached = (Sinv @ self.A @ S, Sinv @ self.B, S, Sinv)
+            self.meta["_scaled"] = cached
+        return cached
 
     def drift(self, x: Array) -> Array:
         """A x + b for a batch x of shape (..., n)."""
@@ -85,7 +89,12 @@ class LinearSDE:
 
     # ---- stability and equilibrium -------------------------------------
     def eigenvalues(self) -> Array:
-        return np.linalg.eigvals(self.A)
+        """Eigenvalues of A (computed once, O(n³), then cached)."""
+        lam = self.meta.get("_eigenvalues")
+        if lam is None:
+            lam = np.linalg.eigvals(self.A)
+            self.meta["_eigenvalues"] = lam
+        return lam
 
     def check_stable(self, source: str | None = None) -> None:
         """Raise InstabilityError unless A is Hurwitz (every Re λ < 0)."""
@@ -126,7 +135,10 @@ class LinearSDE:
         """
         Ay, By, S, Sinv = self._scaled()
         n = Ay.shape[0]
-        rho = max(float(np.max(np.abs(np.linalg.eigvals(Ay)))), 1e-300)
+        # Spectral radius (similarity-invariant: the cached eigenvalues of A), bounded
+        # by ‖A_y‖₁ so that a non-normal drift cannot make the sub-step too large.
+        rho = max(float(np.max(np.abs(self.eigenvalues()))), 1e-300)
+        rho = max(rho, 0.25 * float(np.linalg.norm(Ay, 1)))
         doublings = max(0, int(np.ceil(np.log2(rho * h / 0.5)))) if rho * h > 0.5 else 0
         h0 = h / 2**doublings
         blk = np.zeros((2 * n, 2 * n))
