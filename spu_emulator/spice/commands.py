@@ -100,7 +100,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 f"{args.reference} was made from a different netlist than {args.netlist}"
             )
         opts = options_from_dict(meta.get("options", {}))
-        have = tuple(c for c in args.checks if getattr(outputs, c) is not None)
+        have = tuple(
+            c
+            for c in args.checks
+            if getattr(outputs, c) is not None or (c == "spectrum" and not net.is_linear)
+        )
         report = compare_all(net, outputs, opts, have)
     else:
         opts = ValidateOptions(quick=args.quick, seed=args.seed)

@@ -37,6 +37,10 @@ statistics
     passes when |Ŝ_ij − Σ_ij| ≤ bias·sqrt(Σ_ii Σ_jj) + k·SE_ij: ``bias`` (default
     3%) covers trnoise's known bias (interpolation and extra damping at every
     breakpoint: +0.56% to +2.8% for NT = 1–5 ns on a 5 MHz tank), k = 4.
+
+Nonlinear netlists (NC, EC, time-dependent RB) are dispatched to
+:mod:`spu_emulator.spice.nonlinear`: the spectrum check is "not applicable", the
+waveform and statistics checks compare node charges.
 """
 
 from __future__ import annotations
@@ -163,6 +167,9 @@ class ValidationReport:
         lines = [f"{self.netlist}: validation against {self.ngspice} ({self.source})"]
         lines.append(f"  {'check':<11} {'verdict':<7} {'worst':>11} {'tolerance':>10}  where")
         for c in self.checks:
+            if not c.info.get("applicable", True):
+                lines.append(f"  {c.name:<11} {'n/a':<7} {'':>11} {'':>10}  {c.worst}")
+                continue
             lines.append(
                 f"  {c.name:<11} {'PASS' if c.passed else 'FAIL':<7} {c.metric:>11.3g} "
                 f"{c.tolerance:>10.3g}  {c.worst}"
@@ -628,8 +635,10 @@ def run_ngspice(
     from .run import ngspice_version
 
     _check_names(checks)
-    circuit = assemble(netlist)
     snet = spice_netlist if spice_netlist is not None else netlist
+    if not netlist.is_linear:
+        return _run_ngspice_nonlinear(netlist, snet, opts, checks, deck_filter, runner)
+    circuit = assemble(netlist)
     out: dict[str, Any] = {}
     if "spectrum" in checks:
         decks = {n: _apply(d, deck_filter) for n, d in spectrum_decks(snet, circuit, opts).items()}
@@ -647,6 +656,34 @@ def run_ngspice(
     )
 
 
+def _run_ngspice_nonlinear(
+    netlist: Netlist,
+    snet: Netlist,
+    opts: ValidateOptions,
+    checks: Sequence[str],
+    deck_filter: DeckFilter | None,
+    runner: Runner | None,
+) -> SpiceOutputs:
+    """ngspice side of a nonlinear validation: waveform and statistics (no spectrum)."""
+    from . import nonlinear as nl
+    from .run import ngspice_version
+
+    run = runner or _default_runner
+    nodes = nl.nonlinear_sde(netlist).nodes
+    out: dict[str, Any] = {}
+    if "waveform" in checks:
+        t, z = nl.waveform_grid(netlist, opts)
+        deck = _apply(nl.waveform_deck(snet, t, z, nodes), deck_filter)
+        out["waveform"] = nl.run_waveform(snet, deck, t, z, nodes, run)
+    if "statistics" in checks:
+        out["statistics"] = nl.run_statistics(snet, netlist, opts, run, deck_filter)
+    return SpiceOutputs(
+        **out,
+        ngspice=ngspice_version() if runner is None else "custom runner",
+        source="ngspice (live)",
+    )
+
+
 def compare_all(
     netlist: Netlist,
     outputs: SpiceOutputs,
@@ -655,6 +692,8 @@ def compare_all(
 ) -> ValidationReport:
     """Compare stored or live ngspice outputs with the emulator."""
     _check_names(checks)
+    if not netlist.is_linear:
+        return _compare_all_nonlinear(netlist, outputs, opts, checks)
     circuit = assemble(netlist)
     results = []
     for name, fn in (
@@ -677,6 +716,33 @@ def compare_all(
     )
 
 
+def _compare_all_nonlinear(
+    netlist: Netlist, outputs: SpiceOutputs, opts: ValidateOptions, checks: Sequence[str]
+) -> ValidationReport:
+    from . import nonlinear as nl
+
+    results = []
+    for name in CHECKS:
+        if name not in checks:
+            continue
+        if name == "spectrum":
+            results.append(nl.spectrum_not_applicable())
+            continue
+        data = getattr(outputs, name)
+        if data is None:
+            raise InputError(f"no ngspice {name} data to compare with")
+        fn = nl.compare_waveform if name == "waveform" else nl.compare_statistics
+        results.append(fn(netlist, data, opts))
+    return ValidationReport(
+        netlist=netlist.name,
+        digest=netlist.digest,
+        ngspice=outputs.ngspice,
+        source=outputs.source,
+        checks=results,
+        options=opts,
+    )
+
+
 def validate(
     netlist: Netlist,
     opts: ValidateOptions = ValidateOptions(),
@@ -686,11 +752,9 @@ def validate(
     deck_filter: DeckFilter | None = None,
     runner: Runner | None = None,
 ) -> ValidationReport:
-    """Run ngspice and compare: the library function behind ``spu validate``."""
-    if not netlist.is_linear:
-        raise InputError(
-            f"{netlist.source or netlist.name}: only linear netlists can be validated against ngspice"
-        )
+    """Run ngspice and compare: the library function behind ``spu validate``.
+    Nonlinear netlists get the waveform and statistics checks on node charges and a
+    "not applicable" spectrum check (see :mod:`spu_emulator.spice.nonlinear`)."""
     outputs = run_ngspice(
         netlist, opts, checks, spice_netlist=spice_netlist, deck_filter=deck_filter, runner=runner
     )

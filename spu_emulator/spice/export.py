@@ -14,7 +14,19 @@ mutual inductance k         ``K… L1 L2 k``
 current source dc, S        ``I… a b dc I`` and, for ``.noise``, S as the short-circuit
                             noise of a resistor R_S = 4 k_B T₀ / S sensed by a 0 V
                             source and copied into (a, b) by a CCCS ``F…`` (gain 1)
+bias resistor RB R, V_b(t)  ``R… a x R dtemp=…`` + ``V… x 0 dc V_b`` (``pwl(…)`` when
+                            the bias is time-dependent)
+nonlinear capacitor NC      charge node ``q_a`` with ``C… q_a 0 C_aux`` integrating the
+(J2, J4) at node a          capacitor's current (sensed by ``V… a y 0``, copied by
+                            ``F… 0 q_a V… 1``), so q = C_aux·v(q_a); the node voltage
+                            is imposed by ``B… y 0 v=2J2·q + 4J4·q³ + Σ_b J_ab·q_b``
+energy coupler EC (J)       the J·q_b terms of the two nodes' B sources (no element)
 ==========================  =====================================================
+
+Nonlinear netlists (any NC, EC or time-dependent RB) have no ``.noise`` analysis: the
+deck :func:`export` writes is a transient with ``trnoise`` sources. C_aux is a power
+of ten chosen per node (:func:`charge_capacitances`) so that the thermal charge reads
+as ~0.1 V on the charge node, far above ngspice's voltage tolerance.
 
 Transient decks add explicit noise sources (``noise_sources``), one per emulator
 noise column, in :class:`~spu_emulator.circuit.assemble.Circuit.noise_sources` order:
@@ -34,18 +46,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import InputError
 from ..netlist.schema import (
     GROUND_NAMES,
+    BiasedResistor,
     Capacitor,
     CurrentSource,
+    EnergyCoupler,
     Inductor,
     MutualInductance,
     Netlist,
+    NonlinearCapacitor,
     Resistor,
 )
 from ..units import K_B
@@ -72,13 +87,14 @@ class NoiseSourceSpec:
 
 
 def noise_source_table(netlist: Netlist) -> list[NoiseSourceSpec]:
-    """The emulator's noise sources in :attr:`Circuit.noise_sources` order: resistors
-    above 0 K and injected current noise in element order, then inductor series
-    resistances above 0 K."""
+    """The emulator's noise sources in :attr:`Circuit.noise_sources` order (and in
+    :class:`~spu_emulator.sde.nonlinear.NonlinearSDE` column order): resistors and bias
+    resistors above 0 K and injected current noise in element order, then inductor
+    series resistances above 0 K."""
     out: list[NoiseSourceSpec] = []
     series: list[NoiseSourceSpec] = []
     for e in netlist.elements:
-        if isinstance(e, Resistor):
+        if isinstance(e, Resistor | BiasedResistor):
             t = netlist.temperature if e.temperature is None else e.temperature
             if t > 0:
                 # emulator column {a: +s, b: −s}: current injected into a, drawn from b
@@ -113,16 +129,30 @@ class SpiceNames:
     elements: dict[str, str]
     #: auxiliary names per (element, role): internal nodes and helper elements
     aux: dict[tuple[str, str], str]
+    #: nonlinear netlists: netlist node → its SPICE charge node (q = C_aux · v(charge))
+    charges: dict[str, str] = field(default_factory=dict)
 
     def node(self, name: str) -> str:
         return "0" if name in GROUND_NAMES else self.nodes[name]
+
+    def charge(self, node: str) -> str:
+        """The raw-file variable of a node's charge-node voltage, e.g. ``v(q_a)``."""
+        return f"v({self.charges[node]})"
 
     def voltage(self, node: str) -> str:
         """The raw-file variable of a node voltage, e.g. ``v(n1)``."""
         return f"v({self.node(node)})"
 
 
-_PREFIX = {Resistor: "R", Capacitor: "C", Inductor: "L", MutualInductance: "K", CurrentSource: "I"}
+_PREFIX = {
+    Resistor: "R",
+    Capacitor: "C",
+    Inductor: "L",
+    MutualInductance: "K",
+    CurrentSource: "I",
+    BiasedResistor: "R",
+    NonlinearCapacitor: "B",
+}
 
 
 def _safe(name: str) -> str:
@@ -144,6 +174,8 @@ def spice_names(netlist: Netlist) -> SpiceNames:
     nodes = {n: claim(_safe(n)) for n in netlist.nodes}
     elements: dict[str, str] = {}
     for e in netlist.elements:
+        if isinstance(e, EnergyCoupler):
+            continue  # terms of the NC B sources, no SPICE element of its own
         prefix = _PREFIX.get(type(e))
         if prefix is None:
             raise InputError(f"element {e.name!r} of type {e.TYPE} has no SPICE equivalent")
@@ -153,7 +185,10 @@ def spice_names(netlist: Netlist) -> SpiceNames:
         Inductor: ("x", "y", "r_s", "v_n"),
         Resistor: ("i_n",),
         CurrentSource: ("i_n", "eq", "r_eq", "v_eq", "f_eq"),
+        BiasedResistor: ("b", "v_b", "i_n"),
+        NonlinearCapacitor: ("v", "v_s", "f_q", "c_q"),
     }
+    charges: dict[str, str] = {}
     for e in netlist.elements:
         base = _safe(e.name)
         for role in roles.get(type(e), ()):
@@ -161,7 +196,44 @@ def spice_names(netlist: Netlist) -> SpiceNames:
             aux[(e.name, role)] = claim(
                 f"{head}_{base}_{tail}" if head else f"{elements[e.name]}_{role}"
             )
-    return SpiceNames(nodes=nodes, elements=elements, aux=aux)
+        if isinstance(e, NonlinearCapacitor) and e.nodes[0] not in charges:
+            charges[e.nodes[0]] = claim(f"q_{_safe(e.nodes[0])}")
+    return SpiceNames(nodes=nodes, elements=elements, aux=aux, charges=charges)
+
+
+def thermal_charges(netlist: Netlist) -> dict[str, float]:
+    """Thermal charge scale q_s (C) of every nonlinear-capacitor node: the root of
+    J2 q² + J4 q⁴ = k_B T / 2 (T the bath), i.e. the rms charge of the uncoupled
+    well to within a factor of order one. Used to scale charge nodes and tolerances."""
+    kt = K_B * netlist.temperature
+    out: dict[str, float] = {}
+    for e in netlist.elements:
+        if not isinstance(e, NonlinearCapacitor):
+            continue
+        if e.J4 > 0:
+            x = (-e.J2 + np.sqrt(e.J2**2 + 2.0 * e.J4 * kt)) / (2.0 * e.J4)
+        elif e.J4 == 0 and e.J2 > 0:
+            x = kt / (2.0 * e.J2)
+        else:
+            raise InputError(
+                f"nonlinear capacitor {e.name!r}: its energy J2 q² + J4 q⁴ must be confining "
+                f"(J4 > 0, or J4 = 0 and J2 > 0), got J2={e.J2:g}, J4={e.J4:g}"
+            )
+        out[e.nodes[0]] = float(np.sqrt(x))
+    return out
+
+
+#: Target voltage of the thermal charge on a SPICE charge node (V).
+CHARGE_NODE_VOLTS = 0.1
+
+
+def charge_capacitances(netlist: Netlist) -> dict[str, float]:
+    """C_aux (F) of every charge node: the power of ten nearest q_s / 0.1 V, so the
+    node's thermal charge reads as ~0.1 V (ngspice's default vntol is 1 µV)."""
+    return {
+        n: float(10.0 ** np.round(np.log10(q / CHARGE_NODE_VOLTS)))
+        for n, q in thermal_charges(netlist).items()
+    }
 
 
 def fmt(x: float) -> str:
@@ -273,6 +345,37 @@ def to_spice(
         "* node map (netlist -> spice): " + ", ".join(f"{k}->{v}" for k, v in names.nodes.items())
     )
     lines.append("* element map: " + ", ".join(f"{k}->{v}" for k, v in names.elements.items()))
+    nonlinear = not netlist.is_linear
+    caux: dict[str, float] = {}
+    terms: dict[str, list[tuple[str, float]]] = {}  # node -> [(other node, J)]
+    if nonlinear:
+        if isinstance(analysis, NoiseAnalysis):
+            raise InputError(
+                f"{netlist.source or netlist.name}: a .noise analysis does not apply to a "
+                "nonlinear netlist (export it with a transient analysis)"
+            )
+        caux = charge_capacitances(netlist)
+        for e in netlist.elements:
+            if isinstance(e, NonlinearCapacitor) and e.nodes[1] not in GROUND_NAMES:
+                raise InputError(f"nonlinear capacitor {e.name!r} must go to ground (gnd)")
+            if isinstance(e, EnergyCoupler):
+                a, b = e.nodes
+                if a not in caux or b not in caux:
+                    raise InputError(
+                        f"energy coupler {e.name!r}: both nodes need a nonlinear capacitor"
+                    )
+                terms.setdefault(a, []).append((b, e.J))
+                terms.setdefault(b, []).append((a, e.J))
+        lines.append(
+            "* charge nodes (q = C_aux*v): "
+            + ", ".join(f"{n}->{names.charges[n]} (C_aux {fmt(c)})" for n, c in caux.items())
+        )
+        ecs = [e for e in netlist.elements if isinstance(e, EnergyCoupler)]
+        if ecs:
+            lines.append(
+                "* energy couplers (terms of the B sources): "
+                + ", ".join(f"{e.name} {e.nodes[0]}-{e.nodes[1]} J={fmt(e.J)}" for e in ecs)
+            )
     t0c = fmt(float(f"{t0 - C_TO_K:.12g}"))
     lines.append(f".options temp={t0c} tnom={t0c}")
     table = noise_source_table(netlist)
@@ -294,9 +397,37 @@ def to_spice(
         return "" if t == t0 else f" dtemp={fmt(float(f'{t - t0:.12g}'))}"
 
     for e in netlist.elements:
+        if isinstance(e, EnergyCoupler):
+            continue
         sn = names.elements[e.name]
         a, b = (names.node(n) for n in e.nodes) if e.nodes else ("", "")
-        if isinstance(e, Resistor):
+        if isinstance(e, NonlinearCapacitor):
+            node = e.nodes[0]
+            qn, c = names.charges[node], caux[node]
+            # v = 2 J2 q + 4 J4 q³ + Σ J q_b with q = C_aux v(q_node): coefficients on v(q)
+            expr = [f"{fmt(2.0 * e.J2 * c)}*v({qn})"]
+            if e.J4 != 0:
+                expr.append(f"{fmt(4.0 * e.J4 * c**3)}*v({qn})*v({qn})*v({qn})")
+            for other, J in terms.get(node, ()):
+                expr.append(f"{fmt(J * caux[other])}*v({names.charges[other]})")
+            body = "+".join(expr).replace("+-", "-")
+            y = names.aux[(e.name, "v")]
+            vs = names.aux[(e.name, "v_s")]
+            lines.append(f"* {e.name}: E = J2 q^2 + J4 q^4, J2={fmt(e.J2)} J4={fmt(e.J4)}")
+            lines.append(f"{vs} {a} {y} dc 0")
+            lines.extend(_wrap(f"{sn} {y} 0 v={body}"))
+            lines.append(f"{names.aux[(e.name, 'f_q')]} 0 {qn} {vs} 1")
+            lines.append(f"{names.aux[(e.name, 'c_q')]} {qn} 0 {fmt(c)}")
+        elif isinstance(e, BiasedResistor):
+            x = names.aux[(e.name, "b")]
+            lines.append(f"{sn} {a} {x} {fmt(e.R)}{temp_params(e.temperature)}")
+            w = e.bias
+            src = f"dc {fmt(w.values[0])}"
+            if not w.constant:
+                pts = " ".join(f"{fmt(tt)} {fmt(v)}" for tt, v in zip(w.times, w.values, strict=True))
+                src += f" pwl({pts})"
+            lines.extend(_wrap(f"{names.aux[(e.name, 'v_b')]} {x} {b} {src}"))
+        elif isinstance(e, Resistor):
             lines.append(f"{sn} {a} {b} {fmt(e.R)}{temp_params(e.temperature)}")
         elif isinstance(e, Capacitor):
             lines.append(f"{sn} {a} {b} {fmt(e.C)}")
@@ -358,6 +489,8 @@ def to_spice(
         )
     elif isinstance(analysis, TransientAnalysis):
         save = [names.voltage(n) for n in analysis.save]
+        if nonlinear:
+            save += [names.charge(n) for n in analysis.save if n in names.charges]
         if save:
             lines.append(".save " + " ".join(save))
         lines.append(
@@ -383,7 +516,20 @@ def export(netlist: Netlist, *, transient_noise: TrNoise | None = None) -> str:
     """The deck ``spu spice export`` writes: the circuit, its noise, and a ``.noise``
     analysis of the first cell's voltage (1 kHz – 10 GHz, 100 points per decade).
     With ``transient_noise``, ngspice ``trnoise`` sources for every noise source are
-    included too (they are inert in ``.noise``)."""
+    included too (they are inert in ``.noise``).
+
+    A nonlinear netlist gets a transient instead (``.noise`` does not apply): trnoise
+    sources at interval NT (``transient_noise``, default fastest time / 20), 20
+    slowest times plus the bias protocol, saving every node voltage and charge node
+    (:func:`spu_emulator.spice.nonlinear.timescales`)."""
+    if not netlist.is_linear:
+        from .nonlinear import bias_end, timescales
+
+        fastest, slowest = timescales(netlist)
+        nt = transient_noise.interval if transient_noise else float(f"{fastest / 20.0:.3g}")
+        stop = float(f"{bias_end(netlist) + 20.0 * slowest:.3g}")
+        an = TransientAnalysis(nt, stop, nt, save=tuple(netlist.nodes))
+        return to_spice(netlist, an, TrNoise(nt))
     first = netlist.cells[0] if netlist.cells else netlist.nodes[0]
     return to_spice(netlist, NoiseAnalysis(output=first), transient_noise)
 
