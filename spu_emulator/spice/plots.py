@@ -1,7 +1,8 @@
 """PNG figures of a validation report (matplotlib is imported here only, lazily).
 
 - ``validate_psd.png``: ngspice vs emulator node PSD, and their ratio − 1;
-- ``validate_waveform.png``: PWL-driven node voltages from both, and the difference;
+- ``validate_waveform.png``: PWL-driven node voltages (charges for nonlinear
+  netlists) from both, and the difference;
 - ``validate_covariance.png``: emulator Σ, ngspice trnoise estimate, and their
   difference in units of the check's allowance.
 """
@@ -46,6 +47,8 @@ def plot_report(report: ValidationReport, out_dir: str | os.PathLike[str]) -> li
     paths: list[str] = []
     for c in report.checks:
         a = c.arrays
+        if not c.info.get("applicable", True):
+            continue  # e.g. the spectrum of a nonlinear netlist: nothing to plot
         if c.name == "spectrum":
             nodes = [r["node"] for r in c.rows]
             fig, (ax, bx) = plt.subplots(
@@ -77,20 +80,24 @@ def plot_report(report: ValidationReport, out_dir: str | os.PathLike[str]) -> li
             paths.append(_save(fig, out / "validate_psd.png"))
         elif c.name == "waveform":
             t = a["t"] * 1e6
+            # nonlinear netlists compare charges (aC), linear ones voltages (µV)
+            charge = str(c.info.get("quantity", "")).startswith("charge")
+            mul, what = (1e18, "node charge (aC)") if charge else (1e6, "node voltage (µV)")
+            unit = "aC" if charge else "µV"
             k = min(range(len(c.rows)), key=lambda i: -c.rows[i]["rel_rms_error"])
             fig, (ax, bx) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
             for j in range(min(3, a["v_emulator"].shape[1])):
                 (line,) = ax.plot(
-                    t, a["v_emulator"][:, j] * 1e6, lw=1.0, label=f"{c.rows[j]['node']} emulator"
+                    t, a["v_emulator"][:, j] * mul, lw=1.0, label=f"{c.rows[j]['node']} emulator"
                 )
-                ax.plot(t[::7], a["v_ngspice"][::7, j] * 1e6, ".", ms=2, color=line.get_color())
-            ax.set_ylabel("node voltage (µV)")
+                ax.plot(t[::7], a["v_ngspice"][::7, j] * mul, ".", ms=2, color=line.get_color())
+            ax.set_ylabel(what)
             ax.set_title(
                 f"{report.netlist}: same pwl noise into ngspice (dots) and the exact emulator"
             )
             ax.legend(fontsize=7)
-            bx.plot(t, (a["v_ngspice"][:, k] - a["v_emulator"][:, k]) * 1e6, lw=0.8)
-            bx.set_ylabel(f"difference at {c.rows[k]['node']} (µV)")
+            bx.plot(t, (a["v_ngspice"][:, k] - a["v_emulator"][:, k]) * mul, lw=0.8)
+            bx.set_ylabel(f"difference at {c.rows[k]['node']} ({unit})")
             bx.set_xlabel("time (µs)")
             paths.append(_save(fig, out / "validate_waveform.png"))
         elif c.name == "statistics":
