@@ -20,6 +20,7 @@ Speed (row vectors, one matrix product per step over the whole batch):
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,24 @@ from .base import Array, Integrator, NoiseSource, Progress
 
 #: Batch size from which plain stepping keeps the matrix products large enough.
 WIDE_BATCH = 128
+#: Up to this state size a step costs more in normals (~9 ns each) than in GEMM
+#: (~3n² multiply-adds at ~25 G/s per core): the crossover is near n ≈ 75.
+RNG_BOUND_STATES = 96
+
+
+@contextlib.contextmanager
+def _blas_single_thread(active: bool):
+    """Limit BLAS to one thread inside the block (threadpoolctl), if asked and available."""
+    if not active:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: only a speed matter
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,12 +87,23 @@ class Exact(Integrator):
     def step(self, plan: ExactPlan, x: Array, z: Array, t: float) -> Array:
         return plan.mu + (x - plan.mu) @ plan.F.T + z @ plan.Lq.T
 
-    def choose_segments(self, chains: int, n: int, n_steps: int) -> int:
+    def layout(self, chains: int, n: int, n_steps: int, per_chunk: int) -> tuple[int, int]:
+        """(P, K): segments side by side and their length, per chunk of ≤ per_chunk steps.
+
+        P = 1 (plain stepping) for wide batches or big states. Otherwise K is capped
+        so that the table of powers F¹…F^K (K n³ work, once) stays small against the
+        stepping (≈ 3 n² per step), and P makes at least ~256 rows per product.
+        """
         if self.segments is not None:
-            return max(1, min(int(self.segments), n_steps))
+            P = max(1, min(int(self.segments), n_steps))
+            return P, max(1, min(-(-n_steps // P), max(1, per_chunk // P)))
         if chains >= WIDE_BATCH or n > 256:
-            return 1
-        return int(max(1, min(-(-256 // chains), n_steps // 64)))
+            return 1, max(1, min(n_steps, per_chunk))
+        k_max = max(8, 8192 // n)
+        rows = -(-256 // chains)
+        K = max(1, min(k_max, -(-n_steps // rows)))
+        P = max(1, min(-(-min(n_steps, per_chunk) // K), max(rows, per_chunk // K)))
+        return P, K
 
     @staticmethod
     def _powers_T(F: Array, K: int) -> Array:
@@ -109,21 +139,33 @@ class Exact(Integrator):
         out: Array,
         progress: Progress | None = None,
     ) -> None:
+        # Small states are bound by normal generation, which runs on our own worker
+        # threads: keep BLAS on one thread then, so the two do not oversubscribe the
+        # cores (OpenBLAS threads spin while waiting). Big states are GEMM-bound.
+        # (Independent of whether the normals use threads, so results do not change.)
+        limit = x0.shape[1] <= RNG_BOUND_STATES
+        with _blas_single_thread(limit):
+            self._run(plan, x0, n_steps, noise, out, progress)
+
+    def _run(self, plan, x0, n_steps, noise, out, progress) -> None:
         B, n = x0.shape
         r = plan.Lq.shape[1]
-        P = self.choose_segments(B, n, n_steps)
         dev = (x0 - plan.mu).astype(plan.F.dtype)
         # Chunks of ~4M numbers; each chunk is P segments of K steps for every chain.
-        per_chunk = max(P, (1 << 22) // max(B * max(r, n), 1))
-        K_full = max(1, per_chunk // P)
+        per_chunk = max(1, (1 << 22) // max(B * max(r, n), 1))
+        P, K_full = self.layout(B, n, n_steps, per_chunk)
         powers: dict[int, tuple[Array, Array]] = {}
         k = 0
         while k < n_steps:
             steps = min(P * K_full, n_steps - k)
-            Pc = min(P, steps)
+            Pc = -(-steps // K_full) if P > 1 else 1
             K = -(-steps // Pc)
             nxt = n_steps - k - steps
-            nxt_K = -(-min(P * K_full, nxt) // min(P, nxt)) if nxt > 0 else None
+            nxt_steps = min(P * K_full, nxt)
+            nxt_P = (-(-nxt_steps // K_full) if P > 1 else 1) if nxt > 0 else 1
+            nxt_K = -(-nxt_steps // nxt_P) if nxt > 0 else None
+            if nxt_K is not None and nxt_P != Pc:
+                nxt_K = None  # different row count: no prefetch
             Z = noise.draw(K, prefetch=nxt_K, chains=Pc * B)  # (K, Pc·B, r)
             X = np.empty((K, Pc * B, n), dtype=dev.dtype)
             if Pc == 1:
