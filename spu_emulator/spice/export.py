@@ -424,7 +424,9 @@ def to_spice(
             w = e.bias
             src = f"dc {fmt(w.values[0])}"
             if not w.constant:
-                pts = " ".join(f"{fmt(tt)} {fmt(v)}" for tt, v in zip(w.times, w.values, strict=True))
+                pts = " ".join(
+                    f"{fmt(tt)} {fmt(v)}" for tt, v in zip(w.times, w.values, strict=True)
+                )
                 src += f" pwl({pts})"
             lines.extend(_wrap(f"{names.aux[(e.name, 'v_b')]} {x} {b} {src}"))
         elif isinstance(e, Resistor):

@@ -64,9 +64,7 @@ Array = np.ndarray
 
 #: ngspice tolerances of the nonlinear waveform deck: relative 1e-6, and node, current
 #: and charge tolerances far below the µV node voltages and 1e-17 C charges.
-NONLINEAR_WAVEFORM_OPTIONS = (
-    ".options reltol=1e-6 trtol=0.1 vntol=1e-15 abstol=1e-20 chgtol=1e-30"
-)
+NONLINEAR_WAVEFORM_OPTIONS = ".options reltol=1e-6 trtol=0.1 vntol=1e-15 abstol=1e-20 chgtol=1e-30"
 #: ngspice tolerances of the trnoise deck: the step is pinned by the trnoise
 #: breakpoints (every NT), so only Newton's convergence on the µV nodes matters.
 NONLINEAR_STATISTICS_OPTIONS = ".options vntol=1e-12 abstol=1e-18 chgtol=1e-30"
