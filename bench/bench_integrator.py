@@ -44,7 +44,7 @@ def random_spu(d: int, seed: int = 0) -> Netlist:
     rng = np.random.default_rng(seed)
     els = []
     names = [f"n{i}" for i in range(d)]
-    for i, n in enumerate(names):
+    for n in names:
         els.append(Capacitor(name=f"{n}.C", nodes=(n, GROUND), C=rng.uniform(1.0, 1.3) * 1e-9))
         els.append(Inductor(name=f"{n}.L", nodes=(n, GROUND), L=rng.uniform(1.5, 2.2) * 1e-6))
         els.append(Resistor(name=f"{n}.R", nodes=(n, GROUND), R=rng.uniform(1.0, 1.5) * 1e3))
@@ -52,7 +52,13 @@ def random_spu(d: int, seed: int = 0) -> Netlist:
     for i in range(d):
         for j in range(i + 1, d):
             els.append(Capacitor(name=f"c{i}_{j}", nodes=(names[i], names[j]), C=float(cc[i, j])))
-    return Netlist(name=f"spu{d}", temperature=300.0, nodes=tuple(names), cells=tuple(names), elements=tuple(els))
+    return Netlist(
+        name=f"spu{d}",
+        temperature=300.0,
+        nodes=tuple(names),
+        cells=tuple(names),
+        elements=tuple(els),
+    )
 
 
 def timeit(fn, min_time: float = 0.6) -> float:
@@ -124,7 +130,9 @@ def bench_thermox(n: int, B: int, steps: int, dt: float) -> float | None:
         f = jax.jit(lambda k: thermox.sample(k, ts, x0, A_y, b, D_p, associative_scan=True))
         arg = jax.random.PRNGKey(0)
     else:
-        f = jax.jit(jax.vmap(lambda k: thermox.sample(k, ts, x0, A_y, b, D_p, associative_scan=True)))
+        f = jax.jit(
+            jax.vmap(lambda k: thermox.sample(k, ts, x0, A_y, b, D_p, associative_scan=True))
+        )
         arg = jax.random.split(jax.random.PRNGKey(0), B)
     f(arg).block_until_ready()  # compile
     return B * steps / timeit(lambda: f(arg).block_until_ready())
@@ -154,8 +162,14 @@ def main() -> int:
         for B in (1, 256):
             # aim at ~10^7 multiply-adds x steps per measurement
             steps = int(np.clip(2e8 / (B * n * n), 8, 200_000))
-            row = {"case": label, "states": n, "batch": B, "steps": steps,
-                   "build_s": t_build, "transition_s": t_setup}
+            row = {
+                "case": label,
+                "states": n,
+                "batch": B,
+                "steps": steps,
+                "build_s": t_build,
+                "transition_s": t_setup,
+            }
             row["ours_f64"] = bench_ours(sde, dt, B, steps, np.float64)
             row["ours_f32"] = bench_ours(sde, dt, B, steps, np.float32)
             row["numpy_loop"] = bench_numpy(F, L, B, min(steps, 20_000))
@@ -163,9 +177,13 @@ def main() -> int:
             row["thermox"] = bench_thermox(n, B, th_steps, dt) if n <= 512 or B == 1 else None
             rows.append(row)
             print(json.dumps(row), flush=True)
-    meta = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-            "numpy": np.__version__, "python": platform.python_version(),
-            "command": "python3 bench/bench_integrator.py" + (" --quick" if args.quick else "")}
+    meta = {
+        "machine": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "command": "python3 bench/bench_integrator.py" + (" --quick" if args.quick else ""),
+    }
     try:
         import jax
         import thermox  # noqa: F401
@@ -176,14 +194,18 @@ def main() -> int:
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump({"meta": meta, "rows": rows}, fh, indent=2)
-    print("\n| workload | states | batch | ours f64 | ours f32 | numpy loop | thermox | best/numpy | best/thermox |")
+    print(
+        "\n| workload | states | batch | ours f64 | ours f32 | numpy loop | thermox | best/numpy | best/thermox |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         best = max(r["ours_f64"], r["ours_f32"])
         th = r["thermox"]
-        print(f"| {r['case']} | {r['states']} | {r['batch']} | {r['ours_f64']:.3g} | {r['ours_f32']:.3g} | "
-              f"{r['numpy_loop']:.3g} | {th:.3g} | {best / r['numpy_loop']:.1f}× | "
-              + (f"{best / th:.1f}× |" if th else "– |"))
+        print(
+            f"| {r['case']} | {r['states']} | {r['batch']} | {r['ours_f64']:.3g} | {r['ours_f32']:.3g} | "
+            f"{r['numpy_loop']:.3g} | {th:.3g} | {best / r['numpy_loop']:.1f}× | "
+            + (f"{best / th:.1f}× |" if th else "– |")
+        )
     return 0
 
 

@@ -17,6 +17,12 @@ from .units import K_B
 __version__ = "0.1.0"
 
 __all__ = [
-    "K_B", "SPUError", "NetlistError", "TopologyError", "InstabilityError", "InputError",
-    "CrossCheckError", "__version__",
+    "K_B",
+    "SPUError",
+    "NetlistError",
+    "TopologyError",
+    "InstabilityError",
+    "InputError",
+    "CrossCheckError",
+    "__version__",
 ]

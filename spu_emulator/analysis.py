@@ -36,8 +36,13 @@ def summary(netlist: Netlist) -> dict[str, Any]:
         from .sde.nonlinear import NonlinearSDE
 
         sde = NonlinearSDE.from_netlist(netlist)
-        out.update(state_nodes=list(sde.nodes), states=sde.dim, noise_sources=sde.B.shape[1],
-                   bias_sources=len(sde.bias_index), default_dt=sde.default_dt())
+        out.update(
+            state_nodes=list(sde.nodes),
+            states=sde.dim,
+            noise_sources=sde.B.shape[1],
+            bias_sources=len(sde.bias_index),
+            default_dt=sde.default_dt(),
+        )
     if netlist.is_linear:
         c = assemble(netlist)
         sde = c.to_sde()
@@ -129,19 +134,39 @@ def run_simulation(
         nsde = NonlinearSDE.from_netlist(netlist)
         h = dt if dt is not None else nsde.default_dt()
         if int(round(duration / (h * save_every))) < 1:
-            raise InputError(f"duration {duration:g} s is shorter than one saved step ({h * save_every:g} s)")
+            raise InputError(
+                f"duration {duration:g} s is shorter than one saved step ({h * save_every:g} s)"
+            )
         return simulate(
-            nsde, "euler", 0.0, duration, h, seed, chains=chains, x0="zeros",
+            nsde,
+            "euler",
+            0.0,
+            duration,
+            h,
+            seed,
+            chains=chains,
+            x0="zeros",
             save=SaveAt(every=save_every, t_start=burn_in),
-            dtype=np.float32 if float32 else np.float64, progress=progress,
+            dtype=np.float32 if float32 else np.float64,
+            progress=progress,
         )
     sde = assemble(netlist).to_sde()
     h = dt if dt is not None else default_dt(sde, method)
     if int(round(duration / (h * save_every))) < 1:
-        raise InputError(f"duration {duration:g} s is shorter than one saved step ({h * save_every:g} s)")
+        raise InputError(
+            f"duration {duration:g} s is shorter than one saved step ({h * save_every:g} s)"
+        )
     return simulate(
-        sde, method, 0.0, duration, h, seed, chains=chains, x0="stationary",
-        save=SaveAt(every=save_every, t_start=burn_in), dtype=np.float32 if float32 else np.float64,
+        sde,
+        method,
+        0.0,
+        duration,
+        h,
+        seed,
+        chains=chains,
+        x0="stationary",
+        save=SaveAt(every=save_every, t_start=burn_in),
+        dtype=np.float32 if float32 else np.float64,
         progress=progress,
     )
 
@@ -164,7 +189,9 @@ def trajectory_summary(traj: Trajectory, netlist: Netlist) -> dict[str, Any]:
         "dt": traj.dt,
         "chains": traj.chains,
         "samples_per_chain": int(traj.states.shape[1]),
-        "duration": float(traj.t[-1] - traj.t[0] + traj.dt * traj.meta.get("save_every", 1)) if traj.t.size else 0.0,
+        "duration": float(traj.t[-1] - traj.t[0] + traj.dt * traj.meta.get("save_every", 1))
+        if traj.t.size
+        else 0.0,
         "wall_time": traj.wall_time,
         "netlist_digest": traj.netlist_digest,
         f"{key}_mean": est.mean,

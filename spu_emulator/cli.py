@@ -45,20 +45,32 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"  cells      {len(s['cells'])}")
     print("  elements   " + ", ".join(f"{v} {k}" for k, v in s["elements"].items()))
     if not s["linear"]:
-        print(f"  nonlinear  {s['states']} charge states, {s['noise_sources']} noise sources, "
-              f"{s['bias_sources']} bias sources; simulate with --method euler "
-              f"(default step {_fmt_si(s['default_dt'], 's')})")
+        print(
+            f"  nonlinear  {s['states']} charge states, {s['noise_sources']} noise sources, "
+            f"{s['bias_sources']} bias sources; simulate with --method euler "
+            f"(default step {_fmt_si(s['default_dt'], 's')})"
+        )
     if s["linear"]:
         if s["reduced_nodes"]:
             print(f"  Kron-reduced (no capacitance): {', '.join(s['reduced_nodes'])}")
-        print(f"  states     {s['states']} ({len(s['state_nodes'])} voltages + {s['states'] - len(s['state_nodes'])} inductor currents)")
-        print(f"  noise      {s['noise_sources']} sources; "
-              + ("thermal equilibrium (one temperature)" if s["equilibrium"] else "non-equilibrium steady state"))
+        print(
+            f"  states     {s['states']} ({len(s['state_nodes'])} voltages + {s['states'] - len(s['state_nodes'])} inductor currents)"
+        )
+        print(
+            f"  noise      {s['noise_sources']} sources; "
+            + (
+                "thermal equilibrium (one temperature)"
+                if s["equilibrium"]
+                else "non-equilibrium steady state"
+            )
+        )
         print(f"  relaxation {_fmt_si(s['relaxation_time'], 's')}")
         print("  modes      frequency        decay rate       Q")
         for m in s["modes"]:
             q = f"{m['quality_factor']:.3g}" if m["quality_factor"] else "-"
-            print(f"             {_fmt_si(m['frequency'], 'Hz'):>14}   {_fmt_si(m['decay_rate'], '/s'):>14}   {q}")
+            print(
+                f"             {_fmt_si(m['frequency'], 'Hz'):>14}   {_fmt_si(m['decay_rate'], '/s'):>14}   {q}"
+            )
     return 0
 
 
@@ -75,8 +87,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         sys.stdout.write(dumps_json(a))
         return 0
     nodes = a["nodes"]
-    print(f"{a['name']}: stationary state ({'equilibrium' if a['equilibrium'] else 'non-equilibrium'}, "
-          f"relaxation time {_fmt_si(a['relaxation_time'], 's')})")
+    print(
+        f"{a['name']}: stationary state ({'equilibrium' if a['equilibrium'] else 'non-equilibrium'}, "
+        f"relaxation time {_fmt_si(a['relaxation_time'], 's')})"
+    )
     print("  node         rms voltage     mean")
     for i, n in enumerate(nodes):
         print(f"  {n:<10} {_fmt_si(a['voltage_std'][i], 'V'):>14} {_fmt_si(a['mean'][i], 'V'):>12}")
@@ -88,7 +102,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         for i, n in enumerate(nodes):
             print(f"  {n:<{w}}" + "".join(f"{corr[i, j]:>{w + 1}.3f}" for j in range(len(nodes))))
     if "fdt_max_relative_deviation" in a:
-        print(f"  fluctuation-dissipation check: max |Σ − k_B T M⁻¹| / σσ = {a['fdt_max_relative_deviation']:.2e}")
+        print(
+            f"  fluctuation-dissipation check: max |Σ − k_B T M⁻¹| / σσ = {a['fdt_max_relative_deviation']:.2e}"
+        )
     return 0
 
 
@@ -97,13 +113,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from .netlist import load
 
     if not args.out.endswith(".npz"):
-        raise InputError(f"--out {args.out}: the trajectory is written as .npz; give a name ending in .npz")
+        raise InputError(
+            f"--out {args.out}: the trajectory is written as .npz; give a name ending in .npz"
+        )
     netlist = load(args.netlist)
     method = args.method or ("exact" if netlist.is_linear else "euler")
     traj = run_simulation(
-        netlist, args.duration, dt=args.dt, chains=args.chains, seed=args.seed,
-        method=method, burn_in=args.burn_in, save_every=args.save_every,
-        float32=args.float32, progress=not args.json,
+        netlist,
+        args.duration,
+        dt=args.dt,
+        chains=args.chains,
+        seed=args.seed,
+        method=method,
+        burn_in=args.burn_in,
+        save_every=args.save_every,
+        float32=args.float32,
+        progress=not args.json,
     )
     data = traj.to_npz_dict()
     data["netlist_source"] = np.array(str(args.netlist))
@@ -111,9 +136,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(dumps_json(trajectory_summary(traj, netlist) | {"out": args.out}))
     else:
-        print(f"wrote {args.out}: {traj.chains} chain(s) × {traj.states.shape[1]} samples × "
-              f"{traj.states.shape[2]} states, dt {_fmt_si(traj.dt, 's')}, method {traj.method}, "
-              f"seed {traj.seed}, {traj.wall_time:.2f} s")
+        print(
+            f"wrote {args.out}: {traj.chains} chain(s) × {traj.states.shape[1]} samples × "
+            f"{traj.states.shape[2]} states, dt {_fmt_si(traj.dt, 's')}, method {traj.method}, "
+            f"seed {traj.seed}, {traj.wall_time:.2f} s"
+        )
     return 0
 
 
@@ -122,8 +149,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from .netlist import load
 
     netlist = load(args.netlist)
-    written = plots.plot_all(netlist, args.out_dir, trajectory=args.trajectory, seed=args.seed,
-                             duration=args.duration)
+    written = plots.plot_all(
+        netlist, args.out_dir, trajectory=args.trajectory, seed=args.seed, duration=args.duration
+    )
     for p in written:
         print(f"wrote {p}")
     return 0
@@ -176,37 +204,65 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    c = sub.add_parser("check", help="validate a netlist and print a summary (nodes, states, modes)")
+    c = sub.add_parser(
+        "check", help="validate a netlist and print a summary (nodes, states, modes)"
+    )
     c.add_argument("netlist")
     c.add_argument("--json", action="store_true", help="print the summary as JSON")
     c.set_defaults(func=cmd_check)
 
     a = sub.add_parser("analyze", help="exact stationary covariance, modes and relaxation time")
     a.add_argument("netlist")
-    a.add_argument("--json", action="store_true", help="print JSON (keys: nodes, voltage_covariance, ...)")
+    a.add_argument(
+        "--json", action="store_true", help="print JSON (keys: nodes, voltage_covariance, ...)"
+    )
     a.add_argument("--out", help="also write the JSON to this file")
     a.set_defaults(func=cmd_analyze)
 
     s = sub.add_parser("simulate", help="integrate the circuit's SDE and write a trajectory (.npz)")
     s.add_argument("netlist")
-    s.add_argument("--duration", type=_positive_float, required=True, help="simulated time, e.g. 1e-4 or '100 us'")
-    s.add_argument("--dt", type=_positive_float, help="step (default: from the circuit's time scales)")
+    s.add_argument(
+        "--duration",
+        type=_positive_float,
+        required=True,
+        help="simulated time, e.g. 1e-4 or '100 us'",
+    )
+    s.add_argument(
+        "--dt", type=_positive_float, help="step (default: from the circuit's time scales)"
+    )
     s.add_argument("--chains", type=_positive_int, default=1, help="independent chains (default 1)")
-    s.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same bytes")
-    s.add_argument("--method", choices=("exact", "euler"), default=None,
-                   help="exact (linear circuits, default) or euler (default for nonlinear ones)")
-    s.add_argument("--burn-in", type=_nonneg_float, default=0.0, help="simulate but do not store this much time first")
+    s.add_argument(
+        "--seed", type=int, default=0, help="random seed (default 0); same seed, same bytes"
+    )
+    s.add_argument(
+        "--method",
+        choices=("exact", "euler"),
+        default=None,
+        help="exact (linear circuits, default) or euler (default for nonlinear ones)",
+    )
+    s.add_argument(
+        "--burn-in",
+        type=_nonneg_float,
+        default=0.0,
+        help="simulate but do not store this much time first",
+    )
     s.add_argument("--save-every", type=_positive_int, default=1, help="store every k-th step")
-    s.add_argument("--float32", action="store_true", help="single precision (faster, ~1e-6 relative)")
+    s.add_argument(
+        "--float32", action="store_true", help="single precision (faster, ~1e-6 relative)"
+    )
     s.add_argument("--out", required=True, help="output trajectory, .npz")
     s.add_argument("--json", action="store_true", help="print a statistical summary as JSON")
     s.set_defaults(func=cmd_simulate)
 
-    pl = sub.add_parser("plot", help="PNG plots: trajectories, node PSD (simulated vs theory), covariance")
+    pl = sub.add_parser(
+        "plot", help="PNG plots: trajectories, node PSD (simulated vs theory), covariance"
+    )
     pl.add_argument("netlist")
     pl.add_argument("--out-dir", default=".", help="directory for the PNGs (default: .)")
     pl.add_argument("--trajectory", help="an .npz from `spu simulate` (default: simulate now)")
-    pl.add_argument("--duration", type=_positive_float, help="simulated time when no trajectory is given")
+    pl.add_argument(
+        "--duration", type=_positive_float, help="simulated time when no trajectory is given"
+    )
     pl.add_argument("--seed", type=int, default=0)
     pl.set_defaults(func=cmd_plot)
 

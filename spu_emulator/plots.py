@@ -69,11 +69,19 @@ def plot_all(
         try:
             data = np.load(trajectory)
             states, t = data["states"], data["t"]
-            dt = float(data["dt"]) * int(data["save_every"]) if "save_every" in data else float(t[1] - t[0])
+            dt = (
+                float(data["dt"]) * int(data["save_every"])
+                if "save_every" in data
+                else float(t[1] - t[0])
+            )
         except (OSError, KeyError, ValueError) as exc:
-            raise InputError(f"{trajectory}: not a trajectory from `spu simulate` ({exc})") from None
+            raise InputError(
+                f"{trajectory}: not a trajectory from `spu simulate` ({exc})"
+            ) from None
         if states.shape[-1] != sde.dim:
-            raise InputError(f"{trajectory}: has {states.shape[-1]} states, the netlist has {sde.dim}")
+            raise InputError(
+                f"{trajectory}: has {states.shape[-1]} states, the netlist has {sde.dim}"
+            )
     else:
         T = duration if duration is not None else 400 * sde.relaxation_time()
         traj = run_simulation(netlist, T, chains=4, seed=seed)
@@ -91,7 +99,9 @@ def plot_all(
         ax = axes[i, 0]
         sd = np.sqrt(S[i, i])
         ax.plot(t[span] * 1e6, v[0, span, i] * 1e6, lw=0.7)
-        ax.axhspan((mu[i] - sd) * 1e6, (mu[i] + sd) * 1e6, color="C1", alpha=0.15, label="±σ (theory)")
+        ax.axhspan(
+            (mu[i] - sd) * 1e6, (mu[i] + sd) * 1e6, color="C1", alpha=0.15, label="±σ (theory)"
+        )
         ax.set_ylabel(f"{names[i]} (µV)")
     axes[0, 0].legend(loc="upper right", fontsize=8)
     axes[-1, 0].set_xlabel("time (µs)")
@@ -111,9 +121,11 @@ def plot_all(
         axes.loglog(fpos, theory[:, i], lw=0.8, ls=":", color="k")
     axes.set_xlabel("frequency (Hz)")
     axes.set_ylabel("one-sided PSD (V²/Hz)")
-    axes.set_title(f"{netlist.name}: node PSD, simulated (solid, Welch) vs exact\n"
-                   f"sampled every {dt:.3g} s (dashed, aliasing included); continuous-time (dotted)",
-                   fontsize=10)
+    axes.set_title(
+        f"{netlist.name}: node PSD, simulated (solid, Welch) vs exact\n"
+        f"sampled every {dt:.3g} s (dashed, aliasing included); continuous-time (dotted)",
+        fontsize=10,
+    )
     axes.legend(fontsize=8, ncol=2)
     written.append(_save(fig, out / "psd.png"))
     plt.close(fig)
@@ -123,8 +135,10 @@ def plot_all(
     th = S[:n, :n]
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.3))
     vmax = np.max(np.abs(th)) * 1e12
-    for ax, mat, title in ((axes[0], th * 1e12, "theory (Lyapunov)"),
-                           (axes[1], est.covariance * 1e12, "simulated")):
+    for ax, mat, title in (
+        (axes[0], th * 1e12, "theory (Lyapunov)"),
+        (axes[1], est.covariance * 1e12, "simulated"),
+    ):
         im = ax.imshow(mat, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
         ax.set_title(f"{title} (pV²)")
         fig.colorbar(im, ax=ax, shrink=0.8)

@@ -117,8 +117,18 @@ def format_value(x: float, unit: str = "") -> str:
     """Engineering notation with a SPICE scale suffix, e.g. ``1e-9 -> '1n'``."""
     if x == 0 or not math.isfinite(x):
         return f"{x:g}{unit}"
-    table = [(1e12, "t"), (1e9, "g"), (1e6, "meg"), (1e3, "k"), (1.0, ""), (1e-3, "m"),
-             (1e-6, "u"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")]
+    table = [
+        (1e12, "t"),
+        (1e9, "g"),
+        (1e6, "meg"),
+        (1e3, "k"),
+        (1.0, ""),
+        (1e-3, "m"),
+        (1e-6, "u"),
+        (1e-9, "n"),
+        (1e-12, "p"),
+        (1e-15, "f"),
+    ]
     for factor, suffix in table:
         if abs(x) >= factor * 0.999999999:
             return f"{x / factor:.12g}{suffix}{unit}"
@@ -130,8 +140,19 @@ def format_si(x: float, unit: str = "", digits: int = 4) -> str:
     Not meant to be read back (use :func:`format_value` for netlists)."""
     if x == 0 or not math.isfinite(x):
         return f"{x:g} {unit}".strip()
-    prefixes = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"),
-                (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"), (1e-18, "a")]
+    prefixes = [
+        (1e12, "T"),
+        (1e9, "G"),
+        (1e6, "M"),
+        (1e3, "k"),
+        (1.0, ""),
+        (1e-3, "m"),
+        (1e-6, "µ"),
+        (1e-9, "n"),
+        (1e-12, "p"),
+        (1e-15, "f"),
+        (1e-18, "a"),
+    ]
     for factor, p in prefixes:
         if abs(x) >= factor * 0.9999995:
             return f"{x / factor:.{digits}g} {p}{unit}".strip()

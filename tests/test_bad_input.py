@@ -20,13 +20,29 @@ CASES = [
     ("wrong-format", "format: spu-netlist/2\n" + CELL, ["format", "unsupported format"]),
     ("unknown-top-key", H + CELL + "colour: red\n", ["colour", "unknown top-level key"]),
     ("cells-not-list", H + "cells: {name: a}\n", ["cells", "expected a list"]),
-    ("cell-unknown-key", H + "cells:\n  - {name: a, C: 1 nF, R: 1k, Q: 3}\n", ["cells[0].Q", "unknown key"]),
-    ("cell-missing-C", H + "cells:\n  - {name: a, R: 1 kOhm}\n", ["cells[0].C", "missing required field"]),
+    (
+        "cell-unknown-key",
+        H + "cells:\n  - {name: a, C: 1 nF, R: 1k, Q: 3}\n",
+        ["cells[0].Q", "unknown key"],
+    ),
+    (
+        "cell-missing-C",
+        H + "cells:\n  - {name: a, R: 1 kOhm}\n",
+        ["cells[0].C", "missing required field"],
+    ),
     ("cell-missing-name", H + "cells:\n  - {C: 1 nF, R: 1 kOhm}\n", ["cells[0].name", "missing"]),
-    ("cell-wrong-unit", H + "cells:\n  - {name: a, C: 1 nH, R: 1 kOhm}\n", ["cells[0].C", "does not fit"]),
+    (
+        "cell-wrong-unit",
+        H + "cells:\n  - {name: a, C: 1 nH, R: 1 kOhm}\n",
+        ["cells[0].C", "does not fit"],
+    ),
     ("ambiguous-M", H + "cells:\n  - {name: a, C: 1 nF, R: 1 M}\n", ["cells[0].R", "ambiguous"]),
     ("ambiguous-MF", H + "cells:\n  - {name: a, C: 1MF, R: 1k}\n", ["cells[0].C", "ambiguous"]),
-    ("ambiguous-MOhm", H + "cells:\n  - {name: a, C: 1 nF, R: 2 MOhm}\n", ["cells[0].R", "ambiguous"]),
+    (
+        "ambiguous-MOhm",
+        H + "cells:\n  - {name: a, C: 1 nF, R: 2 MOhm}\n",
+        ["cells[0].R", "ambiguous"],
+    ),
     ("negative-C", H + "cells:\n  - {name: a, C: -1 nF, R: 1 kOhm}\n", ["cells[0].C", "positive"]),
     ("zero-R", H + "cells:\n  - {name: a, C: 1 nF, R: 0}\n", ["cells[0].R", "positive"]),
     ("nan-L", H + "cells:\n  - {name: a, C: 1 nF, L: .nan, R: 1k}\n", ["cells[0].L", "finite"]),
@@ -34,46 +50,159 @@ CASES = [
     ("garbage-value", H + "cells:\n  - {name: a, C: lots, R: 1k}\n", ["cells[0].C", "cannot read"]),
     ("bool-value", H + "cells:\n  - {name: a, C: true, R: 1k}\n", ["cells[0].C"]),
     ("bad-scale", H + "cells:\n  - {name: a, C: 1 zF, R: 1k}\n", ["cells[0].C", "unrecognised"]),
-    ("negative-temperature", H + "cells:\n  - {name: a, C: 1 nF, R: 1k, temperature: -3 K}\n", ["temperature", "non-negative"]),
+    (
+        "negative-temperature",
+        H + "cells:\n  - {name: a, C: 1 nF, R: 1k, temperature: -3 K}\n",
+        ["temperature", "non-negative"],
+    ),
     ("top-temperature-unit", H + "temperature: 300 V\n" + CELL, ["temperature", "does not fit"]),
-    ("duplicate-cell", H + "cells:\n  - {name: a, C: 1 nF, R: 1k}\n  - {name: a, C: 1 nF, R: 1k}\n", ["cells[1].name", "duplicate"]),
-    ("duplicate-key", H + "cells:\n  - {name: a, C: 1 nF, C: 2 nF, R: 1k}\n", ["cells[0].C", "duplicate key"]),
-    ("duplicate-element-name", H + CELL + "elements:\n  - {name: a.R, type: R, nodes: [a, gnd], value: 1k}\n", ["elements[0]", "duplicate name"]),
-    ("cell-named-gnd", H + "cells:\n  - {name: gnd, C: 1 nF, R: 1k}\n", ["cells[0].name", "ground"]),
-    ("coupler-unknown-node", H + CELL + "couplers:\n  - {between: [a, z], C: 1 pF}\n", ["couplers[0].between[1]", "unknown node"]),
-    ("coupler-self-loop", H + CELL + "couplers:\n  - {between: [a, a], C: 1 pF}\n", ["couplers[0].between", "self-loop"]),
-    ("coupler-two-kinds", H + CELL + "couplers:\n  - {between: [a, gnd], C: 1 pF, R: 1k}\n", ["couplers[0]", "exactly one"]),
-    ("coupler-no-kind", H + CELL + "couplers:\n  - {between: [a, gnd]}\n", ["couplers[0]", "exactly one"]),
-    ("coupler-three-nodes", H + CELL + "couplers:\n  - {between: [a, b, c], C: 1 pF}\n", ["couplers[0].between", "two node names"]),
-    ("element-unknown-type", H + CELL + "elements:\n  - {name: X, type: Q, nodes: [a, gnd], value: 1}\n", ["elements[0].type", "unknown element type"]),
-    ("element-missing-type", H + CELL + "elements:\n  - {name: X, nodes: [a, gnd], value: 1}\n", ["elements[0].type", "missing"]),
-    ("element-self-loop", H + CELL + "elements:\n  - {name: R1, type: R, nodes: [a, a], value: 1k}\n", ["elements[0].nodes", "self-loop"]),
-    ("element-missing-value", H + CELL + "elements:\n  - {name: R1, type: R, nodes: [a, gnd]}\n", ["elements[0].value", "missing"]),
-    ("element-extra-key", H + CELL + "elements:\n  - {name: R1, type: R, nodes: [a, gnd], value: 1k, tol: 1}\n", ["elements[0].tol", "unknown key"]),
-    ("element-name-space", H + CELL + "elements:\n  - {name: 'R 1', type: R, nodes: [a, gnd], value: 1k}\n", ["elements[0].name", "no spaces"]),
-    ("k-too-large", H + "cells:\n  - {name: a, C: 1 nF, L: 1 uH, R: 1k}\n  - {name: b, C: 1 nF, L: 1 uH, R: 1k}\n"
-     "elements:\n  - {name: K1, type: K, inductors: [a.L, b.L], k: 1.0}\n", ["elements[0].k", "|k| must be < 1"]),
-    ("k-unknown-inductor", H + CELL + "elements:\n  - {name: K1, type: K, inductors: [a.L, q.L], k: 0.1}\n", ["elements[0].inductors", "unknown inductor"]),
-    ("k-self", H + CELL + "elements:\n  - {name: K1, type: K, inductors: [a.L, a.L], k: 0.1}\n", ["elements[0].inductors", "itself"]),
-    ("k-jointly-not-pd", H + "cells:\n  - {name: a, C: 1 nF, L: 1 uH, R: 1k}\n  - {name: b, C: 1 nF, L: 1 uH, R: 1k}\n"
-     "  - {name: c, C: 1 nF, L: 1 uH, R: 1k}\nelements:\n  - {name: K1, type: K, inductors: [a.L, b.L], k: 0.9}\n"
-     "  - {name: K2, type: K, inductors: [b.L, c.L], k: 0.9}\n  - {name: K3, type: K, inductors: [a.L, c.L], k: -0.9}\n",
-     ["inductance matrix is not positive definite", "K1"]),
-    ("floating-island", H + CELL + "elements:\n  - {name: Cf, type: C, nodes: [a, f], value: 1 pF}\n"
-     "  - {name: Cg, type: C, nodes: [f, gnd], value: 1 pF}\n", ["floating island", "f"]),
-    ("no-dissipation", H + "cells:\n  - {name: a, C: 1 nF, L: 1 uH}\n", ["no dissipative path", "a"]),
-    ("inductor-loop", H + "cells:\n  - {name: a, C: 1 nF, L: 1 uH, R: 1k}\n  - {name: b, C: 1 nF, L: 1 uH, R: 1k}\n"
-     "couplers:\n  - {between: [a, b], L: 1 uH}\n", ["inductor-only loop", "a.L"]),
-    ("reactive-node-without-C", H + CELL + "elements:\n  - {name: L2, type: L, nodes: [a, m], value: 1 uH}\n"
-     "  - {name: R2, type: R, nodes: [m, gnd], value: 1k}\n", ["node 'm'", "no capacitance"]),
-    ("source-only-node", H + CELL + "elements:\n  - {name: I2, type: I, nodes: [gnd, q], dc: 1 mA}\n", ["node 'q'", "no capacitance and no resistor"]),
-    ("no-capacitive-path", H + CELL + "elements:\n  - {name: Cpq, type: C, nodes: [p, q], value: 1 pF}\n"
-     "  - {name: Rp, type: R, nodes: [p, gnd], value: 1k}\n  - {name: Rq, type: R, nodes: [q, gnd], value: 1k}\n",
-     ["capacitive path to ground", "p, q", "elements"]),
+    (
+        "duplicate-cell",
+        H + "cells:\n  - {name: a, C: 1 nF, R: 1k}\n  - {name: a, C: 1 nF, R: 1k}\n",
+        ["cells[1].name", "duplicate"],
+    ),
+    (
+        "duplicate-key",
+        H + "cells:\n  - {name: a, C: 1 nF, C: 2 nF, R: 1k}\n",
+        ["cells[0].C", "duplicate key"],
+    ),
+    (
+        "duplicate-element-name",
+        H + CELL + "elements:\n  - {name: a.R, type: R, nodes: [a, gnd], value: 1k}\n",
+        ["elements[0]", "duplicate name"],
+    ),
+    (
+        "cell-named-gnd",
+        H + "cells:\n  - {name: gnd, C: 1 nF, R: 1k}\n",
+        ["cells[0].name", "ground"],
+    ),
+    (
+        "coupler-unknown-node",
+        H + CELL + "couplers:\n  - {between: [a, z], C: 1 pF}\n",
+        ["couplers[0].between[1]", "unknown node"],
+    ),
+    (
+        "coupler-self-loop",
+        H + CELL + "couplers:\n  - {between: [a, a], C: 1 pF}\n",
+        ["couplers[0].between", "self-loop"],
+    ),
+    (
+        "coupler-two-kinds",
+        H + CELL + "couplers:\n  - {between: [a, gnd], C: 1 pF, R: 1k}\n",
+        ["couplers[0]", "exactly one"],
+    ),
+    (
+        "coupler-no-kind",
+        H + CELL + "couplers:\n  - {between: [a, gnd]}\n",
+        ["couplers[0]", "exactly one"],
+    ),
+    (
+        "coupler-three-nodes",
+        H + CELL + "couplers:\n  - {between: [a, b, c], C: 1 pF}\n",
+        ["couplers[0].between", "two node names"],
+    ),
+    (
+        "element-unknown-type",
+        H + CELL + "elements:\n  - {name: X, type: Q, nodes: [a, gnd], value: 1}\n",
+        ["elements[0].type", "unknown element type"],
+    ),
+    (
+        "element-missing-type",
+        H + CELL + "elements:\n  - {name: X, nodes: [a, gnd], value: 1}\n",
+        ["elements[0].type", "missing"],
+    ),
+    (
+        "element-self-loop",
+        H + CELL + "elements:\n  - {name: R1, type: R, nodes: [a, a], value: 1k}\n",
+        ["elements[0].nodes", "self-loop"],
+    ),
+    (
+        "element-missing-value",
+        H + CELL + "elements:\n  - {name: R1, type: R, nodes: [a, gnd]}\n",
+        ["elements[0].value", "missing"],
+    ),
+    (
+        "element-extra-key",
+        H + CELL + "elements:\n  - {name: R1, type: R, nodes: [a, gnd], value: 1k, tol: 1}\n",
+        ["elements[0].tol", "unknown key"],
+    ),
+    (
+        "element-name-space",
+        H + CELL + "elements:\n  - {name: 'R 1', type: R, nodes: [a, gnd], value: 1k}\n",
+        ["elements[0].name", "no spaces"],
+    ),
+    (
+        "k-too-large",
+        H
+        + "cells:\n  - {name: a, C: 1 nF, L: 1 uH, R: 1k}\n  - {name: b, C: 1 nF, L: 1 uH, R: 1k}\n"
+        "elements:\n  - {name: K1, type: K, inductors: [a.L, b.L], k: 1.0}\n",
+        ["elements[0].k", "|k| must be < 1"],
+    ),
+    (
+        "k-unknown-inductor",
+        H + CELL + "elements:\n  - {name: K1, type: K, inductors: [a.L, q.L], k: 0.1}\n",
+        ["elements[0].inductors", "unknown inductor"],
+    ),
+    (
+        "k-self",
+        H + CELL + "elements:\n  - {name: K1, type: K, inductors: [a.L, a.L], k: 0.1}\n",
+        ["elements[0].inductors", "itself"],
+    ),
+    (
+        "k-jointly-not-pd",
+        H
+        + "cells:\n  - {name: a, C: 1 nF, L: 1 uH, R: 1k}\n  - {name: b, C: 1 nF, L: 1 uH, R: 1k}\n"
+        "  - {name: c, C: 1 nF, L: 1 uH, R: 1k}\nelements:\n  - {name: K1, type: K, inductors: [a.L, b.L], k: 0.9}\n"
+        "  - {name: K2, type: K, inductors: [b.L, c.L], k: 0.9}\n  - {name: K3, type: K, inductors: [a.L, c.L], k: -0.9}\n",
+        ["inductance matrix is not positive definite", "K1"],
+    ),
+    (
+        "floating-island",
+        H + CELL + "elements:\n  - {name: Cf, type: C, nodes: [a, f], value: 1 pF}\n"
+        "  - {name: Cg, type: C, nodes: [f, gnd], value: 1 pF}\n",
+        ["floating island", "f"],
+    ),
+    (
+        "no-dissipation",
+        H + "cells:\n  - {name: a, C: 1 nF, L: 1 uH}\n",
+        ["no dissipative path", "a"],
+    ),
+    (
+        "inductor-loop",
+        H
+        + "cells:\n  - {name: a, C: 1 nF, L: 1 uH, R: 1k}\n  - {name: b, C: 1 nF, L: 1 uH, R: 1k}\n"
+        "couplers:\n  - {between: [a, b], L: 1 uH}\n",
+        ["inductor-only loop", "a.L"],
+    ),
+    (
+        "reactive-node-without-C",
+        H + CELL + "elements:\n  - {name: L2, type: L, nodes: [a, m], value: 1 uH}\n"
+        "  - {name: R2, type: R, nodes: [m, gnd], value: 1k}\n",
+        ["node 'm'", "no capacitance"],
+    ),
+    (
+        "source-only-node",
+        H + CELL + "elements:\n  - {name: I2, type: I, nodes: [gnd, q], dc: 1 mA}\n",
+        ["node 'q'", "no capacitance and no resistor"],
+    ),
+    (
+        "no-capacitive-path",
+        H + CELL + "elements:\n  - {name: Cpq, type: C, nodes: [p, q], value: 1 pF}\n"
+        "  - {name: Rp, type: R, nodes: [p, gnd], value: 1k}\n  - {name: Rq, type: R, nodes: [q, gnd], value: 1k}\n",
+        ["capacitive path to ground", "p, q", "elements"],
+    ),
     ("readout-bits", H + CELL + "readout: {bits: 0}\n", ["readout.bits"]),
-    ("cell-temp-without-R", H + "cells:\n  - {name: a, C: 1 nF, L: 1 uH, temperature: 3 K}\n", ["cells[0].temperature"]),
+    (
+        "cell-temp-without-R",
+        H + "cells:\n  - {name: a, C: 1 nF, L: 1 uH, temperature: 3 K}\n",
+        ["cells[0].temperature"],
+    ),
     ("no-elements", H + "name: x\n", ["no elements"]),
-    ("cap-coupler-temperature", H + CELL + "couplers:\n  - {between: [a, gnd], C: 1 pF, temperature: 4 K}\n", ["couplers[0].temperature"]),
+    (
+        "cap-coupler-temperature",
+        H + CELL + "couplers:\n  - {between: [a, gnd], C: 1 pF, temperature: 4 K}\n",
+        ["couplers[0].temperature"],
+    ),
 ]
 
 

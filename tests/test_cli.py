@@ -21,7 +21,14 @@ def run_json(capsys, argv):
 
 def test_analyze_json_keys(capsys):
     a = run_json(capsys, ["analyze", "netlists/coupled_pair.yaml", "--json"])
-    for key in ("nodes", "voltage_covariance", "state_names", "state_covariance", "modes", "relaxation_time"):
+    for key in (
+        "nodes",
+        "voltage_covariance",
+        "state_names",
+        "state_covariance",
+        "modes",
+        "relaxation_time",
+    ):
         assert key in a
     assert a["nodes"] == ["a", "b"]
     assert a["state_names"] == ["v(a)", "v(b)", "i(a.L)", "i(b.L)"]
@@ -38,8 +45,22 @@ def test_check_prints_summary(capsys):
 
 def test_simulate_npz_and_json(tmp_path, capsys):
     out = tmp_path / "t.npz"
-    s = run_json(capsys, ["simulate", "netlists/spu8.yaml", "--duration", "200us", "--chains", "4",
-                          "--seed", "7", "--out", str(out), "--json"])
+    s = run_json(
+        capsys,
+        [
+            "simulate",
+            "netlists/spu8.yaml",
+            "--duration",
+            "200us",
+            "--chains",
+            "4",
+            "--seed",
+            "7",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
     for key in ("voltage_covariance", "voltage_covariance_stderr", "effective_samples"):
         assert key in s
     d = np.load(out)
@@ -55,14 +76,51 @@ def test_same_seed_same_bytes(tmp_path, method):
     digests = []
     for k in range(2):
         out = tmp_path / f"{method}{k}.npz"
-        argv = ["simulate", "netlists/nonequilibrium.yaml", "--duration", "20us", "--chains", "3",
-                "--seed", "11", "--method", method, "--dt", "2ns", "--save-every", "5", "--out", str(out)]
+        argv = [
+            "simulate",
+            "netlists/nonequilibrium.yaml",
+            "--duration",
+            "20us",
+            "--chains",
+            "3",
+            "--seed",
+            "11",
+            "--method",
+            method,
+            "--dt",
+            "2ns",
+            "--save-every",
+            "5",
+            "--out",
+            str(out),
+        ]
         assert main(argv) == 0
         digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
     assert digests[0] == digests[1]
     out2 = tmp_path / "other.npz"
-    assert main(["simulate", "netlists/nonequilibrium.yaml", "--duration", "20us", "--chains", "3",
-                 "--seed", "12", "--method", method, "--dt", "2ns", "--save-every", "5", "--out", str(out2)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "netlists/nonequilibrium.yaml",
+                "--duration",
+                "20us",
+                "--chains",
+                "3",
+                "--seed",
+                "12",
+                "--method",
+                method,
+                "--dt",
+                "2ns",
+                "--save-every",
+                "5",
+                "--out",
+                str(out2),
+            ]
+        )
+        == 0
+    )
     assert hashlib.sha256(out2.read_bytes()).hexdigest() != digests[0]
 
 
@@ -79,7 +137,19 @@ def test_threads_do_not_change_results():
 
 def test_plot_writes_pngs(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    assert main(["plot", "netlists/coupled_pair.yaml", "--out-dir", str(tmp_path), "--duration", "200us"]) == 0
+    assert (
+        main(
+            [
+                "plot",
+                "netlists/coupled_pair.yaml",
+                "--out-dir",
+                str(tmp_path),
+                "--duration",
+                "200us",
+            ]
+        )
+        == 0
+    )
     for name in ("trajectories.png", "psd.png", "covariance.png"):
         p = tmp_path / name
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -96,15 +166,21 @@ def test_readme_example_runs(tmp_path):
     for c in cmds:
         argv = shlex.split(c)
         argv = [str(tmp_path / a) if a.endswith(".npz") else a for a in argv]
-        r = subprocess.run([sys.executable, "-m", "spu_emulator", *argv[1:]], capture_output=True, text=True,
-                           timeout=300)
+        r = subprocess.run(
+            [sys.executable, "-m", "spu_emulator", *argv[1:]],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert r.returncode == 0, r.stderr
     assert "bash .ci/run" in block
 
 
 def test_import_is_light():
-    code = ("import sys, spu_emulator, spu_emulator.cli, spu_emulator.analysis; "
-            "bad=[m for m in ('PySpice','matplotlib','sklearn','tqdm') if m in sys.modules]; "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, spu_emulator, spu_emulator.cli, spu_emulator.analysis; "
+        "bad=[m for m in ('PySpice','matplotlib','sklearn','tqdm') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -17,7 +17,9 @@ def boltzmann_moments(J2, J4, Jab, kT, span=6e-16, m=1201):
     E = J2[0] * Q1**2 + J4[0] * Q1**4 + J2[1] * Q2**2 + J4[1] * Q2**4 + Jab * Q1 * Q2
     w = np.exp(-(E - E.min()) / kT)
     w /= w.sum()
-    return np.array([[(w * Q1 * Q1).sum(), (w * Q1 * Q2).sum()], [(w * Q1 * Q2).sum(), (w * Q2 * Q2).sum()]])
+    return np.array(
+        [[(w * Q1 * Q1).sum(), (w * Q1 * Q2).sum()], [(w * Q1 * Q2).sum(), (w * Q2 * Q2).sum()]]
+    )
 
 
 def test_nonlinear_pair_is_boltzmann():
@@ -25,7 +27,17 @@ def test_nonlinear_pair_is_boltzmann():
     assert not nl.is_linear
     sde = NonlinearSDE.from_netlist(nl)
     h = sde.default_dt()
-    tr = simulate(sde, "euler", 0, 40000 * h, h, 21, chains=512, x0="zeros", save=SaveAt(every=10, t_start=4000 * h))
+    tr = simulate(
+        sde,
+        "euler",
+        0,
+        40000 * h,
+        h,
+        21,
+        chains=512,
+        x0="zeros",
+        save=SaveAt(every=10, t_start=4000 * h),
+    )
     est = covariance_with_errors(tr.states)
     ref = boltzmann_moments(sde.J2, sde.J4, sde.Jc[0, 1], K_B * 300)
     # Euler's O(h) bias at the default step is ~0.5 %: allow it beside 4.5 standard errors
@@ -88,10 +100,11 @@ elements:
 
         class Fixed:
             i = 0
+            normals = Zc
 
             def draw(self, m, prefetch=None):
                 self.i += m
-                return Zc[self.i - m : self.i]
+                return self.normals[self.i - m : self.i]
 
         integ = EulerMaruyama()
         plan = integ.init(sde, h0 * k)
@@ -104,19 +117,38 @@ elements:
     assert 0.7 <= slope <= 1.3, (slope, m2)
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("  - {name: N, type: NC, nodes: [gnd, a], J2: 5e11}\n", "nodes: [node, gnd]"),
-    ("  - {name: N, type: NC, nodes: [a, gnd], J2: -5e11}\n", "J2 must be positive"),
-    ("  - {name: N, type: NC, nodes: [a, gnd], J2: 1, J4: -1}\n", "non-negative"),
-    ("  - {name: N, type: NC, nodes: [a, gnd], J2: 1}\n  - {name: E, type: EC, nodes: [a, gnd], J: 1}\n", "not ground"),
-    ("  - {name: N, type: NC, nodes: [a, gnd], J2: 1}\n  - {name: R, type: RB, nodes: [a, gnd], value: 1k, bias: {pwl: [[1, 0], [0, 1]]}}\n", "must increase"),
-    ("  - {name: N, type: NC, nodes: [a, gnd], J2: 1}\n  - {name: R, type: RB, nodes: [a, gnd], value: 1k, bias: 3 A}\n", "does not fit"),
-    ("  - {name: N, type: NC, nodes: [a, gnd], J2: 1}\n  - {name: R, type: RB, nodes: [a, gnd], value: 1k}\n"
-     "  - {name: C, type: C, nodes: [a, gnd], value: 1p}\n", "type NC"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("  - {name: N, type: NC, nodes: [gnd, a], J2: 5e11}\n", "nodes: [node, gnd]"),
+        ("  - {name: N, type: NC, nodes: [a, gnd], J2: -5e11}\n", "J2 must be positive"),
+        ("  - {name: N, type: NC, nodes: [a, gnd], J2: 1, J4: -1}\n", "non-negative"),
+        (
+            "  - {name: N, type: NC, nodes: [a, gnd], J2: 1}\n  - {name: E, type: EC, nodes: [a, gnd], J: 1}\n",
+            "not ground",
+        ),
+        (
+            "  - {name: N, type: NC, nodes: [a, gnd], J2: 1}\n  - {name: R, type: RB, nodes: [a, gnd], value: 1k, bias: {pwl: [[1, 0], [0, 1]]}}\n",
+            "must increase",
+        ),
+        (
+            "  - {name: N, type: NC, nodes: [a, gnd], J2: 1}\n  - {name: R, type: RB, nodes: [a, gnd], value: 1k, bias: 3 A}\n",
+            "does not fit",
+        ),
+        (
+            "  - {name: N, type: NC, nodes: [a, gnd], J2: 1}\n  - {name: R, type: RB, nodes: [a, gnd], value: 1k}\n"
+            "  - {name: C, type: C, nodes: [a, gnd], value: 1p}\n",
+            "type NC",
+        ),
+    ],
+)
 def test_bad_nonlinear_netlists(tmp_path, capsys, text, needle):
     f = tmp_path / "bad.yaml"
-    f.write_text("format: spu-netlist/1\nelements:\n" + text + "  - {name: Rz, type: R, nodes: [a, gnd], value: 1k}\n")
+    f.write_text(
+        "format: spu-netlist/1\nelements:\n"
+        + text
+        + "  - {name: Rz, type: R, nodes: [a, gnd], value: 1k}\n"
+    )
     argv = ["simulate", str(f), "--duration", "1n", "--out", str(tmp_path / "x.npz")]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -125,10 +157,36 @@ def test_bad_nonlinear_netlists(tmp_path, capsys, text, needle):
 
 def test_nonlinear_cli_simulate(tmp_path, capsys):
     out = tmp_path / "nl.npz"
-    assert main(["simulate", "netlists/nonlinear_pair.yaml", "--duration", "20ns", "--chains", "4",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "netlists/nonlinear_pair.yaml",
+                "--duration",
+                "20ns",
+                "--chains",
+                "4",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     d = np.load(out)
     assert list(d["state_names"]) == ["q(a)", "q(b)"] and str(d["method"]) == "euler"
-    assert main(["simulate", "netlists/nonlinear_pair.yaml", "--duration", "20ns", "--method", "exact",
-                 "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "simulate",
+                "netlists/nonlinear_pair.yaml",
+                "--duration",
+                "20ns",
+                "--method",
+                "exact",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "nonlinear" in capsys.readouterr().err

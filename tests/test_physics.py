@@ -46,7 +46,9 @@ def test_fdt_on_random_netlists(block):
 
 
 def test_single_cell_kT_over_C_and_L():
-    sde = _sde("format: spu-netlist/1\ntemperature: 77 K\ncells:\n  - {name: a, C: 2.2 nF, L: 4.7 uH, R: 330 Ohm}\n")
+    sde = _sde(
+        "format: spu-netlist/1\ntemperature: 77 K\ncells:\n  - {name: a, C: 2.2 nF, L: 4.7 uH, R: 330 Ohm}\n"
+    )
     S = sde.stationary_covariance()
     assert S[0, 0] == pytest.approx(K_B * 77 / 2.2e-9, rel=1e-12)
     assert S[1, 1] == pytest.approx(K_B * 77 / 4.7e-6, rel=1e-12)
@@ -107,7 +109,7 @@ def test_van_loan_against_direct_quadrature():
     for h in (1e-9, 3e-7, 2e-6):
         x, w = np.polynomial.legendre.leggauss(400)
         s = 0.5 * h * (x + 1)
-        Qq = sum(0.5 * h * wi * expm(sde.A * si) @ BB @ expm(sde.A * si).T for si, wi in zip(s, w))
+        Qq = sum(0.5 * h * wi * expm(sde.A * si) @ BB @ expm(sde.A * si).T for si, wi in zip(s, w, strict=True))
         F, Q = sde.transition(h)
         assert np.allclose(F, expm(sde.A * h), rtol=1e-10, atol=1e-12 * np.abs(F).max())
         assert _rel(Q, Qq) < 1e-9
@@ -135,7 +137,9 @@ def test_simulated_covariance_within_standard_errors(name, chains, duration):
     assert np.max(np.abs(est.mean / est.mean_stderr)) < 4.5
 
 
-@pytest.mark.parametrize("segments,chains,steps", [(1, 5, 101), (3, 5, 101), (8, 2, 1000), (64, 1, 5000)])
+@pytest.mark.parametrize(
+    "segments,chains,steps", [(1, 5, 101), (3, 5, 101), (8, 2, 1000), (64, 1, 5000)]
+)
 def test_segmented_run_equals_stepwise(segments, chains, steps):
     """Running P trajectory segments side by side and stitching them is the same
     recursion as stepping one step at a time, given the same normals."""
@@ -170,8 +174,17 @@ def test_dc_sources_give_exact_mean():
     c = assemble(load("netlists/rc_network.yaml"))
     sde = c.to_sde()
     assert np.allclose(sde.stationary_mean()[: c.n_nodes], np.linalg.solve(c.G, c.u[: c.n_nodes]))
-    tr = simulate(sde, "exact", 0, 400 * sde.relaxation_time(), sde.relaxation_time(), 3, chains=32,
-                  x0="zeros", save=SaveAt(t_start=20 * sde.relaxation_time()))
+    tr = simulate(
+        sde,
+        "exact",
+        0,
+        400 * sde.relaxation_time(),
+        sde.relaxation_time(),
+        3,
+        chains=32,
+        x0="zeros",
+        save=SaveAt(t_start=20 * sde.relaxation_time()),
+    )
     est = covariance_with_errors(tr.states)
     assert np.max(np.abs((est.mean - sde.stationary_mean()) / est.mean_stderr)) < 4.5
 
@@ -184,8 +197,17 @@ def test_euler_weak_order():
     hs = np.array([0.2, 0.1, 0.05, 0.025]) * 1e-6
     errs = []
     for i, h in enumerate(hs):
-        tr = simulate(sde, "euler", 0.0, 1e-6, h, 100 + i, chains=400_000, x0="zeros",
-                      save=SaveAt(every=int(round(1e-6 / h))))
+        tr = simulate(
+            sde,
+            "euler",
+            0.0,
+            1e-6,
+            h,
+            100 + i,
+            chains=400_000,
+            x0="zeros",
+            save=SaveAt(every=int(round(1e-6 / h))),
+        )
         v = tr.states[:, -1, 0]
         errs.append(abs(np.mean(v**2) - exact_var) / exact_var)
     slope = np.polyfit(np.log(hs), np.log(errs), 1)[0]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InstabilityError, TopologyError
-from ..netlist.schema import GROUND, Element, Netlist
+from ..netlist.schema import Element, Netlist
 from ..units import K_B
 
 Array = np.ndarray
@@ -59,8 +59,8 @@ class CircuitBuilder:
             s = np.sqrt(2.0 * K_B * temperature / r)  # two-sided intensity of 4kT/R
             self.noise_cols.append(({a: s, b: -s}, temperature, element.name))
 
-    def inductor(self, element, a, b, l, series_r, temperature) -> None:  # noqa: E741
-        self.inductors.append((element, a, b, l, series_r, temperature))
+    def inductor(self, element, a, b, inductance, series_r, temperature) -> None:
+        self.inductors.append((element, a, b, inductance, series_r, temperature))
 
     def mutual(self, element: Element, l1: str, l2: str, k: float) -> None:
         self.mutuals.append((element, l1, l2, k))
@@ -131,7 +131,9 @@ class Circuit:
         there is no injected noise (then the stationary state is Boltzmann,
         Cov = k_B T M⁻¹); else None. Noiseless (0 K) resistors break equality."""
         ts = set(self.temperatures)
-        n_res = sum(1 for e in self.netlist.elements if e.DISSIPATIVE) + int(np.count_nonzero(self.R_L))
+        n_res = sum(1 for e in self.netlist.elements if e.DISSIPATIVE) + int(
+            np.count_nonzero(self.R_L)
+        )
         if len(ts) == 1 and len(self.temperatures) == n_res:
             t = ts.pop()
             return t if np.isfinite(t) else None
@@ -151,7 +153,8 @@ def assemble(netlist: Netlist) -> Circuit:
         raise TopologyError(
             f"element {bad.name!r} ({bad.TYPE}) is nonlinear: use the nonlinear SDE "
             "(spu_emulator.sde.nonlinear) and the euler method",
-            file=netlist.source, path=bad.origin,
+            file=netlist.source,
+            path=bad.origin,
         )
     all_nodes = list(netlist.nodes)
     b = CircuitBuilder(all_nodes)
@@ -169,17 +172,17 @@ def assemble(netlist: Netlist) -> Circuit:
     Lmat = np.zeros((m, m))
     R_L = np.zeros(m)
     ind_noise: list[tuple[int, float, str, float]] = []
-    for j, (e, na, nb, l, rs, t) in enumerate(b.inductors):
+    for j, (e, na, nb, ind, rs, t) in enumerate(b.inductors):
         if na in b.index:
             A_full[b.index[na], j] = 1.0
         if nb in b.index:
             A_full[b.index[nb], j] = -1.0
-        Lmat[j, j] = l
+        Lmat[j, j] = ind
         R_L[j] = rs
         if rs > 0 and t > 0:
             ind_noise.append((j, np.sqrt(2.0 * K_B * t * rs), e.name, t))
     pos = {name: j for j, name in enumerate(ind_names)}
-    for e, l1, l2, k in b.mutuals:
+    for _, l1, l2, k in b.mutuals:
         i1, i2 = pos[l1], pos[l2]
         mval = k * np.sqrt(Lmat[i1, i1] * Lmat[i2, i2])
         Lmat[i1, i2] = Lmat[i2, i1] = mval
@@ -200,7 +203,9 @@ def assemble(netlist: Netlist) -> Circuit:
         for node, val in entries.items():
             if node in b.index:
                 N_nodes[b.index[node], c] += val
-    labels = [lab for _, _, lab in b.noise_cols] + [f"{name}.series_R" for _, _, name, _ in ind_noise]
+    labels = [lab for _, _, lab in b.noise_cols] + [
+        f"{name}.series_R" for _, _, name, _ in ind_noise
+    ]
     temperatures = [t for _, t, _ in b.noise_cols] + [t for *_, t in ind_noise]
 
     G, C, u = b.G, b.C, b.u

@@ -73,6 +73,7 @@ def check_topology(netlist: Netlist) -> None:
     for e in els:
         if e.CONDUCTIVE:
             g.add_edge(*e.nodes[:2])
+
     def first_touching(comp) -> Element | None:
         return next((e for e in els if any(n in comp for n in e.nodes)), None)
 
@@ -95,9 +96,7 @@ def check_topology(netlist: Netlist) -> None:
             g2.add_edge(a, b)
     for comp in nx.connected_components(g2):
         if not any(
-            e.DISSIPATIVE or getattr(e, "series_R", 0.0) > 0
-            for n in comp
-            for e in touching[n]
+            e.DISSIPATIVE or getattr(e, "series_R", 0.0) > 0 for n in comp for e in touching[n]
         ):
             raise _err(
                 netlist,

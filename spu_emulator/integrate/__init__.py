@@ -6,6 +6,12 @@ from .exact import Exact
 from .simulate import INTEGRATORS, SaveAt, Trajectory, simulate
 
 __all__ = [
-    "Integrator", "NoiseSource", "EulerMaruyama", "Exact", "INTEGRATORS", "SaveAt",
-    "Trajectory", "simulate",
+    "Integrator",
+    "NoiseSource",
+    "EulerMaruyama",
+    "Exact",
+    "INTEGRATORS",
+    "SaveAt",
+    "Trajectory",
+    "simulate",
 ]

@@ -36,7 +36,9 @@ class EulerMaruyama(Integrator):
         except (TypeError, ValueError):
             takes_t = False
         B = np.asarray(sde.B, dtype=dtype)
-        return EulerPlan(sde=sde, sqrt_h_BT=(np.sqrt(dt) * B.T).astype(dtype), h=dt, takes_t=takes_t)
+        return EulerPlan(
+            sde=sde, sqrt_h_BT=(np.sqrt(dt) * B.T).astype(dtype), h=dt, takes_t=takes_t
+        )
 
     def noise_dim(self, plan: EulerPlan) -> int:
         return plan.sqrt_h_BT.shape[0]

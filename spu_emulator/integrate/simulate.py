@@ -78,7 +78,9 @@ def _as_rng(rng: np.random.Generator | int | None) -> tuple[np.random.Generator,
     if isinstance(rng, np.random.Generator):
         return rng, None
     if rng is None:
-        raise InputError("simulate needs an explicit seed or numpy Generator (no global randomness)")
+        raise InputError(
+            "simulate needs an explicit seed or numpy Generator (no global randomness)"
+        )
     seed = int(rng)
     return np.random.default_rng(seed), seed
 
@@ -108,7 +110,9 @@ def simulate(
     """
     if isinstance(integrator, str):
         if integrator not in INTEGRATORS:
-            raise InputError(f"unknown method {integrator!r} (choose from {', '.join(INTEGRATORS)})")
+            raise InputError(
+                f"unknown method {integrator!r} (choose from {', '.join(INTEGRATORS)})"
+            )
         integrator = INTEGRATORS[integrator]()
     if not (np.isfinite(dt) and dt > 0):
         raise InputError(f"step dt must be positive, got {dt!r}")
@@ -162,7 +166,9 @@ def simulate(
             del burn
         out = np.empty((chains, n_saved - skip, n), dtype)
         if n_saved - skip:
-            integrator.run(plan, x, n_saved - skip, noise, t0 + skip * every * dt, dt, out, bar, **kw)
+            integrator.run(
+                plan, x, n_saved - skip, noise, t0 + skip * every * dt, dt, out, bar, **kw
+            )
     finally:
         noise.close()
         if hasattr(bar, "close"):

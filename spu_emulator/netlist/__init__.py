@@ -15,6 +15,17 @@ from .schema import (
 )
 
 __all__ = [
-    "FORMAT", "load", "loads", "ELEMENT_TYPES", "GROUND", "Capacitor", "CurrentSource",
-    "Element", "Inductor", "MutualInductance", "Netlist", "Readout", "Resistor",
+    "FORMAT",
+    "load",
+    "loads",
+    "ELEMENT_TYPES",
+    "GROUND",
+    "Capacitor",
+    "CurrentSource",
+    "Element",
+    "Inductor",
+    "MutualInductance",
+    "Netlist",
+    "Readout",
+    "Resistor",
 ]

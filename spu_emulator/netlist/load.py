@@ -19,15 +19,14 @@ import yaml
 from ..errors import NetlistError
 from ..units import DEFAULT_TEMPERATURE, ValueParseError, parse_value
 from .schema import (
-    ELEMENT_TYPES,
     GROUND,
     GROUND_NAMES,
+    BiasedResistor,
     Capacitor,
     CurrentSource,
     Element,
-    Inductor,
-    BiasedResistor,
     EnergyCoupler,
+    Inductor,
     MutualInductance,
     Netlist,
     NonlinearCapacitor,
@@ -81,7 +80,9 @@ class Context:
         for k, v in m.items():
             if k not in allowed:
                 raise self.error(
-                    v, f"unknown key {k!r} (allowed: {', '.join(sorted(allowed))})", _join(node.path, k)
+                    v,
+                    f"unknown key {k!r} (allowed: {', '.join(sorted(allowed))})",
+                    _join(node.path, k),
                 )
         for k in required:
             if k not in m:
@@ -175,7 +176,9 @@ def _compose(text: str, ctx: Context) -> Node | None:
             out: dict[str, Node] = {}
             for kn, vn in n.value:
                 if not isinstance(kn, yaml.ScalarNode):
-                    raise NetlistError("mapping keys must be plain names", ctx.file, path, kn.start_mark.line + 1)
+                    raise NetlistError(
+                        "mapping keys must be plain names", ctx.file, path, kn.start_mark.line + 1
+                    )
                 key = str(loader.construct_object(kn))
                 if key in out:
                     raise NetlistError(
@@ -221,7 +224,9 @@ def _parse_R(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element
 def _parse_C(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
     ctx.keys(node, ("name", "type", "nodes", "value"))
     return Capacitor(
-        name=name, nodes=ctx.node_pair(m["nodes"]), C=ctx.quantity(m["value"], "F", positive=True),
+        name=name,
+        nodes=ctx.node_pair(m["nodes"]),
+        C=ctx.quantity(m["value"], "F", positive=True),
         origin=node.path,
     )
 
@@ -247,7 +252,9 @@ def _parse_I(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element
         name=name,
         nodes=ctx.node_pair(m["nodes"]),
         dc=ctx.quantity(dc_node, "A") if dc_node is not None else 0.0,
-        noise_psd=ctx.quantity(m["noise_psd"], "A2/Hz", nonnegative=True) if "noise_psd" in m else 0.0,
+        noise_psd=ctx.quantity(m["noise_psd"], "A2/Hz", nonnegative=True)
+        if "noise_psd" in m
+        else 0.0,
         origin=node.path,
     )
 
@@ -272,7 +279,10 @@ def _parse_K(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element
 def _to_ground(ctx: Context, node: Node) -> tuple[str, str]:
     a, b = ctx.node_pair(node)
     if b != GROUND or a == GROUND:
-        raise ctx.error(node, f"this element connects a node to ground: write nodes: [node, gnd], got [{a}, {b}]")
+        raise ctx.error(
+            node,
+            f"this element connects a node to ground: write nodes: [node, gnd], got [{a}, {b}]",
+        )
     return a, b
 
 
@@ -281,8 +291,12 @@ def _parse_NC(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Elemen
     J2 = ctx.quantity(m["J2"], "1")
     J4 = ctx.quantity(m["J4"], "1", nonnegative=True) if "J4" in m else 0.0
     if J4 == 0 and J2 <= 0:
-        raise ctx.error(m["J2"], f"with J4 = 0 the energy must be confining: J2 must be positive, got {J2:g}")
-    return NonlinearCapacitor(name=name, nodes=_to_ground(ctx, m["nodes"]), J2=J2, J4=J4, origin=node.path)
+        raise ctx.error(
+            m["J2"], f"with J4 = 0 the energy must be confining: J2 must be positive, got {J2:g}"
+        )
+    return NonlinearCapacitor(
+        name=name, nodes=_to_ground(ctx, m["nodes"]), J2=J2, J4=J4, origin=node.path
+    )
 
 
 def _waveform(ctx: Context, node: Node) -> Waveform:
@@ -339,7 +353,7 @@ ELEMENT_PARSERS: dict[str, ElementParser] = {
 }
 
 #: Top-level sections that extensions may claim: key -> parser(ctx, node, builder).
-SECTION_PARSERS: dict[str, Callable[[Context, Node, "_Builder"], None]] = {}
+SECTION_PARSERS: dict[str, Callable[[Context, Node, _Builder], None]] = {}
 
 #: Modules that register extra top-level sections; imported on first use so that a
 #: plain ``load()`` accepts every section the project defines.
@@ -361,7 +375,16 @@ def _load_extensions() -> None:
                     raise
 
 
-TOP_KEYS = ("format", "name", "description", "temperature", "cells", "couplers", "elements", "readout")
+TOP_KEYS = (
+    "format",
+    "name",
+    "description",
+    "temperature",
+    "cells",
+    "couplers",
+    "elements",
+    "readout",
+)
 
 
 class _Builder:
@@ -410,12 +433,19 @@ def _parse_cells(ctx: Context, sec: Node, b: _Builder) -> None:
             b.add(Inductor(name=f"{name}.L", nodes=gnd, L=ell, origin=f"{cn.path}.L"), m["L"])
         if "R" in m:
             r = ctx.quantity(m["R"], "Ohm", positive=True)
-            b.add(Resistor(name=f"{name}.R", nodes=gnd, R=r, temperature=t, origin=f"{cn.path}.R"), m["R"])
+            b.add(
+                Resistor(name=f"{name}.R", nodes=gnd, R=r, temperature=t, origin=f"{cn.path}.R"),
+                m["R"],
+            )
         elif "temperature" in m:
             raise ctx.error(m["temperature"], "a cell temperature needs a cell resistor R")
 
 
-_COUPLER_KINDS = {"C": ("F", Capacitor, "C"), "R": ("Ohm", Resistor, "R"), "L": ("H", Inductor, "L")}
+_COUPLER_KINDS = {
+    "C": ("F", Capacitor, "C"),
+    "R": ("Ohm", Resistor, "R"),
+    "L": ("H", Inductor, "L"),
+}
 
 
 def _parse_couplers(ctx: Context, sec: Node, b: _Builder) -> None:
@@ -423,21 +453,32 @@ def _parse_couplers(ctx: Context, sec: Node, b: _Builder) -> None:
         m = ctx.keys(cn, ("between",), ("name", "C", "R", "L", "temperature"))
         kinds = [k for k in ("C", "R", "L") if k in m]
         if len(kinds) != 1:
-            raise ctx.error(cn, "a coupler needs exactly one of C, R or L" + (f", got {', '.join(kinds)}" if kinds else ""))
+            raise ctx.error(
+                cn,
+                "a coupler needs exactly one of C, R or L"
+                + (f", got {', '.join(kinds)}" if kinds else ""),
+            )
         kind = kinds[0]
         a, bb = ctx.node_pair(m["between"])
         for n, sub in zip((a, bb), ctx.sequence(m["between"]), strict=True):
             if n != GROUND and n not in b.nodes:
-                raise ctx.error(sub, f"unknown node {n!r}: couplers join cells or nodes defined earlier")
+                raise ctx.error(
+                    sub, f"unknown node {n!r}: couplers join cells or nodes defined earlier"
+                )
         name = ctx.string(m["name"]) if "name" in m else f"couplers[{i}]"
         unit, cls, attr = _COUPLER_KINDS[kind]
         value = ctx.quantity(m[kind], unit, positive=True)
         kwargs: dict[str, Any] = {attr: value}
         if "temperature" in m:
             if kind == "C":
-                raise ctx.error(m["temperature"], "a capacitive coupler has no temperature (it is noiseless)")
+                raise ctx.error(
+                    m["temperature"], "a capacitive coupler has no temperature (it is noiseless)"
+                )
             kwargs["temperature"] = _temperature(ctx, m)
-        b.add(cls(name=name, nodes=(a, bb), origin=f"{cn.path}.{kind}", **kwargs), m.get("name", m[kind]))
+        b.add(
+            cls(name=name, nodes=(a, bb), origin=f"{cn.path}.{kind}", **kwargs),
+            m.get("name", m[kind]),
+        )
 
 
 def _parse_elements(ctx: Context, sec: Node, b: _Builder) -> None:
@@ -449,7 +490,9 @@ def _parse_elements(ctx: Context, sec: Node, b: _Builder) -> None:
             raise ctx.error(en, "missing required field 'name'", _join(en.path, "name"))
         t = m["type"].value
         if not isinstance(t, str) or t not in ELEMENT_PARSERS:
-            raise ctx.error(m["type"], f"unknown element type {t!r} (known: {', '.join(ELEMENT_PARSERS)})")
+            raise ctx.error(
+                m["type"], f"unknown element type {t!r} (known: {', '.join(ELEMENT_PARSERS)})"
+            )
         name = ctx.string(m["name"])
         b.add(ELEMENT_PARSERS[t](ctx, en, m, name), m["name"])
 
@@ -464,13 +507,17 @@ def _check_references(ctx: Context, b: _Builder, by_name: dict[str, Node]) -> No
                 if ind not in inductors:
                     raise NetlistError(
                         f"unknown inductor {ind!r} (inductors: {', '.join(sorted(inductors)) or 'none'})",
-                        ctx.file, f"{e.origin}.inductors", by_name[e.name].line,
+                        ctx.file,
+                        f"{e.origin}.inductors",
+                        by_name[e.name].line,
                     )
             pair = frozenset(e.inductors)
             if pair in seen_pairs:
                 raise NetlistError(
                     f"inductors {sorted(pair)} are already coupled by {seen_pairs[pair]!r}",
-                    ctx.file, e.origin, by_name[e.name].line,
+                    ctx.file,
+                    e.origin,
+                    by_name[e.name].line,
                 )
             seen_pairs[pair] = e.name
 
@@ -500,19 +547,32 @@ def loads(text: str, file: str | None = None) -> Netlist:
     top = ctx.mapping(root, "a mapping at the top level")
     for k, v in top.items():
         if k not in TOP_KEYS and k not in SECTION_PARSERS:
-            raise ctx.error(v, f"unknown top-level key {k!r} (allowed: {', '.join(TOP_KEYS + tuple(SECTION_PARSERS))})", k)
+            raise ctx.error(
+                v,
+                f"unknown top-level key {k!r} (allowed: {', '.join(TOP_KEYS + tuple(SECTION_PARSERS))})",
+                k,
+            )
     if "format" not in top:
         raise NetlistError(f"missing 'format: {FORMAT}'", file, "format", 1)
     if top["format"].value != FORMAT:
-        raise ctx.error(top["format"], f"unsupported format {top['format'].value!r}: this version reads {FORMAT!r}")
-    name = ctx.string(top["name"]) if "name" in top else (os.path.splitext(os.path.basename(file))[0] if file else "netlist")
+        raise ctx.error(
+            top["format"],
+            f"unsupported format {top['format'].value!r}: this version reads {FORMAT!r}",
+        )
+    name = (
+        ctx.string(top["name"])
+        if "name" in top
+        else (os.path.splitext(os.path.basename(file))[0] if file else "netlist")
+    )
     description = ""
     if "description" in top:
         if not isinstance(top["description"].value, str):
             raise ctx.error(top["description"], "expected text")
         description = top["description"].value
     temperature = (
-        ctx.quantity(top["temperature"], "K", nonnegative=True) if "temperature" in top else DEFAULT_TEMPERATURE
+        ctx.quantity(top["temperature"], "K", nonnegative=True)
+        if "temperature" in top
+        else DEFAULT_TEMPERATURE
     )
     b = _Builder(ctx)
     # Sections in file order so that "first appearance" follows the file.

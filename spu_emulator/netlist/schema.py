@@ -25,9 +25,11 @@ class Stamper(Protocol):
     :class:`spu_emulator.circuit.assemble.CircuitBuilder`)."""
 
     def capacitance(self, element: Element, a: str, b: str, c: float) -> None: ...
-    def conductance(self, element: Element, a: str, b: str, r: float, temperature: float) -> None: ...
+    def conductance(
+        self, element: Element, a: str, b: str, r: float, temperature: float
+    ) -> None: ...
     def inductor(
-        self, element: Element, a: str, b: str, l: float, series_r: float, temperature: float
+        self, element: Element, a: str, b: str, inductance: float, series_r: float, temperature: float
     ) -> None: ...
     def mutual(self, element: Element, l1: str, l2: str, k: float) -> None: ...
     def current(self, element: Element, a: str, b: str, dc: float, noise_psd: float) -> None: ...
@@ -217,8 +219,14 @@ class EnergyCoupler(Element):
 ELEMENT_TYPES: dict[str, type[Element]] = {
     cls.TYPE: cls
     for cls in (
-        Resistor, Capacitor, Inductor, MutualInductance, CurrentSource,
-        NonlinearCapacitor, BiasedResistor, EnergyCoupler,
+        Resistor,
+        Capacitor,
+        Inductor,
+        MutualInductance,
+        CurrentSource,
+        NonlinearCapacitor,
+        BiasedResistor,
+        EnergyCoupler,
     )
 }
 

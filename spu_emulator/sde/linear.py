@@ -52,7 +52,9 @@ class LinearSDE:
         B = np.linalg.solve(M, N)
         b = np.linalg.solve(M, circuit.u)
         sde = cls(
-            A=A, b=b, B=B,
+            A=A,
+            b=b,
+            B=B,
             state_names=circuit.state_names,
             n_voltage=circuit.n_nodes,
             scale=np.linalg.inv(R.T),  # x = R⁻ᵀ y
@@ -180,14 +182,18 @@ class LinearSDE:
                 seen[j] = True
             rate = -li.real
             omega = abs(li.imag)
-            out.append({
-                "frequency": omega / (2 * np.pi),
-                "decay_rate": rate,
-                "time_constant": 1.0 / rate,
-                # Q = |λ| / (2 |Re λ|) for a damped oscillator; None for a real mode.
-                "quality_factor": float(np.hypot(rate, omega) / (2 * rate)) if omega > 0 else None,
-                "oscillatory": bool(omega > 0),
-            })
+            out.append(
+                {
+                    "frequency": omega / (2 * np.pi),
+                    "decay_rate": rate,
+                    "time_constant": 1.0 / rate,
+                    # Q = |λ| / (2 |Re λ|) for a damped oscillator; None for a real mode.
+                    "quality_factor": float(np.hypot(rate, omega) / (2 * rate))
+                    if omega > 0
+                    else None,
+                    "oscillatory": bool(omega > 0),
+                }
+            )
         return out
 
     def relaxation_time(self) -> float:

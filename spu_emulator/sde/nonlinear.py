@@ -80,7 +80,9 @@ class NonlinearBuilder:
     def energy_coupling(self, e, a, b, J) -> None:
         for n in (a, b):
             if n not in self.index:
-                raise self._err(f"energy coupler {e.name!r}: node {n!r} has no nonlinear capacitor", e)
+                raise self._err(
+                    f"energy coupler {e.name!r}: node {n!r} has no nonlinear capacitor", e
+                )
         ia, ib = self.index[a], self.index[b]
         self.Jc[ia, ib] += J
         self.Jc[ib, ia] += J
@@ -152,12 +154,19 @@ class NonlinearSDE:
                 if node != GROUND:
                     N[b.index[node], c] += val
         return cls(
-            nodes=tuple(b.nodes), J2=b.J2, J4=b.J4, Jc=b.Jc, G=b.G, I=b.I, B=N,
+            nodes=tuple(b.nodes),
+            J2=b.J2,
+            J4=b.J4,
+            Jc=b.Jc,
+            G=b.G,
+            I=b.I,
+            B=N,
             bias_index=np.array([i for i, *_ in b.bias], dtype=int),
             bias_conductance=np.array([g for _, g, *_ in b.bias]),
             bias_waveforms=tuple(w for *_, w, _ in b.bias),
             temperature=netlist.temperature,
-            netlist_digest=netlist.digest, netlist_name=netlist.name,
+            netlist_digest=netlist.digest,
+            netlist_name=netlist.name,
         )
 
     @property
@@ -174,7 +183,7 @@ class NonlinearSDE:
 
     def energy(self, q: Array) -> Array:
         """E(q) in joules for a batch q (..., n)."""
-        return (q**2 @ self.J2 + q**4 @ self.J4 + 0.5 * np.einsum("...i,ij,...j->...", q, self.Jc, q))
+        return q**2 @ self.J2 + q**4 @ self.J4 + 0.5 * np.einsum("...i,ij,...j->...", q, self.Jc, q)
 
     def voltage(self, q: Array) -> Array:
         """v = ∇E(q) = 2 J2 q + 4 J4 q³ + Jc q."""
