@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install ngspice (batch executable + shared library) and PySpice 1.5 for the SPICE
+# Install ngspice (batch executable + shared library) for the SPICE
 # cross-checks (`spu validate`, tests marked `spice`). Called by .ci/run.
 # Uses sudo when not root; does nothing for ngspice when it is already installed.
 set -euo pipefail
@@ -11,4 +11,3 @@ if ! command -v ngspice >/dev/null 2>&1; then
   $SUDO apt-get install -y -qq --no-install-recommends ngspice libngspice0 libngspice0-dev
 fi
 ngspice --version | grep -m1 -o 'ngspice-[0-9.]*' || true
-python3 -m pip install --quiet --disable-pip-version-check PySpice==1.5
