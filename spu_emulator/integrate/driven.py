@@ -72,7 +72,7 @@ def source_intensities(circuit: Any) -> Array:
             qs.append(2.0 * K_B * t * e.series_R)
             continue
         e = net.element(label)
-        if e.TYPE == "R":
+        if e.TYPE in ("R", "RB"):  # a resistor, or a resistor to a bias source
             qs.append(2.0 * K_B * t / e.R)
         elif e.TYPE == "I":
             qs.append(e.noise_psd / 2.0)

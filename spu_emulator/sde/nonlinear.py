@@ -187,13 +187,32 @@ class NonlinearSDE:
 
     def voltage(self, q: Array) -> Array:
         """v = ∇E(q) = 2 J2 q + 4 J4 q³ + Jc q."""
-        return 2.0 * self.J2 * q + 4.0 * self.J4 * q**3 + q @ self.Jc
+        return 2.0 * self.J2 * q + 4.0 * self.J4 * (q * q * q) + q @ self.Jc
+
+    def _bias_split(self) -> tuple[Array, list[int]]:
+        """(constant part of the injected current, indices of time-dependent biases)."""
+        cached = self.meta.get("_bias_split")
+        if cached is None:
+            const = self.I.copy()
+            varying = []
+            for k, w in enumerate(self.bias_waveforms):
+                if w.constant:
+                    const[self.bias_index[k]] += self.bias_conductance[k] * w.values[0]
+                else:
+                    varying.append(k)
+            cached = (const, varying)
+            self.meta["_bias_split"] = cached
+        return cached
 
     def bias_current(self, t: float) -> Array:
-        out = self.I.copy()
-        if len(self.bias_index):
-            vb = np.array([w(t) for w in self.bias_waveforms])
-            np.add.at(out, self.bias_index, self.bias_conductance * vb)
+        """I_dc + G_b V_b(t): constant sources are summed once; only piecewise-linear
+        ones are interpolated at each call."""
+        const, varying = self._bias_split()
+        if not varying:
+            return const
+        out = const.copy()
+        for k in varying:
+            out[self.bias_index[k]] += self.bias_conductance[k] * self.bias_waveforms[k](t)
         return out
 
     def drift(self, q: Array, t: float = 0.0) -> Array:
