@@ -94,6 +94,45 @@ class Moments:
 
 
 @dataclass(frozen=True)
+class Adc:
+    """Ideal ADC of the netlist's ``readout:`` block: a mid-tread uniform quantizer on
+    ±``full_scale`` volts with ``bits`` bits. Step Δ = 2 full_scale / 2^bits; a reading
+    v becomes Δ · clip(round(v / Δ), −2^(bits−1), 2^(bits−1) − 1), so readings beyond
+    the range saturate at the end codes. For readings well inside the range and
+    Δ small against their spread the error is uniform, variance Δ²/12 (reported)."""
+
+    bits: int
+    full_scale: float
+
+    @classmethod
+    def from_netlist(cls, netlist) -> Adc | None:
+        ro = netlist.readout
+        if ro is None or ro.bits is None:
+            return None
+        if ro.full_scale is None or not ro.full_scale > 0:
+            raise InputError(
+                f"{netlist.source or netlist.name}: readout.bits = {ro.bits} needs a positive "
+                "readout.full_scale (V) to quantize the readings"
+            )
+        if int(ro.bits) < 1:
+            raise InputError(f"readout.bits must be ≥ 1, got {ro.bits}")
+        return cls(int(ro.bits), float(ro.full_scale))
+
+    @property
+    def lsb(self) -> float:
+        return 2.0 * self.full_scale / 2**self.bits
+
+    def quantize(self, v: Array) -> tuple[Array, int]:
+        """(quantized readings, number clipped at the end codes)."""
+        lo, hi = -(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1
+        code = np.rint(v / v.dtype.type(self.lsb))
+        clipped = int(np.count_nonzero((code < lo) | (code > hi)))
+        np.clip(code, lo, hi, out=code)
+        code *= v.dtype.type(self.lsb)
+        return code, clipped
+
+
+@dataclass(frozen=True)
 class Readout:
     """y_i = scale_i · (x[plus_i] − x[minus_i]) (minus_i < 0: ground): the readout
     matrix T as a gather, O(d) per sample instead of O(n d)."""
@@ -120,13 +159,23 @@ class Readout:
     def differential(self) -> bool:
         return bool(np.any(self.minus >= 0))
 
-    def apply(self, x: Array, scale: Array) -> Array:
-        """Readings of the states x (..., n) with ``scale`` (the dtype's copy)."""
+    def apply(self, x: Array, scale: Array, adc: Adc | None = None) -> tuple[Array, int]:
+        """(user readings of the states x (..., n) with ``scale`` (the dtype's copy),
+        readings clipped by the ADC). With ``adc`` every node voltage read is
+        quantized first (each cell has its converter; a differential variable is the
+        difference of two quantized readings)."""
         y = x[..., self.plus]
+        clipped = 0
+        if adc is not None:
+            y, clipped = adc.quantize(y)
         if self.differential:
-            y = y - np.where(self.minus >= 0, x[..., np.maximum(self.minus, 0)], 0)
+            ym = np.where(self.minus >= 0, x[..., np.maximum(self.minus, 0)], 0).astype(y.dtype)
+            if adc is not None:
+                ym, c2 = adc.quantize(ym)
+                clipped += c2
+            y = y - ym
         y *= scale
-        return y
+        return y, clipped
 
 
 def equilibrium_transition(sde, h: float) -> tuple[Array, Array, Array] | None:
@@ -169,7 +218,9 @@ class Board:
 
     ``interval``: sample interval h (s, default one relaxation time); ``chains`` in
     ``groups`` (error bars); ``burn_in`` (s, default 15 relaxation times); ``dtype``
-    of the stepping; ``blas_threads`` while stepping (None: leave BLAS alone).
+    of the stepping; ``blas_threads`` while stepping (None: leave BLAS alone);
+    ``adc``: quantize the readings with the netlist's ``readout:`` ADC when it gives
+    ``bits`` (:class:`Adc`; the statistics then include the quantization).
     """
 
     def __init__(
@@ -183,10 +234,12 @@ class Board:
         burn_in: float | None = None,
         dtype=np.float32,
         blas_threads: int | None = 1,
+        adc: bool = True,
     ):
         if chains < groups or chains % groups:
             raise InputError(f"chains ({chains}) must be a positive multiple of groups ({groups})")
         self.blas_threads = blas_threads
+        self._use_adc = adc
         with _blas_threads(blas_threads):
             self._setup(design, seed, interval, chains, groups, burn_in, dtype)
 
@@ -198,7 +251,16 @@ class Board:
         if not (np.isfinite(self.h) and self.h > 0):
             raise InputError(f"sample interval must be positive, got {interval!r}")
         self.readout = Readout.from_design(design, self.sde.state_names)
+        self.adc = Adc.from_netlist(design.netlist) if self._use_adc else None
+        if self.adc is not None and any(v.read == "current" for v in design.program.variables):
+            raise InputError(
+                "the readout block's ADC reads cell voltages, but this design reads inductor "
+                "currents (inductive realization): drop readout.bits or use a capacitive/"
+                "differential realization"
+            )
         self.d = len(self.readout.scale)
+        self.adc_readings = 0
+        self.adc_clipped = 0
         self.chains, self.groups = chains, groups
         self.dtype = np.dtype(dtype)
         gen = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -249,7 +311,11 @@ class Board:
                 self.integ.run(self.plan, self.x, m, self.noise, 0.0, self.h, out)
                 self.x = out[:, -1].copy()
                 if accumulate or keep:
-                    y = self.readout.apply(out, self._scale)  # (B, m, d)
+                    y, clipped = self.readout.apply(out, self._scale, self.adc)  # (B, m, d)
+                    if self.adc is not None:
+                        self.adc_readings += out.shape[0] * out.shape[1] * (
+                            len(self.readout.plus) + int(np.count_nonzero(self.readout.minus >= 0)))
+                        self.adc_clipped += clipped
                     if keep:
                         kept.append(y)
                     if accumulate:

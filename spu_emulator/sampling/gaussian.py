@@ -6,6 +6,13 @@ are correlated over the circuit's relaxation time; the result reports the
 integrated autocorrelation time of every variable and the effective sample size
 N_eff = N / τ_int (of the marginal means; covariance entries are reported too
 when d ≤ 64). Cost: O(N n²) to simulate, O(N d log N) for τ_int.
+
+ADC: when the design netlist's ``readout:`` block gives ``bits`` (and ``full_scale``),
+every node voltage read is quantized by an ideal mid-tread ADC on ±full_scale
+(:class:`~spu_emulator.sampling.engine.Adc`) before it is mapped to the user
+variables; the summary reports the LSB, the LSB relative to the smallest voltage rms
+read (quantization adds ≈ LSB²/12 to each variance) and the fraction of readings
+clipped at the end codes. ``adc=False`` reads ideally.
 """
 
 from __future__ import annotations
@@ -58,10 +65,12 @@ def sample(
     burn_in: float | None = None,
     chains: int = 1,
     dtype=np.float64,
+    adc: bool = True,
 ) -> SampleResult:
     """``n`` samples per chain of the design's user variables. ``rate`` (Hz): ADC rate
     (default: the netlist's readout rate, else one sample per relaxation time).
-    ``burn_in`` (s): default 15 relaxation times."""
+    ``burn_in`` (s): default 15 relaxation times. ``adc``: apply the netlist's ADC
+    quantization when its readout block gives ``bits`` (see module docstring)."""
     if n < 1:
         raise InputError(f"--samples must be ≥ 1, got {n}")
     if rate is not None and not (np.isfinite(rate) and rate > 0):
@@ -71,12 +80,19 @@ def sample(
     if rate is None and design.netlist.readout is not None and design.netlist.readout.rate:
         rate = design.netlist.readout.rate
     board = Board(design, seed=seed, interval=None if rate is None else 1.0 / rate,
-                  chains=chains, groups=1, burn_in=burn_in, dtype=dtype)
+                  chains=chains, groups=1, burn_in=burn_in, dtype=dtype, adc=adc)
     y = board.advance(n, keep=True)
     board.close()
     x = y + design.program.mean
     tau = np.atleast_1d(integrated_autocorr_time(y))
     extra: dict[str, Any] = {}
+    if board.adc is not None:
+        volts_rms = np.sqrt(np.mean(y.reshape(-1, y.shape[-1]) ** 2, axis=0)) / np.abs(board.readout.scale)
+        extra["adc"] = {
+            "bits": board.adc.bits, "full_scale": board.adc.full_scale, "lsb": board.adc.lsb,
+            "lsb_over_rms_max": float(board.adc.lsb / max(float(np.min(volts_rms)), 1e-300)),
+            "clipped_fraction": board.adc_clipped / max(board.adc_readings, 1),
+        }
     if design.program.dim <= 64 and n >= 16:
         est = covariance_with_errors(x)
         extra["covariance_effective_samples_min"] = est.min_effective_samples
