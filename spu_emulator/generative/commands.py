@@ -1,0 +1,249 @@
+"""``spu train | generate | score | export``: thin CLI wrappers over the library.
+
+Each handler parses, calls library functions and writes its outputs atomically. Bad
+input raises :class:`~spu_emulator.errors.SPUError` subclasses, which the main CLI turns
+into one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, MissingDependencyError
+from ..io import dumps_json, save_npy, write_json
+
+
+def _ckpt_path(out: str) -> Path:
+    p = Path(out)
+    return p.with_name(p.stem + ".ckpt" + (p.suffix or ".npz"))
+
+
+class _Progress:
+    """tqdm bar when installed and stderr is a terminal; plain lines otherwise."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bar: Any = None
+        self.last = 0.0
+        self.t0 = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None and sys.stderr.isatty():
+            try:
+                from tqdm import tqdm  # lazy optional dependency
+
+                self.bar = tqdm(total=total, unit="batch", file=sys.stderr, initial=done - 1)
+            except ImportError:
+                self.bar = False
+        if self.bar:
+            self.bar.update(done - self.bar.n)
+            return
+        now = time.monotonic()
+        if now - self.last >= 10.0 or done == total:
+            self.last = now
+            print(f"  batch {done}/{total} ({now - self.t0:.0f} s)", file=sys.stderr, flush=True)
+
+    def log(self, line: str) -> None:
+        if self.quiet:
+            return
+        if self.bar:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.close()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .config import PRESETS
+    from .data import load_dataset
+    from .train import TrainedModel, train
+
+    if args.preset not in PRESETS:
+        raise InputError(f"--preset: unknown preset {args.preset!r} (have {', '.join(PRESETS)})")
+    cfg = PRESETS[args.preset].replace(dataset=args.dataset)
+    changes = {k: v for k, v in (("n_hidden", args.hidden), ("epochs", args.epochs),
+                                 ("seed", args.seed)) if v is not None}
+    cfg = cfg.replace(**changes)
+    out = args.out
+    ckpt = _ckpt_path(out)
+    state = None
+    if args.resume:
+        src = ckpt if ckpt.is_file() else Path(out)
+        if not src.is_file():
+            raise InputError(f"--resume: neither {ckpt} nor {out} exists; start without --resume")
+        state = TrainedModel.load(src)
+        print(f"resuming {src} at epoch {state.epoch}, batch {state.batch}", file=sys.stderr)
+    dataset = load_dataset(cfg.dataset)
+    prog = _Progress(args.quiet)
+    t0 = time.monotonic()
+    try:
+        tm = train(cfg, dataset, state, checkpoint=lambda s: s.save(ckpt),
+                   checkpoint_every=args.checkpoint_every, on_batch=prog, log=prog.log)
+    finally:
+        prog.close()
+    tm.save(out)
+    ckpt.unlink(missing_ok=True)
+    n_steps = cfg.protocol.n_steps + cfg.protocol.n_settle
+    print(f"wrote {out}: {tm.model.n_visible}+{tm.model.n_hidden} units, {tm.model.n_params} "
+          f"parameters, {tm.stats.n_traj} trajectories x {n_steps} steps, "
+          f"{time.monotonic() - t0:.1f} s this run")
+    return 0
+
+
+def _png_grid(path: str, images: np.ndarray, lo: float, hi: float) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise MissingDependencyError("--png needs matplotlib: pip install matplotlib") from None
+    from ..io import atomic_path
+
+    imgs = images[:100]
+    n = int(np.ceil(np.sqrt(len(imgs))))
+    h, w = imgs.shape[1:]
+    grid = np.full((n * (h + 1) + 1, n * (w + 1) + 1), lo, dtype=float)
+    for i, im in enumerate(imgs):
+        r, c = divmod(i, n)
+        grid[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + c * (w + 1): 1 + c * (w + 1) + w] = im
+    scale = max(1, 256 // grid.shape[0])
+    with atomic_path(path) as tmp:
+        plt.imsave(tmp, np.kron(grid, np.ones((scale, scale))), cmap="gray_r", vmin=lo, vmax=hi)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .energy import format_heat, heat_report
+    from .generate import generate
+    from .train import TrainedModel
+
+    if args.count < 1:
+        raise InputError(f"--count must be >= 1, got {args.count}")
+    tm = TrainedModel.load(args.model)
+    if not tm.complete:
+        print(f"warning: {args.model} is a checkpoint of an unfinished run "
+              f"(epoch {tm.epoch}/{tm.config.epochs})", file=sys.stderr)
+    g = generate(tm, args.count, np.random.default_rng(args.seed), method=args.method)
+    save_npy(args.out, g.images)
+    if args.png:
+        _png_grid(args.png, g.images, tm.lo, tm.hi)
+    rep = heat_report(g.heat_kT, args.temperature)
+    if args.heat_json:
+        write_json(args.heat_json, rep)
+    print(f"wrote {args.out}: shape {g.images.shape}, pixels in [{tm.lo:g}, {tm.hi:g}]")
+    print(format_heat(rep))
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .config import PRESETS
+    from .data import load_dataset, split_indices
+    from .metrics import Reference, format_report, full_report
+    from .train import TrainedModel
+
+    path = Path(args.samples)
+    if not path.is_file():
+        raise InputError(f"{path}: samples file not found")
+    try:
+        samples = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read a .npy array ({exc})") from None
+    if samples.ndim not in (2, 3) or len(samples) < args.k + 1 or not np.issubdtype(samples.dtype, np.number):
+        raise InputError(f"{path}: expected a numeric (n, h, w) or (n, d) array with n > k, "
+                         f"got shape {samples.shape}")
+    if args.model:
+        tm = TrainedModel.load(args.model)
+        ds = load_dataset(tm.config.dataset)
+        if ds.digest != tm.dataset_digest:
+            raise InputError(f"{args.model}: its training data differ from {tm.config.dataset}")
+        tr, ho = tm.train_idx, tm.heldout_idx
+    else:
+        cfg = PRESETS["digits"].replace(dataset=args.dataset)
+        ds = load_dataset(cfg.dataset)
+        tr, ho = split_indices(len(ds.images), cfg.n_heldout, cfg.split_seed)
+    if int(np.prod(samples.shape[1:])) != int(np.prod(ds.shape)):
+        raise InputError(f"{path}: samples of shape {samples.shape[1:]} do not match the "
+                         f"{ds.shape[0]}x{ds.shape[1]} images of {ds.name}")
+    X = ds.flat
+    ref = Reference(X[tr], X[ho], None if ds.labels is None else ds.labels[tr], ds.lo, ds.hi, ds.shape)
+    rep = full_report(samples, ref, k=args.k, seed=args.seed)
+    if args.json:
+        sys.stdout.write(dumps_json(rep))
+    else:
+        print(format_report(rep))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import PhysicalScale, write_netlist
+    from .train import TrainedModel
+
+    tm = TrainedModel.load(args.model)
+    if args.temperature <= 0 or args.capacitance <= 0 or args.time_unit <= 0:
+        raise InputError("--temperature, --capacitance and --time-unit must be positive")
+    scale = PhysicalScale(args.temperature, args.capacitance, args.time_unit)
+    doc = write_netlist(args.output, tm.model, scale, name=Path(args.model).stem, tol=args.tol)
+    kinds: dict[str, int] = {}
+    for e in doc["elements"]:
+        kinds[e["type"]] = kinds.get(e["type"], 0) + 1
+    print(f"wrote {args.output}: " + ", ".join(f"{v} {k}" for k, v in kinds.items()))
+    print(f"scales: charge unit {scale.charge_unit(tm.model.kT):.4g} C, "
+          f"energy unit {scale.energy_unit(tm.model.kT):.4g} J, R {scale.resistance(tm.model.kT, tm.model.mu):.4g} Ohm, "
+          f"time unit {scale.time_unit:g} s, {scale.temperature:g} K")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``train``, ``generate``, ``score`` and ``export`` to the ``spu`` parser."""
+    p = subparsers.add_parser("train", help="train a generative thermodynamic computer (denoising)")
+    p.add_argument("--dataset", default="digits", help="'digits' (bundled 8x8) or an IDX / npz file")
+    p.add_argument("--preset", default="digits", help="digits (default) or paper (Whitelam's settings)")
+    p.add_argument("--hidden", type=int, default=None, help="number of hidden units")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (noising passes over the data)")
+    p.add_argument("--seed", type=int, default=None, help="seed of every random choice (default 0)")
+    p.add_argument("--out", required=True, help="model file (.npz)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint")
+    p.add_argument("--checkpoint-every", type=float, default=180.0, metavar="SECONDS",
+                   help="checkpoint period (also at every epoch end)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_train)
+
+    p = subparsers.add_parser("generate", help="generate images with a trained computer")
+    p.add_argument("model")
+    p.add_argument("--count", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="samples (.npy, shape (count, h, w))")
+    p.add_argument("--png", default=None, help="also write a grid of the first 100 as PNG")
+    p.add_argument("--method", default="euler", choices=("euler", "heun"))
+    p.add_argument("--temperature", type=float, default=300.0, help="bath temperature (K) for joules")
+    p.add_argument("--heat-json", default=None, help="write the heat/energy report as JSON")
+    p.set_defaults(func=cmd_generate)
+
+    p = subparsers.add_parser("score", help="quality metrics of generated images vs held-out data")
+    p.add_argument("samples", help=".npy of shape (n, h, w) or (n, h*w)")
+    p.add_argument("--model", default=None, help="use this model's dataset and held-out split")
+    p.add_argument("--dataset", default="digits")
+    p.add_argument("--k", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0, help="seed of the real/noise reference rows")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_score)
+
+    p = subparsers.add_parser("export", help="write a trained computer as a spu-netlist/1 circuit")
+    p.add_argument("model")
+    p.add_argument("-o", "--output", required=True, help="netlist (.yaml)")
+    p.add_argument("--temperature", type=float, default=300.0, help="bath temperature (K)")
+    p.add_argument("--capacitance", type=float, default=1e-12, help="C that J2=1 stands for (F)")
+    p.add_argument("--time-unit", type=float, default=1e-6, help="seconds per model time unit")
+    p.add_argument("--tol", type=float, default=0.0, help="drop couplings with |J| <= tol")
+    p.set_defaults(func=cmd_export)

@@ -1,0 +1,132 @@
+"""Training/generation settings as one value object, and the named presets.
+
+``PRESETS["paper"]`` reproduces Whitelam's settings (arXiv 2506.15121, as his released
+code runs them): J₂ = J₄ = 1, kT = 0.1, μ = 1, Δt = 1e-3, t_f = 2.5, 512 hidden units
+(784 visible for 28×28 MNIST; the visible count follows the data), hidden unit k driven
+by pixel k, hidden biases only, parameters from zero, plain gradient descent with step
+Δt/t_f, one trajectory per update, three training images, generation for t_f.
+
+``PRESETS["digits"]`` is the default for the bundled 8×8 digits, chosen by measurement
+(docs/generative.md): lower bath temperature kT = 0.03 (the single-snapshot readout
+noise at kT = 0.1 alone caps precision near 0.6 even for a perfect reverse process),
+Δt = 0.01, 256 hidden units driven by a saturated random projection of the image,
+visible biases, hidden–hidden couplings, every training image noised once per epoch,
+exact least-squares solve of the accumulated normal equations after every epoch,
+longer coupled generation than t_f and a short averaging window at readout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InputError
+from .noising import Protocol
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that defines a training run (and how its model generates).
+
+    Physics: ``J2``, ``J4``, ``kT``, ``mu``; protocol: ``dt``, ``t_f``, ``a0``,
+    ``ramp_fraction``, ``t_settle``; model: ``n_hidden``, ``hidden_hidden``,
+    ``visible_bias``, ``hidden_drive`` ("projection": s̃_h = clip(g P s̃_v, −1, 1) with P
+    Gaussian/sqrt(n_v) and gain g = ``projection_gain``; "pixel": s̃_h = s̃_v[h mod n_v]);
+    optimizer: "lstsq" (exact solve of the normal equations accumulated over all
+    trajectories so far, ridge ``ridge``) or "gd" (gradient step ``lr`` per batch);
+    data: ``dataset``, ``n_heldout``, ``split_seed``, ``max_images`` (0 = all);
+    schedule: ``epochs`` × ``trajectories_per_image`` noising trajectories per image in
+    batches of ``batch_size``; generation: ``gen_time`` (coupled time, default t_f),
+    ``readout_window`` (time-average of the visible units over the last window; 0 =
+    snapshot), ``readout`` ("linear": pixel ∝ x/x*(1), or "cubic": exact inverse of the
+    settled map); ``heat_samples`` chains per epoch for the heat log.
+    """
+
+    preset: str = "digits"
+    dataset: str = "digits"
+    n_hidden: int = 256
+    hidden_hidden: bool = True
+    visible_bias: bool = True
+    hidden_drive: str = "projection"
+    projection_gain: float = 3.0
+    J2: float = 1.0
+    J4: float = 1.0
+    kT: float = 0.03
+    mu: float = 1.0
+    dt: float = 0.01
+    t_f: float = 2.5
+    a0: float = 2.0
+    ramp_fraction: float = 0.75
+    t_settle: float | None = None
+    optimizer: str = "lstsq"
+    ridge: float = 1e-4
+    lr: float = 0.0
+    epochs: int = 4
+    trajectories_per_image: int = 1
+    batch_size: int = 256
+    seed: int = 0
+    split_seed: int = 0
+    n_heldout: int = 500
+    max_images: int = 0
+    gen_time: float | None = 5.0
+    readout_window: float = 0.5
+    readout: str = "linear"
+    heat_samples: int = 64
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.n_hidden >= 0, "n_hidden must be >= 0"),
+            (self.kT > 0 and self.mu > 0 and self.dt > 0 and self.t_f > 0, "kT, mu, dt, t_f must be > 0"),
+            (self.J4 >= 0 and self.J2 > -1e300, "J4 must be >= 0"),
+            (self.epochs >= 1, "epochs must be >= 1"),
+            (self.batch_size >= 1 and self.trajectories_per_image >= 1, "batch_size and trajectories_per_image must be >= 1"),
+            (self.optimizer in ("lstsq", "gd"), "optimizer must be lstsq or gd"),
+            (self.hidden_drive in ("projection", "pixel"), "hidden_drive must be projection or pixel"),
+            (self.readout in ("linear", "cubic"), "readout must be linear or cubic"),
+            (self.readout_window >= 0, "readout_window must be >= 0"),
+            (0 < self.ramp_fraction <= 1, "ramp_fraction must be in (0, 1]"),
+            (self.ridge >= 0, "ridge must be >= 0"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise InputError(f"training config: {msg}")
+
+    @property
+    def protocol(self) -> Protocol:
+        return Protocol(self.dt, self.t_f, self.a0, self.ramp_fraction, self.t_settle)
+
+    @property
+    def generation_time(self) -> float:
+        return self.t_f if self.gen_time is None else self.gen_time
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Config:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise InputError(f"model file: unknown config keys {sorted(unknown)}")
+        return cls(**d)
+
+    def resume_key(self) -> dict[str, Any]:
+        """Fields that must match to resume a run (everything but the epoch count)."""
+        d = self.to_dict()
+        d.pop("epochs")
+        return d
+
+
+PRESETS: dict[str, Config] = {
+    "digits": Config(),
+    "paper": Config(
+        preset="paper", n_hidden=512, hidden_hidden=True, visible_bias=False,
+        hidden_drive="pixel", kT=0.1, dt=1e-3, t_f=2.5, optimizer="gd", lr=1e-3 / 2.5,
+        ridge=0.0, epochs=33, batch_size=1, max_images=3, gen_time=None,
+        readout_window=0.0, readout="linear", heat_samples=16,
+    ),
+}

@@ -1,0 +1,101 @@
+"""The trained computer as a spu-netlist/1 circuit (nonlinear capacitors, resistors to
+bias sources, signed energy couplers).
+
+Model → circuit (physics.md §6): unit i is the charge q_i = q₀ x_i on node i, which
+carries a nonlinear capacitor (energy E = ε₀ (J₂ x² + J₄ x⁴), i.e. J₂ᶜ = ε₀J₂/q₀² J/C²,
+J₄ᶜ = ε₀J₄/q₀⁴ J/C⁴) and a resistor R to a bias source V_b; each coupling is an energy
+coupler Jᶜ_ij = ε₀ J_ij / q₀². Kirchhoff at the node gives
+
+    dq_i = −(1/R)(∂E/∂q_i − V_b,i) dt + sqrt(2 k_B T / R) dW,
+
+which in model units (x = q/q₀, t = τ₀ s) is the model's Langevin equation when
+
+    ε₀ = k_B T / kT_model   (the model's kT is the bath's k_B T),
+    q₀ = sqrt(2 ε₀ C₁)      (J₂ = 1 is a linear capacitor C₁; default 1 pF),
+    R  = τ₀ ε₀ / (μ q₀²)    (default τ₀ = 1 µs per model time unit),
+    V_b,i = −ε₀ b_i / q₀.
+
+With the defaults at 300 K and kT = 0.03: ε₀ = 1.38e-19 J, q₀ = 5.3e-16 C, R ≈ 500 kΩ,
+voltages of tens of µV (the states are a few times the kT/C thermal voltage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..io import write_text
+from ..units import K_B
+from .model import QuarticModel
+
+
+@dataclass(frozen=True)
+class PhysicalScale:
+    """Bath temperature (K), the linear capacitance C₁ (F) that J₂ = 1 stands for, and
+    the time τ₀ (s) of one model time unit."""
+
+    temperature: float = 300.0
+    capacitance: float = 1e-12
+    time_unit: float = 1e-6
+
+    def energy_unit(self, kT_model: float) -> float:
+        """ε₀ = k_B T / kT_model (J per model energy unit)."""
+        return K_B * self.temperature / kT_model
+
+    def charge_unit(self, kT_model: float) -> float:
+        """q₀ = sqrt(2 ε₀ C₁) (C per model unit of x)."""
+        return float(np.sqrt(2.0 * self.energy_unit(kT_model) * self.capacitance))
+
+    def resistance(self, kT_model: float, mu: float) -> float:
+        """R = τ₀ ε₀ / (μ q₀²)."""
+        q0 = self.charge_unit(kT_model)
+        return self.time_unit * self.energy_unit(kT_model) / (mu * q0 * q0)
+
+
+def node_names(n_visible: int, n_hidden: int) -> list[str]:
+    return [f"v{i}" for i in range(n_visible)] + [f"h{k}" for k in range(n_hidden)]
+
+
+def netlist_dict(model: QuarticModel, scale: PhysicalScale = PhysicalScale(), name: str = "generative",
+                 tol: float = 0.0) -> dict[str, Any]:
+    """The spu-netlist/1 document (plain data) for ``model``; couplings with
+    |J_ij| ≤ tol are left out. Cost O(N²)."""
+    eps0 = scale.energy_unit(model.kT)
+    q0 = scale.charge_unit(model.kT)
+    R = scale.resistance(model.kT, model.mu)
+    names = node_names(model.n_visible, model.n_hidden)
+    elements: list[dict[str, Any]] = []
+    for i, n in enumerate(names):
+        elements.append({"name": f"NC_{n}", "type": "NC", "nodes": [n, "gnd"],
+                         "J2": float(eps0 * model.J2 / q0**2), "J4": float(eps0 * model.J4 / q0**4)})
+    for i, n in enumerate(names):
+        elements.append({"name": f"RB_{n}", "type": "RB", "nodes": [n, "gnd"], "value": float(R),
+                         "bias": float(-eps0 * model.b[i] / q0)})
+    iu, ju = np.nonzero(np.triu(model.coupling_mask, 1) & (np.abs(model.J) > tol))
+    for i, j in zip(iu, ju, strict=True):
+        elements.append({"name": f"EC_{names[i]}_{names[j]}", "type": "EC",
+                         "nodes": [names[i], names[j]], "J": float(eps0 * model.J[i, j] / q0**2)})
+    desc = (f"Trained generative thermodynamic computer: {model.n_visible} visible + "
+            f"{model.n_hidden} hidden units. Scales: model kT {model.kT:g} = k_B·{scale.temperature:g} K, "
+            f"energy unit {eps0:.6g} J, charge unit {q0:.6g} C (J2=1 is {scale.capacitance:g} F), "
+            f"time unit {scale.time_unit:g} s, R = {R:.6g} Ohm (mu = {model.mu:g}). "
+            "Visible node v<i> is pixel i (row-major); read q/charge_unit.")
+    return {"format": "spu-netlist/1", "name": name, "description": desc,
+            "temperature": float(scale.temperature), "elements": elements}
+
+
+def write_netlist(path: str | Path, model: QuarticModel, scale: PhysicalScale = PhysicalScale(),
+                  name: str = "generative", tol: float = 0.0) -> dict[str, Any]:
+    """Write :func:`netlist_dict` as YAML atomically; return the document."""
+    import yaml  # lazy: numerics never import yaml
+
+    doc = netlist_dict(model, scale, name, tol)
+    head = {k: v for k, v in doc.items() if k != "elements"}
+    text = yaml.safe_dump(head, sort_keys=False, width=1000) + "elements:\n"
+    text += "".join("  - " + yaml.safe_dump(e, default_flow_style=True, sort_keys=False, width=10**6)
+                    for e in doc["elements"])
+    write_text(path, text)
+    return doc

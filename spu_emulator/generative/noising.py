@@ -1,0 +1,146 @@
+"""The noising protocol and the sufficient statistics of the training loss.
+
+Noising (physics.md §6): couplings off, every unit sits in its single-unit well
+J₂x² + J₄x⁴ plus a field a(t) s̃_i pinning it to the target s̃ (a visible unit's
+target is its pixel in [−1, 1]; a hidden unit's target is a fixed projection of the
+image). The forward dynamics are
+
+    dx_i = −μ (2J₂ x_i + 4J₄ x_i³ − a(t) s̃_i) dt + sqrt(2 μ kT) dW_i.
+
+From x = 0 the field is held at a₀ for ``t_settle`` (not recorded), then the recorded
+trajectory ramps a(t) = a₀ (1 − t / (ρ t_f)) to zero at ρ t_f (ρ = ``ramp_fraction``,
+0.75 in the paper) and holds zero until t_f.
+
+Training loss: for every recorded Euler step x → x′ the time-reversed step x′ → x of
+the coupled, field-free computer has −ln P = Σ_i r_i² / (4 μ kT Δt) + const with
+
+    r = d + μ Δt (J y + b),   y = x′,   d = x − x′ + μ Δt (2J₂ y + 4J₄ y³).
+
+With W = [J | b] (N, N+1) and ỹ = (y, 1), Σ_steps ‖r‖² = S + 2μΔt ⟨W, D⟩ + μ²Δt² tr(W C Wᵀ)
+where S = Σ ‖d‖², D = Σ d ỹᵀ and C = Σ ỹ ỹᵀ. These three sums (:class:`Stats`) are all
+the loss, its gradient and its exact minimizer need: they are accumulated over
+batches of images and noise trajectories with matrix products, O(B T N²) per batch of
+B trajectories of T steps, and O(N²) memory whatever the number of trajectories.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Time grid and field schedule of noising (and the duration of generation).
+
+    ``dt``: Euler step; ``t_f``: recorded noising time (= coupled generation time);
+    ``a0``: field strength; ``ramp_fraction``: the field reaches zero at
+    ramp_fraction·t_f; ``t_settle``: unrecorded settling time at a0 (default t_f)."""
+
+    dt: float = 1e-3
+    t_f: float = 2.5
+    a0: float = 2.0
+    ramp_fraction: float = 0.75
+    t_settle: float | None = None
+
+    @property
+    def n_steps(self) -> int:
+        return int(round(self.t_f / self.dt))
+
+    @property
+    def n_settle(self) -> int:
+        return int(round((self.t_f if self.t_settle is None else self.t_settle) / self.dt))
+
+    def field(self, t: float) -> float:
+        """a(t) = a0 max(0, 1 − t / (ρ t_f)) on the recorded segment (t from 0)."""
+        return self.a0 * max(0.0, 1.0 - t / (self.ramp_fraction * self.t_f))
+
+
+@dataclass
+class Stats:
+    """Sufficient statistics of the quadratic training loss (see module docstring).
+
+    ``S`` = Σ‖d‖², ``D`` (N, N+1) = Σ d ỹᵀ, ``C`` (N+1, N+1) = Σ ỹ ỹᵀ, summed over
+    all recorded steps of ``n_traj`` trajectories of ``n_steps`` steps each."""
+
+    S: float
+    D: Array
+    C: Array
+    n_traj: int
+    n_steps: int
+
+    @classmethod
+    def zeros(cls, n_units: int, n_steps: int) -> Stats:
+        return cls(0.0, np.zeros((n_units, n_units + 1)), np.zeros((n_units + 1,) * 2), 0, n_steps)
+
+    def __add__(self, other: Stats) -> Stats:
+        if self.n_steps != other.n_steps or self.D.shape != other.D.shape:
+            raise ValueError("cannot add statistics of different shapes")
+        return Stats(self.S + other.S, self.D + other.D, self.C + other.C,
+                     self.n_traj + other.n_traj, self.n_steps)
+
+
+def single_unit_force(x: Array, J2: float, J4: float) -> Array:
+    """∂/∂x of J₂x² + J₄x⁴ (elementwise)."""
+    return 2.0 * J2 * x + 4.0 * J4 * x * x * x
+
+
+def noising_trajectories(
+    targets: Array,
+    protocol: Protocol,
+    J2: float,
+    J4: float,
+    kT: float,
+    mu: float,
+    rng: np.random.Generator,
+    stats: Stats | None = None,
+    record: bool = False,
+    chunk: int = 25,
+) -> tuple[Stats, Array | None]:
+    """Run the noising protocol on a batch of targets s̃ (B, N) and accumulate the loss
+    statistics of the recorded steps into ``stats`` (a new :class:`Stats` is returned).
+
+    ``record=True`` also returns the recorded path (T+1, B, N) (for tests and plots;
+    memory T·B·N). Cost: (n_settle + T)·B·N normals and T·B·N² flops for the sums,
+    done as one matrix product per ``chunk`` steps.
+    """
+    B, n = targets.shape
+    dt = protocol.dt
+    amp = np.sqrt(2.0 * mu * kT * dt)
+    T = protocol.n_steps
+    x = np.zeros((B, n))
+    for _ in range(protocol.n_settle):
+        x = x - mu * dt * (single_unit_force(x, J2, J4) - protocol.a0 * targets)
+        x = x + amp * rng.standard_normal(x.shape)
+    out = Stats.zeros(n, T) if stats is None else Stats(stats.S, stats.D.copy(), stats.C.copy(),
+                                                         stats.n_traj, stats.n_steps)
+    if out.n_steps != T or out.D.shape[0] != n:
+        raise ValueError("stats do not match this protocol / model size")
+    path = np.empty((T + 1, B, n)) if record else None
+    if path is not None:
+        path[0] = x
+    ybuf = np.ones((chunk, B, n + 1))
+    dbuf = np.empty((chunk, B, n))
+    k = 0
+    while k < T:
+        m = min(chunk, T - k)
+        for j in range(m):
+            a = protocol.field((k + j) * dt)
+            x_new = x - mu * dt * (single_unit_force(x, J2, J4) - a * targets)
+            x_new += amp * rng.standard_normal(x.shape)
+            ybuf[j, :, :n] = x_new
+            dbuf[j] = x - x_new + mu * dt * single_unit_force(x_new, J2, J4)
+            x = x_new
+            if path is not None:
+                path[k + j + 1] = x
+        Y = ybuf[:m].reshape(m * B, n + 1)
+        Dm = dbuf[:m].reshape(m * B, n)
+        out.C += Y.T @ Y
+        out.D += Dm.T @ Y
+        out.S += float(np.einsum("ij,ij->", Dm, Dm))
+        k += m
+    out.n_traj += B
+    return out, path

@@ -1,0 +1,280 @@
+"""Training by maximizing the probability of the time-reversed noising trajectory.
+
+One epoch noises every training image ``trajectories_per_image`` times (batches of
+``batch_size`` trajectories, all chains of a batch advancing together) and
+
+- ``lstsq``: adds the batch statistics (S, D, C) to the running normal equations and,
+  at the end of the epoch, solves them exactly (:func:`objective.solve`, warm start);
+- ``gd``: takes one gradient step θ ← θ − lr ∇L_batch(θ) per batch (the paper's scheme).
+
+Determinism and resume: the image order of epoch e comes from the generator seeded
+(seed, 1, e), the noise of batch k of epoch e from (seed, 2, e, k) and the per-epoch heat
+estimate from (seed, 3, e), so a run stopped after any batch and resumed from its
+checkpoint performs exactly the same arithmetic as an uninterrupted run. A checkpoint
+holds θ, the running and the current epoch's statistics, the history and the position
+(epoch, batch); it is written atomically every ``checkpoint_every`` seconds and at
+every epoch end.
+
+Cost per epoch: n_traj·(n_settle + T)·N normals and n_traj·T·N² flops for the
+statistics, plus the solve (O(k N³)) and the heat estimate.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..io import save_npz
+from . import data as gdata
+from .config import Config
+from .model import QuarticModel, bias_mask, coupling_mask
+from .noising import Stats, noising_trajectories
+from .objective import Problem, solve
+
+Array = np.ndarray
+FORMAT = "spu-generative/1"
+
+
+def _rng(*key: int) -> np.random.Generator:
+    return np.random.default_rng([int(k) for k in key])
+
+
+@dataclass
+class History:
+    """Per-epoch log: loss (mean −ln P̃ per unit and step, constant dropped; a perfect
+    reverse model of pure noise gives 0.5) of that epoch's trajectories before and after
+    its update, mean heat per generated sample (kT), and
+    the wall time."""
+
+    loss_before: list[float] = field(default_factory=list)
+    loss_after: list[float] = field(default_factory=list)
+    heat_kT: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def arrays(self) -> dict[str, Array]:
+        return {f"hist_{k}": np.asarray(v, dtype=float) for k, v in vars(self).items()}
+
+    @classmethod
+    def from_arrays(cls, z: dict[str, Array]) -> History:
+        return cls(*(list(map(float, z[f"hist_{k}"])) for k in
+                     ("loss_before", "loss_after", "heat_kT", "seconds")))
+
+
+@dataclass
+class TrainedModel:
+    """A generative computer plus everything needed to use and reproduce it: the
+    config, the hidden-drive projection, the data scale and shape, the deterministic
+    train/held-out split, the training state (statistics, position) and history."""
+
+    config: Config
+    model: QuarticModel
+    projection: Array  # (n_hidden, n_visible)
+    image_shape: tuple[int, int]
+    lo: float
+    hi: float
+    dataset_digest: str
+    train_idx: Array
+    heldout_idx: Array
+    stats: Stats
+    epoch_stats: Stats
+    epoch: int = 0  # epochs completed
+    batch: int = 0  # batches completed in the current epoch
+    history: History = field(default_factory=History)
+    complete: bool = False
+
+    @property
+    def n_visible(self) -> int:
+        return self.model.n_visible
+
+    def targets(self, pixels: Array) -> Array:
+        """Noising targets (B, N) for flat images (B, n_visible) in pixel scale."""
+        s = gdata.pixels_to_targets(pixels, self.lo, self.hi)
+        if self.config.hidden_drive == "pixel":
+            h = s[:, np.arange(self.model.n_hidden) % self.n_visible]
+        else:
+            h = np.clip(s @ self.projection.T, -1.0, 1.0)
+        return np.concatenate([s, h], axis=1)
+
+    def to_pixels(self, xv: Array) -> Array:
+        """Visible states (B, n_visible) → images (B, h, w) in the data's pixel scale."""
+        c = self.config
+        if c.readout == "cubic":
+            p = gdata.readout(xv, c.J2, c.J4, c.a0, self.lo, self.hi)
+        else:
+            x1 = float(gdata.settled_position(1.0, c.J2, c.J4, c.a0))
+            p = gdata.targets_to_pixels(xv / x1, self.lo, self.hi)
+        return p.reshape(len(xv), *self.image_shape)
+
+    # ---- persistence -------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write atomically to ``path`` (npz, no pickles)."""
+        meta = {
+            "format": FORMAT, "config": self.config.to_dict(), "image_shape": list(self.image_shape),
+            "lo": self.lo, "hi": self.hi, "dataset_digest": self.dataset_digest,
+            "epoch": self.epoch, "batch": self.batch, "complete": self.complete,
+            "n_traj": self.stats.n_traj, "epoch_n_traj": self.epoch_stats.n_traj,
+            "n_steps": self.stats.n_steps,
+        }
+        save_npz(
+            path, meta=np.array(json.dumps(meta)), J=self.model.J, b=self.model.b,
+            coupling_mask=self.model.coupling_mask, bias_mask=self.model.bias_mask,
+            projection=self.projection, train_idx=self.train_idx, heldout_idx=self.heldout_idx,
+            stats_S=np.array(self.stats.S), stats_D=self.stats.D, stats_C=self.stats.C,
+            epoch_S=np.array(self.epoch_stats.S), epoch_D=self.epoch_stats.D,
+            epoch_C=self.epoch_stats.C, **self.history.arrays(),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainedModel:
+        p = Path(path)
+        if not p.is_file():
+            raise InputError(f"{p}: model file not found (train one with 'spu train --out {p}')")
+        try:
+            with np.load(p, allow_pickle=False) as zf:
+                z = {k: zf[k] for k in zf.files}
+            meta = json.loads(str(z["meta"]))
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+            raise InputError(f"{p}: not a generative model file ({exc})") from None
+        if meta.get("format") != FORMAT:
+            raise InputError(f"{p}: format {meta.get('format')!r}, expected {FORMAT}")
+        cfg = Config.from_dict(meta["config"])
+        nv = int(np.prod(meta["image_shape"]))
+        model = QuarticModel(nv, cfg.n_hidden, cfg.J2, cfg.J4, cfg.kT, cfg.mu, z["J"], z["b"],
+                             z["coupling_mask"], z["bias_mask"])
+        T = int(meta["n_steps"])
+        return cls(
+            cfg, model, z["projection"], tuple(meta["image_shape"]), float(meta["lo"]),
+            float(meta["hi"]), meta["dataset_digest"], z["train_idx"], z["heldout_idx"],
+            Stats(float(z["stats_S"]), z["stats_D"], z["stats_C"], int(meta["n_traj"]), T),
+            Stats(float(z["epoch_S"]), z["epoch_D"], z["epoch_C"], int(meta["epoch_n_traj"]), T),
+            int(meta["epoch"]), int(meta["batch"]), History.from_arrays(z), bool(meta["complete"]),
+        )
+
+
+def initial_model(config: Config, dataset: gdata.Dataset) -> TrainedModel:
+    """Zero parameters, the projection drawn from (seed, 0), the split from split_seed."""
+    nv = int(np.prod(dataset.shape))
+    H = config.n_hidden
+    cm = coupling_mask(nv, H, config.hidden_hidden)
+    bm = bias_mask(nv, H, config.visible_bias)
+    model = QuarticModel(nv, H, config.J2, config.J4, config.kT, config.mu,
+                         np.zeros((nv + H, nv + H)), np.zeros(nv + H), cm, bm)
+    proj = config.projection_gain * _rng(config.seed, 0).standard_normal((H, nv)) / np.sqrt(nv)
+    tr, ho = gdata.split_indices(len(dataset.images), config.n_heldout, config.split_seed)
+    if config.max_images:
+        tr = tr[: config.max_images]
+    T = config.protocol.n_steps
+    return TrainedModel(config, model, proj, dataset.shape, dataset.lo, dataset.hi,
+                        dataset.digest, tr, ho, Stats.zeros(nv + H, T), Stats.zeros(nv + H, T))
+
+
+def epoch_batches(config: Config, n_train: int, epoch: int) -> list[Array]:
+    """Indices (into the training split) of each batch of epoch ``epoch``."""
+    order = np.tile(np.arange(n_train), config.trajectories_per_image)
+    order = _rng(config.seed, 1, epoch).permutation(order)
+    return [order[i: i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+
+
+class Interrupted(Exception):
+    """Raised by a ``stop`` hook to stop training after a checkpoint (tests, signals)."""
+
+
+def train(
+    config: Config,
+    dataset: gdata.Dataset,
+    state: TrainedModel | None = None,
+    checkpoint: Callable[[TrainedModel], None] | None = None,
+    checkpoint_every: float = 180.0,
+    on_batch: Callable[[int, int], None] | None = None,
+    log: Callable[[str], None] | None = None,
+    stop: Callable[[TrainedModel], bool] | None = None,
+) -> TrainedModel:
+    """Train (or resume ``state``) up to ``config.epochs`` epochs; return the model.
+
+    ``checkpoint(state)`` is called every ``checkpoint_every`` seconds (after a batch)
+    and at each epoch end; ``on_batch(done, total)`` reports progress over the whole
+    run; ``log`` receives one line per epoch; if ``stop(state)`` returns True after a
+    checkpoint, :class:`Interrupted` is raised (simulates a kill)."""
+    if state is None:
+        state = initial_model(config, dataset)
+    else:
+        if state.config.resume_key() != config.resume_key():
+            diff = [k for k, v in config.resume_key().items() if state.config.resume_key()[k] != v]
+            raise InputError(f"--resume: the checkpoint was trained with different settings ({', '.join(diff)})")
+        if state.dataset_digest != dataset.digest:
+            raise InputError("--resume: the checkpoint was trained on different data")
+        state.config = config
+    c = config
+    prot = c.protocol
+    X = dataset.flat[state.train_idx]
+    nb = len(epoch_batches(c, len(X), 0))
+    total = c.epochs * nb
+    last_ckpt = time.monotonic()
+    t_epoch = time.monotonic()
+
+    def save_ckpt() -> None:
+        nonlocal last_ckpt
+        if checkpoint is not None:
+            checkpoint(state)
+        last_ckpt = time.monotonic()
+        if stop is not None and stop(state):
+            raise Interrupted(f"stopped at epoch {state.epoch}, batch {state.batch}")
+
+    while state.epoch < c.epochs:
+        e = state.epoch
+        batches = epoch_batches(c, len(X), e)
+        m = state.model
+        J_prev, b_prev = m.J, m.b
+        while state.batch < len(batches):
+            k = state.batch
+            idx = batches[k]
+            bstats, _ = noising_trajectories(state.targets(X[idx]), prot, c.J2, c.J4, c.kT, c.mu,
+                                             _rng(c.seed, 2, e, k))
+            if c.optimizer == "gd":
+                pb = Problem(bstats, m.coupling_mask, m.bias_mask, c.mu, c.kT, c.dt, c.ridge)
+                gJ, gb = pb.gradient(state.model.J, state.model.b)
+                state.model = state.model.with_params(state.model.J - c.lr * gJ,
+                                                      state.model.b - c.lr * gb)
+            state.epoch_stats = state.epoch_stats + bstats
+            state.batch += 1
+            if on_batch is not None:
+                on_batch(e * nb + state.batch, total)
+            if time.monotonic() - last_ckpt >= checkpoint_every and state.batch < len(batches):
+                save_ckpt()
+        # ---- epoch end ------------------------------------------------------------
+        es = state.epoch_stats
+        pb_e = Problem(es, m.coupling_mask, m.bias_mask, c.mu, c.kT, c.dt, c.ridge)
+        per = 1.0 / (m.n_units * prot.n_steps)  # report per unit-step: 0.5 is the noise floor
+        before = pb_e.loss(J_prev, b_prev) * per
+        state.stats = state.stats + es
+        if c.optimizer == "lstsq":
+            pb = Problem(state.stats, m.coupling_mask, m.bias_mask, c.mu, c.kT, c.dt, c.ridge)
+            J, b, _ = solve(pb, state.model.J, state.model.b)
+            state.model = state.model.with_params(J, b)
+        after = pb_e.loss(state.model.J, state.model.b) * per
+        from .generate import generate  # local: generate imports this module
+
+        heat = generate(state, c.heat_samples, _rng(c.seed, 3, e)).heat_kT.mean() \
+            if c.heat_samples else float("nan")
+        now = time.monotonic()
+        state.history.loss_before.append(before)
+        state.history.loss_after.append(after)
+        state.history.heat_kT.append(float(heat))
+        state.history.seconds.append(now - t_epoch)
+        t_epoch = now
+        state.epoch += 1
+        state.batch = 0
+        state.epoch_stats = Stats.zeros(m.n_units, prot.n_steps)
+        state.complete = state.epoch >= c.epochs
+        if log is not None:
+            log(f"epoch {state.epoch}/{c.epochs}: loss/unit-step {before:.6g} -> {after:.6g}, "
+                f"heat {heat:.1f} kT/sample, {state.history.seconds[-1]:.1f} s")
+        save_ckpt()
+    state.complete = True
+    return state
