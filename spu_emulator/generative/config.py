@@ -7,12 +7,12 @@ by pixel k, hidden biases only, parameters from zero, plain gradient descent wit
 Δt/t_f, one trajectory per update, three training images, generation for t_f.
 
 ``PRESETS["digits"]`` is the default for the bundled 8×8 digits, chosen by measurement
-(docs/generative.md): lower bath temperature kT = 0.03 (the single-snapshot readout
-noise at kT = 0.1 alone caps precision near 0.6 even for a perfect reverse process),
-Δt = 0.01, 256 hidden units driven by a saturated random projection of the image,
+(docs/generative.md): lower bath temperature (the single-snapshot readout noise at
+kT = 0.1 alone caps precision near 0.6 even for a perfect reverse process): kT = 0.05, Δt = 0.01, 512 hidden units driven by a saturated random projection of
+the image (gain 2),
 visible biases, hidden–hidden couplings, every training image noised once per epoch,
 exact least-squares solve of the accumulated normal equations after every epoch,
-longer coupled generation than t_f and a short averaging window at readout.
+coupled generation for 7.5 (3 t_f) and a 0.5 averaging window at readout.
 """
 
 from __future__ import annotations
@@ -45,14 +45,14 @@ class Config:
 
     preset: str = "digits"
     dataset: str = "digits"
-    n_hidden: int = 256
+    n_hidden: int = 512
     hidden_hidden: bool = True
     visible_bias: bool = True
     hidden_drive: str = "projection"
-    projection_gain: float = 3.0
+    projection_gain: float = 2.0
     J2: float = 1.0
     J4: float = 1.0
-    kT: float = 0.03
+    kT: float = 0.05
     mu: float = 1.0
     dt: float = 0.01
     t_f: float = 2.5
@@ -62,14 +62,14 @@ class Config:
     optimizer: str = "lstsq"
     ridge: float = 1e-4
     lr: float = 0.0
-    epochs: int = 4
+    epochs: int = 3
     trajectories_per_image: int = 1
     batch_size: int = 256
     seed: int = 0
     split_seed: int = 0
     n_heldout: int = 500
     max_images: int = 0
-    gen_time: float | None = 5.0
+    gen_time: float | None = 7.5
     readout_window: float = 0.5
     readout: str = "linear"
     heat_samples: int = 64

@@ -136,7 +136,10 @@ class TrainedModel:
         if not p.is_file():
             raise InputError(f"{p}: model file not found (train one with 'spu train --out {p}')")
         try:
-            with np.load(p, allow_pickle=False) as zf:
+            zf = np.load(p, allow_pickle=False)
+            if not isinstance(zf, np.lib.npyio.NpzFile):
+                raise ValueError("a single array, not an npz archive")
+            with zf:
                 z = {k: zf[k] for k in zf.files}
             meta = json.loads(str(z["meta"]))
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:

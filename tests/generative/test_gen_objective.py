@@ -1,0 +1,118 @@
+"""Training objective: closed-form gradient vs finite differences, statistics vs direct
+residuals, exact least squares vs an explicit design-matrix solve and vs the limit of
+gradient descent."""
+
+import numpy as np
+import pytest
+
+from spu_emulator.generative.model import bias_mask, coupling_mask
+from spu_emulator.generative.noising import Protocol, noising_trajectories
+from spu_emulator.generative.objective import Problem, loss_from_path, solve
+
+NV, NH = 4, 3
+KT, MU = 0.1, 1.0
+PROT = Protocol(dt=0.01, t_f=0.3, a0=2.0, t_settle=0.1)
+
+
+@pytest.fixture(scope="module")
+def problem_and_path():
+    rng = np.random.default_rng(11)
+    targets = rng.uniform(-1, 1, size=(5, NV + NH))
+    stats, path = noising_trajectories(targets, PROT, 1.0, 1.0, KT, MU, rng, record=True, chunk=7)
+    cm, bm = coupling_mask(NV, NH), bias_mask(NV, NH)
+    return Problem(stats, cm, bm, MU, KT, PROT.dt, ridge=0.05), path
+
+
+def _random_params(pb, rng):
+    n = pb.n_units
+    A = rng.normal(size=(n, n))
+    J = np.where(pb.coupling_mask, A + A.T, 0.0)
+    b = np.where(pb.bias_mask, rng.normal(size=n), 0.0)
+    return J, b
+
+
+def test_stats_loss_equals_direct_residual_loss(problem_and_path):
+    pb, path = problem_and_path
+    J, b = _random_params(pb, np.random.default_rng(1))
+    direct = loss_from_path(path, J, b, 1.0, 1.0, MU, KT, PROT.dt)
+    assert pb.loss(J, b) == pytest.approx(direct, rel=1e-10)
+
+
+def test_gradient_matches_finite_differences(problem_and_path):
+    pb, _ = problem_and_path
+    rng = np.random.default_rng(2)
+    J, b = _random_params(pb, rng)
+    gJ, gb = pb.gradient(J, b)
+    h = 1e-5
+    iu, ju = np.nonzero(np.triu(pb.coupling_mask, 1))
+    for i, j in list(zip(iu, ju))[:12]:
+        E = np.zeros_like(J)
+        E[i, j] = E[j, i] = h
+        fd = (pb.objective(J + E, b) - pb.objective(J - E, b)) / (2 * h)
+        assert gJ[i, j] == pytest.approx(fd, rel=1e-6, abs=1e-8)
+    for i in np.nonzero(pb.bias_mask)[0]:
+        e = np.zeros_like(b)
+        e[i] = h
+        fd = (pb.objective(J, b + e) - pb.objective(J, b - e)) / (2 * h)
+        assert gb[i] == pytest.approx(fd, rel=1e-6, abs=1e-8)
+    # entries outside the masks get no gradient
+    assert np.all(gJ[~pb.coupling_mask] == 0)
+
+
+def _design_solution(pb, path):
+    """Independent reference: explicit design matrix of the residuals, ridge lstsq."""
+    x, xp = path[:-1].reshape(-1, NV + NH), path[1:].reshape(-1, NV + NH)
+    n = NV + NH
+    dt = PROT.dt
+    d = x - xp + MU * dt * (2 * xp + 4 * xp**3)
+    pairs = list(zip(*np.nonzero(np.triu(pb.coupling_mask, 1))))
+    biases = list(np.nonzero(pb.bias_mask)[0])
+    P = len(pairs) + len(biases)
+    rows = []
+    for i in range(n):  # residual of unit i over all steps: d_i + mu dt (sum_j J_ij y_j + b_i)
+        A = np.zeros((len(x), P))
+        for p, (a, c) in enumerate(pairs):
+            if a == i:
+                A[:, p] = xp[:, c]
+            elif c == i:
+                A[:, p] = xp[:, a]
+        for q, k in enumerate(biases):
+            if k == i:
+                A[:, len(pairs) + q] = 1.0
+        rows.append(A)
+    A = MU * dt * np.concatenate(rows)
+    y = -np.concatenate([d[:, i] for i in range(n)])
+    w = 1.0 / (4 * MU * KT * dt * pb.stats.n_traj)
+    # minimize w|A t - y|^2 + ridge |t|^2
+    theta = np.linalg.solve(w * A.T @ A + pb.ridge * np.eye(P), w * A.T @ y)
+    J = np.zeros((n, n))
+    for p, (a, c) in enumerate(pairs):
+        J[a, c] = J[c, a] = theta[p]
+    b = np.zeros(n)
+    b[biases] = theta[len(pairs):]
+    return J, b
+
+
+def test_least_squares_equals_design_matrix_solve(problem_and_path):
+    pb, path = problem_and_path
+    J, b, info = solve(pb, rtol=1e-12)
+    assert info.converged
+    Jr, br = _design_solution(pb, path)
+    np.testing.assert_allclose(J, Jr, atol=1e-8 * max(1, np.abs(Jr).max()))
+    np.testing.assert_allclose(b, br, atol=1e-8 * max(1, np.abs(br).max()))
+
+
+def test_least_squares_is_gradient_descent_limit(problem_and_path):
+    pb, _ = problem_and_path
+    J, b, _ = solve(pb, rtol=1e-12)
+    dJ, db = pb.hessian_diagonal()
+    lr = 0.9 / (2 * max(dJ.max(), db.max()) * pb.n_units)  # below 2/lambda_max (Gershgorin-ish)
+    Jg, bg = np.zeros_like(J), np.zeros_like(b)
+    for _ in range(20000):
+        gJ, gb = pb.gradient(Jg, bg)
+        Jg, bg = Jg - lr * gJ, bg - lr * gb
+    np.testing.assert_allclose(Jg, J, atol=1e-6)
+    np.testing.assert_allclose(bg, b, atol=1e-6)
+    assert pb.objective(J, b) <= pb.objective(Jg, bg) + 1e-12
+    gJ, gb = pb.gradient(J, b)
+    assert max(np.abs(gJ).max(), np.abs(gb).max()) < 1e-8

@@ -1,0 +1,109 @@
+"""Training loop: resume after an interruption gives bit-identical parameters, the
+paper preset runs, generation has the data's shape and pixel scale, heat is finite,
+the model file round-trips and the export is a loadable netlist with the same drift."""
+
+import numpy as np
+import pytest
+
+from spu_emulator.generative.config import PRESETS, Config
+from spu_emulator.generative.data import load_dataset
+from spu_emulator.generative.generate import generate
+from spu_emulator.generative.train import Interrupted, TrainedModel, train
+
+TINY = Config(n_hidden=8, dt=0.05, t_f=0.5, t_settle=0.25, max_images=40, batch_size=16,
+              epochs=2, gen_time=0.5, readout_window=0.1, heat_samples=8, seed=7)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(digits):
+    return train(TINY, digits)
+
+
+@pytest.mark.parametrize("optimizer", ["lstsq", "gd"])
+def test_resume_after_kill_gives_identical_parameters(digits, tmp_path, optimizer):
+    cfg = TINY.replace(optimizer=optimizer, lr=1e-3)
+    full = train(cfg, digits)
+    ckpt = tmp_path / "ck.npz"
+    with pytest.raises(Interrupted):
+        # checkpoint after every batch; "kill" once epoch 1 (0-based) has 2 batches done
+        train(cfg, digits, checkpoint=lambda s: s.save(ckpt), checkpoint_every=0.0,
+              stop=lambda s: s.epoch == 1 and s.batch == 2)
+    state = TrainedModel.load(ckpt)
+    assert (state.epoch, state.batch, state.complete) == (1, 2, False)
+    resumed = train(cfg, digits, state=state)
+    assert np.array_equal(resumed.model.J, full.model.J)
+    assert np.array_equal(resumed.model.b, full.model.b)
+    assert resumed.history.loss_after == full.history.loss_after
+    assert np.any(full.model.J != 0)
+
+
+def test_resume_with_other_settings_is_refused(digits, tiny_model):
+    from spu_emulator.errors import InputError
+
+    with pytest.raises(InputError, match="different settings"):
+        train(TINY.replace(kT=0.2), digits, state=tiny_model)
+
+
+def test_training_lowers_loss_and_logs_heat(tiny_model):
+    h = tiny_model.history
+    assert len(h.loss_after) == 2 and h.loss_after[0] < h.loss_before[0]
+    assert all(np.isfinite(h.heat_kT))
+
+
+def test_generate_shape_scale_and_heat(tiny_model):
+    g = generate(tiny_model, 30, np.random.default_rng(1))
+    assert g.images.shape == (30, 8, 8)
+    assert g.images.min() >= 0.0 and g.images.max() <= 16.0
+    assert g.images.std() > 0.5  # not a constant image
+    assert g.heat_kT.shape == (30,) and np.all(np.isfinite(g.heat_kT))
+    again = generate(tiny_model, 30, np.random.default_rng(1))
+    assert np.array_equal(again.images, g.images)  # same seed, same bytes
+
+
+def test_model_file_round_trip(tiny_model, tmp_path):
+    p = tmp_path / "m.npz"
+    tiny_model.save(p)
+    m = TrainedModel.load(p)
+    assert m.config == tiny_model.config and m.complete
+    assert np.array_equal(m.model.J, tiny_model.model.J)
+    assert np.array_equal(m.heldout_idx, tiny_model.heldout_idx)
+    assert not set(m.train_idx) & set(m.heldout_idx)
+    assert p.read_bytes() == (tmp_path / "m.npz").read_bytes()
+
+
+@pytest.mark.slow
+def test_paper_preset_smoke(digits):
+    """The paper's settings (Δt = 1e-3, 2 × 2500 steps, 64 + 512 units), one epoch."""
+    cfg = PRESETS["paper"].replace(epochs=1, heat_samples=2)
+    assert (cfg.J2, cfg.J4, cfg.kT, cfg.mu, cfg.dt, cfg.t_f, cfg.n_hidden) == \
+        (1.0, 1.0, 0.1, 1.0, 1e-3, 2.5, 512)
+    tm = train(cfg, digits)
+    assert tm.model.n_units == 64 + 512 and len(tm.train_idx) == 3
+    assert np.all(tm.model.b[:64] == 0)  # paper: hidden biases only
+    assert np.any(tm.model.J != 0)
+    assert tm.history.loss_after[0] < tm.history.loss_before[0]
+
+
+def test_export_netlist_loads_and_has_the_model_drift(tiny_model, tmp_path):
+    from spu_emulator.generative.export import PhysicalScale, write_netlist
+    from spu_emulator.netlist import load
+    from spu_emulator.sde.nonlinear import NonlinearSDE
+
+    scale = PhysicalScale(temperature=300.0, capacitance=1e-12, time_unit=1e-6)
+    path = tmp_path / "c.yaml"
+    write_netlist(path, tiny_model.model, scale)
+    sde = NonlinearSDE.from_netlist(load(path))
+    m = tiny_model.model
+    q0, tau = scale.charge_unit(m.kT), scale.time_unit
+    x = np.random.default_rng(3).normal(scale=0.5, size=(5, m.n_units))
+    # dq/dt = (q0 / tau) dx/dt_model
+    np.testing.assert_allclose(sde.drift(q0 * x), (q0 / tau) * m.drift()(x), rtol=1e-9,
+                               atol=1e-12 * q0 / tau)
+    # noise: sqrt(2 kB T / R) per node = q0 sqrt(2 mu kT / tau)
+    np.testing.assert_allclose(np.sqrt((sde.B**2).sum(1)), q0 * np.sqrt(2 * m.mu * m.kT / tau),
+                               rtol=1e-9)
