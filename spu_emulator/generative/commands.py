@@ -131,6 +131,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.count < 1:
         raise InputError(f"--count must be >= 1, got {args.count}")
     tm = TrainedModel.load(args.model)
+    if args.gen_time is not None:
+        if args.gen_time <= 0:
+            raise InputError(f"--gen-time must be positive, got {args.gen_time}")
+        tm.config = tm.config.replace(gen_time=args.gen_time)
     if not tm.complete:
         print(f"warning: {args.model} is a checkpoint of an unfinished run "
               f"(epoch {tm.epoch}/{tm.config.epochs})", file=sys.stderr)
@@ -226,6 +230,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, help="samples (.npy, shape (count, h, w))")
     p.add_argument("--png", default=None, help="also write a grid of the first 100 as PNG")
     p.add_argument("--method", default="euler", choices=("euler", "heun"))
+    p.add_argument("--gen-time", type=float, default=None,
+                   help="coupled generation time (model units; default: the model's)")
     p.add_argument("--temperature", type=float, default=300.0, help="bath temperature (K) for joules")
     p.add_argument("--heat-json", default=None, help="write the heat/energy report as JSON")
     p.set_defaults(func=cmd_generate)
