@@ -68,7 +68,7 @@ def netlist_dict(model: QuarticModel, scale: PhysicalScale = PhysicalScale(), na
     R = scale.resistance(model.kT, model.mu)
     names = node_names(model.n_visible, model.n_hidden)
     elements: list[dict[str, Any]] = []
-    for i, n in enumerate(names):
+    for n in names:
         elements.append({"name": f"NC_{n}", "type": "NC", "nodes": [n, "gnd"],
                          "J2": float(eps0 * model.J2 / q0**2), "J4": float(eps0 * model.J4 / q0**4)})
     for i, n in enumerate(names):

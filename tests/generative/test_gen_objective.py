@@ -45,7 +45,7 @@ def test_gradient_matches_finite_differences(problem_and_path):
     gJ, gb = pb.gradient(J, b)
     h = 1e-5
     iu, ju = np.nonzero(np.triu(pb.coupling_mask, 1))
-    for i, j in list(zip(iu, ju))[:12]:
+    for i, j in list(zip(iu, ju, strict=True))[:12]:
         E = np.zeros_like(J)
         E[i, j] = E[j, i] = h
         fd = (pb.objective(J + E, b) - pb.objective(J - E, b)) / (2 * h)
@@ -65,7 +65,7 @@ def _design_solution(pb, path):
     n = NV + NH
     dt = PROT.dt
     d = x - xp + MU * dt * (2 * xp + 4 * xp**3)
-    pairs = list(zip(*np.nonzero(np.triu(pb.coupling_mask, 1))))
+    pairs = list(zip(*np.nonzero(np.triu(pb.coupling_mask, 1)), strict=True))
     biases = list(np.nonzero(pb.bias_mask)[0])
     P = len(pairs) + len(biases)
     rows = []
