@@ -118,9 +118,11 @@ def run_simulation(
     save_every: int = 1,
     float32: bool = False,
     progress: bool = False,
+    x0: np.ndarray | None = None,
 ) -> Trajectory:
-    """Simulate a linear netlist from its stationary distribution (exact method) or
-    from zero (euler, with burn-in)."""
+    """Simulate a netlist: linear ones start from their exact stationary distribution,
+    nonlinear ones from zero charge, unless ``x0`` ((n,) or (chains, n), SI units in
+    state order) is given."""
     if not (np.isfinite(duration) and duration > 0):
         raise InputError(f"--duration must be positive, got {duration}")
     if not netlist.is_linear:
@@ -169,6 +171,21 @@ def run_simulation(
         dtype=np.float32 if float32 else np.float64,
         progress=progress,
     )
+
+
+def _check_x0(x0: np.ndarray | None, sde, chains: int, netlist: Netlist):
+    if x0 is None:
+        return "stationary" if netlist.is_linear else "zeros"
+    x0 = np.asarray(x0, dtype=float)
+    n = sde.dim
+    if x0.shape not in ((n,), (chains, n)):
+        raise InputError(
+            f"--x0: expected shape ({n},) or ({chains}, {n}) for {n} states "
+            f"({', '.join(sde.state_names[:4])}{', ...' if n > 4 else ''}), got {x0.shape}"
+        )
+    if not np.all(np.isfinite(x0)):
+        raise InputError("--x0: contains non-finite values")
+    return x0
 
 
 def trajectory_summary(traj: Trajectory, netlist: Netlist) -> dict[str, Any]:

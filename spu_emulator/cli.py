@@ -117,6 +117,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             f"--out {args.out}: the trajectory is written as .npz; give a name ending in .npz"
         )
     netlist = load(args.netlist)
+    x0 = None
+    if args.x0:
+        try:
+            x0 = np.load(args.x0, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--x0 {args.x0}: cannot read a .npy array ({exc})") from None
     method = args.method or ("exact" if netlist.is_linear else "euler")
     traj = run_simulation(
         netlist,
@@ -129,6 +135,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         save_every=args.save_every,
         float32=args.float32,
         progress=not args.json,
+        x0=x0,
     )
     data = traj.to_npz_dict()
     data["netlist_source"] = np.array(str(args.netlist))
@@ -249,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--save-every", type=_positive_int, default=1, help="store every k-th step")
     s.add_argument(
         "--float32", action="store_true", help="single precision (faster, ~1e-6 relative)"
+    )
+    s.add_argument(
+        "--x0",
+        help="initial states, .npy of shape (n,) or (chains, n) in state order "
+        "(default: stationary for linear circuits, zero charge for nonlinear ones)",
     )
     s.add_argument("--out", required=True, help="output trajectory, .npz")
     s.add_argument("--json", action="store_true", help="print a statistical summary as JSON")

@@ -184,3 +184,17 @@ def test_import_is_light():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_simulate_x0(tmp_path, capsys):
+    x0 = tmp_path / "x0.npy"
+    np.save(x0, np.full((3, 2), 2e-16))
+    out = tmp_path / "a.npz"
+    assert main(["simulate", "netlists/nonlinear_pair.yaml", "--duration", "20ps", "--chains", "3",
+                 "--x0", str(x0), "--out", str(out)]) == 0
+    first = np.load(out)["states"][:, 0]
+    assert np.all(np.abs(first - 2e-16) < 1e-16)  # one short step away from the start
+    np.save(x0, np.zeros(5))
+    assert main(["simulate", "netlists/nonlinear_pair.yaml", "--duration", "20ps", "--x0", str(x0),
+                 "--out", str(out)]) == 2
+    assert "--x0: expected shape (2,)" in capsys.readouterr().err
