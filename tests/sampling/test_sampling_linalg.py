@@ -158,3 +158,21 @@ def test_sampling_cli_round_trip(tmp_path, capsys):
     for key in ("inverse", "relative_error_estimate", "emulated_time", "wall_time", "effective_samples"):
         assert key in r
     assert r["relative_error_estimate"] <= 0.1
+
+
+def test_sampling_inverse_path_falls_then_hits_the_floor():
+    """One run extended in place: with ideal couplers the actual error falls with time
+    (last ≤ first / 5 over 360× more time); with a 3-bit bank it ends at the exact
+    floor of the compiled couplings (reported), well above the ideal run's error."""
+    from spu_emulator.sampling.linalg import inverse_path
+
+    A = m_matrix(6, np.random.default_rng(21), density=0.9, cond=20)
+    times = np.logspace(-2.5, 0, 4)  # s: 640 to 236k samples (RC cells, τ ≈ 4 µs)
+    ideal = inverse_path(A, times, seed=4)
+    assert ideal[-1]["floor"] < 1e-12
+    assert ideal[-1]["error"] <= ideal[0]["error"] / 5
+    assert all(p["error"] <= 1.5 * p["bound"] for p in ideal)
+    banked = inverse_path(A, times, seed=4, bank=Bank.uniform(3))
+    floor = banked[-1]["floor"]
+    assert floor > 3 * ideal[-1]["error"]
+    assert abs(banked[-1]["error"] - floor) <= 0.25 * floor
