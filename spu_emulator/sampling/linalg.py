@@ -266,7 +266,7 @@ def inverse_path(
     couplings, from the Lyapunov covariance). Reproduces the paper's error-vs-time
     curve; the cost is that of a single run to the last time."""
     cfg = _DEFAULTS | kw
-    a = check_spd_input(a)
+    a = _check_spd_input(a)
     options = options or CompileOptions(inductance=None, covariance_report=False)
     designs = program_inverse(a, options=options, bank=bank, rounding=rounding, roundings=roundings, seed=seed)
     ai = np.linalg.inv(a)
@@ -294,7 +294,7 @@ def inverse_path(
     return out
 
 
-def check_spd_input(a: Array) -> Array:
+def _check_spd_input(a: Array) -> Array:
     from ..hardware.compiler import check_spd
 
     return check_spd(np.asarray(a, float), "matrix")
