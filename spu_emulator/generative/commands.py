@@ -140,6 +140,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
               f"(epoch {tm.epoch}/{tm.config.epochs})", file=sys.stderr)
     g = generate(tm, args.count, np.random.default_rng(args.seed), method=args.method)
     save_npy(args.out, g.images)
+    if args.x0_out:
+        from .circuit import simulate_arguments, to_charges
+
+        scale = _scale(args)
+        save_npy(args.x0_out, to_charges(tm, g.x_start, scale))
+        sim = simulate_arguments(tm, scale)
+        print(f"wrote {args.x0_out}: switch-on node charges (C), shape {g.x_start.shape}; run the "
+              f"coupled phase on the circuit with: spu simulate NETLIST --method euler --x0 "
+              f"{args.x0_out} --chains {args.count} --dt {sim['dt']:.6g} --duration "
+              f"{sim['duration']:.6g} --burn-in {sim['burn_in']:.6g} --out sim.npz")
     if args.png:
         _png_grid(args.png, g.images, tm.lo, tm.hi)
     rep = heat_report(g.heat_kT, args.temperature)
@@ -159,10 +169,19 @@ def cmd_score(args: argparse.Namespace) -> int:
     path = Path(args.samples)
     if not path.is_file():
         raise InputError(f"{path}: samples file not found")
-    try:
-        samples = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read a .npy array ({exc})") from None
+    if path.suffix == ".npz":  # a `spu simulate` trajectory of the exported circuit
+        from .circuit import load_trajectory, trajectory_images
+
+        if not args.model:
+            raise InputError(f"{path}: scoring a simulated trajectory needs --model (the model "
+                             "whose exported netlist was simulated)")
+        states, t, names = load_trajectory(path)
+        samples = trajectory_images(TrainedModel.load(args.model), states, t, _scale(args), names)
+    else:
+        try:
+            samples = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: cannot read a .npy array ({exc})") from None
     if samples.ndim not in (2, 3) or len(samples) < args.k + 1 or not np.issubdtype(samples.dtype, np.number):
         raise InputError(f"{path}: expected a numeric (n, h, w) or (n, d) array with n > k, "
                          f"got shape {samples.shape}")
@@ -189,14 +208,28 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scale(args: argparse.Namespace):  # -> PhysicalScale
+    from .export import PhysicalScale
+
+    if args.temperature <= 0 or args.capacitance <= 0 or args.time_unit <= 0:
+        raise InputError("--temperature, --capacitance and --time-unit must be positive")
+    return PhysicalScale(args.temperature, args.capacitance, args.time_unit)
+
+
+def _scale_options(p: argparse.ArgumentParser, temperature: bool = True) -> None:
+    """The circuit's physical scale (must match the one 'spu export' used)."""
+    if temperature:
+        p.add_argument("--temperature", type=float, default=300.0, help="bath temperature (K)")
+    p.add_argument("--capacitance", type=float, default=1e-12, help="C that J2=1 stands for (F)")
+    p.add_argument("--time-unit", type=float, default=1e-6, help="seconds per model time unit")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import PhysicalScale, write_netlist
+    from .export import write_netlist
     from .train import TrainedModel
 
     tm = TrainedModel.load(args.model)
-    if args.temperature <= 0 or args.capacitance <= 0 or args.time_unit <= 0:
-        raise InputError("--temperature, --capacitance and --time-unit must be positive")
-    scale = PhysicalScale(args.temperature, args.capacitance, args.time_unit)
+    scale = _scale(args)
     doc = write_netlist(args.output, tm.model, scale, name=Path(args.model).stem, tol=args.tol)
     kinds: dict[str, int] = {}
     for e in doc["elements"]:
@@ -234,22 +267,25 @@ def register(subparsers: Any) -> None:
                    help="coupled generation time (model units; default: the model's)")
     p.add_argument("--temperature", type=float, default=300.0, help="bath temperature (K) for joules")
     p.add_argument("--heat-json", default=None, help="write the heat/energy report as JSON")
+    p.add_argument("--x0-out", default=None, help="also write the switch-on states as node "
+                   "charges (.npy, C) for 'spu simulate --x0' on the exported netlist")
+    _scale_options(p, temperature=False)
     p.set_defaults(func=cmd_generate)
 
     p = subparsers.add_parser("score", help="quality metrics of generated images vs held-out data")
-    p.add_argument("samples", help=".npy of shape (n, h, w) or (n, h*w)")
+    p.add_argument("samples", help=".npy of shape (n, h, w) or (n, h*w), or a 'spu simulate' "
+                   ".npz of the exported netlist (needs --model)")
     p.add_argument("--model", default=None, help="use this model's dataset and held-out split")
     p.add_argument("--dataset", default="digits")
     p.add_argument("--k", type=int, default=3)
     p.add_argument("--seed", type=int, default=0, help="seed of the real/noise reference rows")
     p.add_argument("--json", action="store_true")
+    _scale_options(p)
     p.set_defaults(func=cmd_score)
 
     p = subparsers.add_parser("export", help="write a trained computer as a spu-netlist/1 circuit")
     p.add_argument("model")
     p.add_argument("-o", "--output", required=True, help="netlist (.yaml)")
-    p.add_argument("--temperature", type=float, default=300.0, help="bath temperature (K)")
-    p.add_argument("--capacitance", type=float, default=1e-12, help="C that J2=1 stands for (F)")
-    p.add_argument("--time-unit", type=float, default=1e-6, help="seconds per model time unit")
+    _scale_options(p)
     p.add_argument("--tol", type=float, default=0.0, help="drop couplings with |J| <= tol")
     p.set_defaults(func=cmd_export)

@@ -30,11 +30,14 @@ Array = np.ndarray
 @dataclass(frozen=True)
 class Generation:
     """``images`` (count, h, w) in the data's pixel scale, ``x`` (count, N) final states,
-    ``heat_kT`` (count,) heat released per sample in units of kT."""
+    ``heat_kT`` (count,) heat released per sample in units of kT, ``x_start`` (count, N)
+    the states at coupling switch-on (the end of the noise phase: the start states of
+    the circuit-level run, :mod:`~spu_emulator.generative.circuit`)."""
 
     images: Array
     x: Array
     heat_kT: Array
+    x_start: Array
 
 
 def generate(
@@ -60,10 +63,11 @@ def generate(
     def coupled(x: Array, t: float) -> Array:
         return f(x)
 
-    imgs, xs, heats = [], [], []
+    imgs, xs, heats, starts = [], [], [], []
     for start in range(0, count, chunk):
         B = min(chunk, count - start)
         x = langevin(free, np.zeros((B, m.n_units)), dt, n_noise, sigma, rng, method)
+        starts.append(x)
         e0 = m.energy(x)
         x = langevin(coupled, x, dt, n_gen - n_win, sigma, rng, method)
         if n_win > 0:
@@ -75,4 +79,5 @@ def generate(
         heats.append((e0 - m.energy(x)) / c.kT)
         imgs.append(tm.to_pixels(xv))
         xs.append(x)
-    return Generation(np.concatenate(imgs), np.concatenate(xs), np.concatenate(heats))
+    return Generation(np.concatenate(imgs), np.concatenate(xs), np.concatenate(heats),
+                      np.concatenate(starts))
