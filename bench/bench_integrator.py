@@ -138,6 +138,24 @@ def bench_thermox(n: int, B: int, steps: int, dt: float) -> float | None:
     return B * steps / timeit(lambda: f(arg).block_until_ready())
 
 
+def markdown_table(rows: list[dict]) -> str:
+    """The figures as a markdown table (chain-steps per second)."""
+    out = [
+        "| workload | states | batch | ours f64 | ours f32 | numpy loop | thermox "
+        "| best/numpy | best/thermox |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        best = max(r["ours_f64"], r["ours_f32"])
+        th = r["thermox"]
+        out.append(
+            f"| {r['case']} | {r['states']} | {r['batch']} | {r['ours_f64']:.3g} "
+            f"| {r['ours_f32']:.3g} | {r['numpy_loop']:.3g} | {f'{th:.3g}' if th else '–'} "
+            f"| {best / r['numpy_loop']:.1f}× | " + (f"{best / th:.1f}× |" if th else "– |")
+        )
+    return "\n".join(out)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="skip d = 1024")
@@ -194,18 +212,8 @@ def main() -> int:
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump({"meta": meta, "rows": rows}, fh, indent=2)
-    print(
-        "\n| workload | states | batch | ours f64 | ours f32 | numpy loop | thermox | best/numpy | best/thermox |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        best = max(r["ours_f64"], r["ours_f32"])
-        th = r["thermox"]
-        print(
-            f"| {r['case']} | {r['states']} | {r['batch']} | {r['ours_f64']:.3g} | {r['ours_f32']:.3g} | "
-            f"{r['numpy_loop']:.3g} | {th:.3g} | {best / r['numpy_loop']:.1f}× | "
-            + (f"{best / th:.1f}× |" if th else "– |")
-        )
+    print()
+    print(markdown_table(rows))
     return 0
 
 
