@@ -138,11 +138,14 @@ def test_simulated_covariance_within_standard_errors(name, chains, duration):
 
 
 @pytest.mark.parametrize(
-    "segments,chains,steps", [(1, 5, 101), (3, 5, 101), (8, 2, 1000), (64, 1, 5000)]
+    "segments,chains,steps",
+    [(1, 5, 101), (1, 1, 50), (3, 5, 101), (8, 2, 1000), (64, 1, 5000), (7, 3, 1000), (None, 1, 3001), (None, 130, 70)],
 )
-def test_segmented_run_equals_stepwise(segments, chains, steps):
+@pytest.mark.parametrize("chunk", [1 << 22, 700])
+def test_segmented_run_equals_stepwise(segments, chains, steps, chunk, monkeypatch):
     """Running P trajectory segments side by side and stitching them is the same
     recursion as stepping one step at a time, given the same normals."""
+    monkeypatch.setattr("spu_emulator.integrate.exact.CHUNK_NUMBERS", chunk)  # many chunks
     sde = assemble(load("netlists/nonequilibrium.yaml")).to_sde()
     integ = Exact(segments=segments)
     plan = integ.init(sde, 1e-8)
@@ -158,9 +161,72 @@ def test_segmented_run_equals_stepwise(segments, chains, steps):
             self.i += P * m
             return blk.reshape(P, m, Z.shape[1], r).transpose(1, 0, 2, 3).reshape(m, -1, r)
 
+        def draw_parts(self, m, rows):  # consecutive row groups of the same layout
+            z = self.draw(m, chains=sum(rows))
+            edges = np.cumsum([0, *rows])
+            return [z[:, a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+        def map(self, fn, n, size=0):
+            return [fn(s) for s in range(n)]
+
     x0 = np.random.default_rng(0).standard_normal((chains, sde.dim)) * 1e-6
     out = np.empty((chains, steps, sde.dim))
     integ.run(plan, x0, steps, Fixed(), 0.0, 1e-8, out)
+    x = x0
+    ref = np.empty_like(out)
+    for k in range(steps):
+        x = integ.step(plan, x, Z[k], 0.0)
+        ref[:, k] = x
+    assert np.allclose(out, ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
+
+
+def _wide_spu_sde(d: int):
+    """An all-to-all RLC SPU of d cells (2d states), built in YAML."""
+    rng = np.random.default_rng(d)
+    cells = "\n".join(
+        f"  - {{name: n{i}, C: {rng.uniform(1, 1.3):.3f} nF, L: {rng.uniform(1.5, 2.2):.3f} uH, "
+        f"R: {rng.uniform(1, 1.5):.3f} kOhm}}" for i in range(d))
+    cpl = "\n".join(f"  - {{between: [n{i}, n{j}], C: {rng.uniform(1, 20):.2f} pF}}"
+                     for i in range(d) for j in range(i + 1, d) if rng.random() < 0.3)
+    return assemble(loads(f"format: spu-netlist/1\ntemperature: 300 K\ncells:\n{cells}\ncouplers:\n{cpl}\n")).to_sde()
+
+
+@pytest.mark.parametrize("chains,steps,chunk", [(130, 50, 1 << 22), (131, 41, 30000), (257, 9, 1 << 22)])
+def test_split_wide_run_equals_stepwise(chains, steps, chunk, monkeypatch):
+    """Big states: chains run in row groups on worker threads, each drawing normals
+    from its own stream in small blocks; that is the same recursion as stepping."""
+    import spu_emulator.integrate.exact as ex
+
+    monkeypatch.setattr(ex, "CHUNK_NUMBERS", chunk)
+    monkeypatch.setattr(ex, "SPLIT_BLOCK", 700)  # several sub-blocks per chunk
+    sde = _wide_spu_sde(32)
+    assert sde.dim >= ex.SPLIT_STATES
+    integ = Exact()
+    plan = integ.init(sde, 2e-8)
+    r = integ.noise_dim(plan)
+    Z = np.random.default_rng(5).standard_normal((steps, chains, r))
+    S = 2
+    edges = [chains * s // S for s in range(S + 1)]
+
+    class Fixed:  # worker s owns chains edges[s]:edges[s+1] and walks through the steps
+        N_STREAMS = S
+        pos = [0] * S
+
+        def part(self, s, m, rows):
+            assert rows == edges[s + 1] - edges[s]
+            z = Z[self.pos[s] : self.pos[s] + m, edges[s] : edges[s + 1]]
+            self.pos[s] += m
+            return z
+
+        def map(self, fn, n, size=0):
+            return [fn(s) for s in range(n)]
+
+        def _finish_pending(self):
+            pass
+
+    x0 = np.random.default_rng(0).standard_normal((chains, sde.dim)) * 1e-6
+    out = np.empty((chains, steps, sde.dim))
+    integ.run(plan, x0, steps, Fixed(), 0.0, 2e-8, out)
     x = x0
     ref = np.empty_like(out)
     for k in range(steps):

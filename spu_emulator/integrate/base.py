@@ -109,16 +109,53 @@ class NoiseSource:
         z = np.empty((m, chains, self.dim), dtype=self.dtype)
         parts = self._parts(z)
         if self.threads and z.size >= 1 << 15:
-            if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                self._pool = ThreadPoolExecutor(max_workers=self.N_STREAMS)
-            futs = [self._pool.submit(self._fill, s, p) for s, p in enumerate(parts)]
+            pool = self._ensure_pool()
+            futs = [pool.submit(self._fill, s, p) for s, p in enumerate(parts)]
         else:
             for s, p in enumerate(parts):
                 self._fill(s, p)
             futs = []
         return (m, chains), futs, z
+
+    def _ensure_pool(self):
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=self.N_STREAMS)
+        return self._pool
+
+    def part(self, s: int, m: int, rows: int) -> Array:
+        """Normals (m, rows, dim) from stream s alone, filled on the calling thread:
+        for integrators whose workers each own one stream (worker s, stream s)."""
+        z = np.empty((m, rows, self.dim), dtype=self.dtype)
+        self._fill(s, z)
+        return z
+
+    def draw_parts(self, m: int, rows: list[int]) -> list[Array]:
+        """Normals for the next m steps of ``len(rows) ≤ N_STREAMS`` groups of rows:
+        part s, shape (m, rows[s], dim), always comes from stream s (filled
+        concurrently with ``threads``). Integrators that work on row groups in
+        parallel use this instead of :meth:`draw`."""
+        if len(rows) > self.N_STREAMS:
+            raise ValueError(f"at most {self.N_STREAMS} parts")
+        self._finish_pending()
+        parts = [np.empty((m, r, self.dim), dtype=self.dtype) for r in rows]
+        self.map(lambda s: self._fill(s, parts[s]), len(parts), sum(p.size for p in parts))
+        return parts
+
+    def map(self, fn: Callable[[int], Any], n: int, size: int = 1 << 20) -> list[Any]:
+        """fn(0), …, fn(n−1): on the worker threads with ``threads`` (and ``size``,
+        the amount of work in numbers, large enough), else in order here."""
+        if self.threads and n > 1 and size >= 1 << 15:
+            pool = self._ensure_pool()
+            return [f.result() for f in [pool.submit(fn, s) for s in range(n)]]
+        return [fn(s) for s in range(n)]
+
+    def _finish_pending(self) -> None:
+        """Let a prefetched block finish (it stays pending for a matching draw)."""
+        if self._pending is not None:
+            for f in self._pending[1]:
+                f.result()
 
     def draw(self, m: int, prefetch: int | None = None, chains: int | None = None) -> Array:
         """Normals for the next m steps, shape (m, chains, dim) (``chains`` defaults to

@@ -27,6 +27,14 @@ import numpy as np
 
 from .base import Array, Integrator, NoiseSource, Progress
 
+#: Numbers (normals or states) per chunk of work: bounds memory, keeps blocks in cache.
+CHUNK_NUMBERS = 1 << 22
+#: From this state size on, wide batches are split into row groups that run on
+#: separate threads, each drawing its own normals and doing its own products (below
+#: it, the per-step Python overhead would contend for the GIL).
+SPLIT_STATES = 64
+#: Numbers per sub-block of a split worker (normals + states stay in cache).
+SPLIT_BLOCK = 1 << 16
 #: Batch size from which plain stepping keeps the matrix products large enough.
 WIDE_BATCH = 128
 #: Up to this state size a step costs more in normals (~9 ns each) than in GEMM
@@ -143,16 +151,57 @@ class Exact(Integrator):
         # threads: keep BLAS on one thread then, so the two do not oversubscribe the
         # cores (OpenBLAS threads spin while waiting). Big states are GEMM-bound.
         # (Independent of whether the normals use threads, so results do not change.)
-        limit = x0.shape[1] <= RNG_BOUND_STATES
+        B, n = x0.shape
+        if B >= 2 and n >= SPLIT_STATES and self.layout(B, n, n_steps, n_steps)[0] == 1:
+            with _blas_single_thread(True):
+                self._run_split(plan, x0, n_steps, noise, out, progress)
+            return
+        limit = n <= RNG_BOUND_STATES
         with _blas_single_thread(limit):
             self._run(plan, x0, n_steps, noise, out, progress)
+
+    def _run_split(self, plan, x0, n_steps, noise, out, progress) -> None:
+        """Chains in N_STREAMS groups, one per worker thread (one-thread BLAS each):
+        worker s draws its normals from stream s in cache-sized blocks of steps and
+        steps its chains through them. Same numbers with or without threads."""
+        B, n = x0.shape
+        r = plan.Lq.shape[1]
+        S = noise.N_STREAMS
+        edges = [B * s // S for s in range(S + 1)]
+        noise._finish_pending()  # a prefetch from an earlier draw must not race the workers
+        dev0 = (x0 - plan.mu).astype(plan.F.dtype)
+        per_chunk = max(1, CHUNK_NUMBERS // max(B * max(r, n), 1))
+
+        def worker(s: int, k: int, steps: int) -> None:
+            lo, hi = edges[s], edges[s + 1]
+            if hi == lo:
+                return
+            m_max = max(1, SPLIT_BLOCK // ((hi - lo) * max(r, n)))
+            dev = dev0[lo:hi] if k == 0 else out[lo:hi, k - 1].copy()  # deviations until the end
+            j = 0
+            while j < steps:
+                m = min(m_max, steps - j)
+                X = np.empty((m, hi - lo, n), dtype=dev.dtype)
+                dev = self._stepwise(plan, dev, noise.part(s, m, hi - lo), X)
+                out[lo:hi, k + j : k + j + m] = X.transpose(1, 0, 2)
+                j += m
+
+        k = 0
+        while k < n_steps:
+            steps = min(per_chunk, n_steps - k)
+            noise.map(lambda s, k=k, steps=steps: worker(s, k, steps), S, steps * B * n)
+            k += steps
+            if progress:
+                progress(steps)
+        if np.any(plan.mu):
+            out += plan.mu
 
     def _run(self, plan, x0, n_steps, noise, out, progress) -> None:
         B, n = x0.shape
         r = plan.Lq.shape[1]
         dev = (x0 - plan.mu).astype(plan.F.dtype)
         # Chunks of ~4M numbers; each chunk is P segments of K steps for every chain.
-        per_chunk = max(1, (1 << 22) // max(B * max(r, n), 1))
+        per_chunk = max(1, CHUNK_NUMBERS // max(B * max(r, n), 1))
         P, K_full = self.layout(B, n, n_steps, per_chunk)
         powers: dict[int, tuple[Array, Array]] = {}
         k = 0
