@@ -45,7 +45,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..netlist.schema import GROUND, Capacitor, Element, Inductor, MutualInductance, Netlist, Resistor
+from ..netlist.schema import (
+    GROUND,
+    Capacitor,
+    Element,
+    Inductor,
+    MutualInductance,
+    Netlist,
+    Resistor,
+)
 from ..units import K_B
 from .bank import Bank, quantize
 from .design import Design, ProgramMap, Variable
@@ -280,7 +288,6 @@ def plan_program(
 def hardware_matrix(plan: Plan, values: Array) -> Array:
     """The energy matrix the components realize: C_N (capacitive), the differential
     K (differential) or the inductance matrix L (inductive). O(d² + m)."""
-    d = len(plan.names)
     i, j = plan.pairs[:, 0], plan.pairs[:, 1]
     if plan.realization == "inductive":
         sl = np.sqrt(plan.cell_L)

@@ -33,14 +33,17 @@ def compile_dc(
     a: Array,
     b: Array,
     *,
-    options: CompileOptions = CompileOptions(inductance=None),
+    options: CompileOptions | None = None,
     g_max: float = 1e-3,
     drive: float = 10.0,
     bank: Bank | None = None,
     rounding: str = "nearest",
     seed: int = 0,
 ) -> Design:
-    """The RC network whose mean node voltages encode A⁻¹ b (module docstring)."""
+    """The RC network whose mean node voltages encode A⁻¹ b (module docstring).
+    ``options`` default: CompileOptions(inductance=None) (RC cells)."""
+    if options is None:
+        options = CompileOptions(inductance=None)
     plan = plan_program(a, "matrix", options=options)
     if plan.realization == "inductive":
         raise InputError(
@@ -51,7 +54,6 @@ def compile_dc(
     d = len(plan.names)
     gamma = g_max / options.c_max
     c0 = options.c_max
-    y = plan.scale / plan.scale.max()  # D up to a constant: only ratios matter below
     alpha_y = (plan.scale**2) * K_B * plan.temperature  # = α y² (scale = sqrt(α/kT) y)
     # alpha D P D with D = diag(y): hardware matrix entries scale as alpha*y_i*y_j.
     # Use the plan's absolute y: y_abs = scale / sqrt(alpha/kT); alpha*y_abs² = alpha_y.

@@ -20,6 +20,7 @@ come after the elements it names (the emitter writes it last).
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,11 +28,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import NetlistError
-import importlib
-
-_load_mod = importlib.import_module("spu_emulator.netlist.load")
 from ..netlist.dump import dumps
 from ..netlist.schema import GROUND, Inductor, Netlist
+
+# the module, not the ``load`` function that spu_emulator.netlist exports under that name
+_load_mod = importlib.import_module("spu_emulator.netlist.load")
 
 Array = np.ndarray
 

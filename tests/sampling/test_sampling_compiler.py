@@ -13,7 +13,12 @@ import pytest
 from spu_emulator.circuit.assemble import assemble
 from spu_emulator.errors import InputError
 from spu_emulator.hardware.bank import Bank, quantize, stratified_roundings
-from spu_emulator.hardware.compiler import CompileOptions, compile_matrix, hardware_matrix, plan_program
+from spu_emulator.hardware.compiler import (
+    CompileOptions,
+    compile_matrix,
+    hardware_matrix,
+    plan_program,
+)
 from spu_emulator.hardware.dc import compile_dc
 from spu_emulator.hardware.design import loads_design
 from spu_emulator.netlist import load, loads
