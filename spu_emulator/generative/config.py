@@ -12,7 +12,8 @@ kT = 0.1 alone caps precision near 0.6 even for a perfect reverse process): kT =
 the image (gain 2),
 visible biases, hidden–hidden couplings, every training image noised once per epoch,
 exact least-squares solve of the accumulated normal equations after every epoch,
-coupled generation for 7.5 (3 t_f) and a 0.5 averaging window at readout.
+coupled generation for 7.75 (3.1 t_f) with the visible units averaged over the last 1.0
+(an integrating readout; chosen by score, docs/generative.md).
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ class Config:
     split_seed: int = 0
     n_heldout: int = 500
     max_images: int = 0
-    gen_time: float | None = 7.5
-    readout_window: float = 0.5
+    gen_time: float | None = 7.75
+    readout_window: float = 1.0
     readout: str = "linear"
     heat_samples: int = 64
 
