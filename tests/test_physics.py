@@ -161,17 +161,17 @@ def test_segmented_run_equals_stepwise(segments, chains, steps, chunk, monkeypat
             self.i += P * m
             return blk.reshape(P, m, Z.shape[1], r).transpose(1, 0, 2, 3).reshape(m, -1, r)
 
-        def draw_parts(self, m, rows):  # consecutive row groups of the same layout
-            z = self.draw(m, chains=sum(rows))
-            edges = np.cumsum([0, *rows])
-            return [z[:, a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    _assert_run_is_stepwise(integ, plan, Fixed(), Z[:steps], 1e-8)
 
-        def map(self, fn, n, size=0):
-            return [fn(s) for s in range(n)]
 
-    x0 = np.random.default_rng(0).standard_normal((chains, sde.dim)) * 1e-6
-    out = np.empty((chains, steps, sde.dim))
-    integ.run(plan, x0, steps, Fixed(), 0.0, 1e-8, out)
+def _assert_run_is_stepwise(integ, plan, noise, Z, dt):
+    """integ.run with ``noise`` (which serves Z[t, b] to step t of chain b) equals
+    stepping one step at a time through Z."""
+    steps, chains, _ = Z.shape
+    n = plan.F.shape[0]
+    x0 = np.random.default_rng(0).standard_normal((chains, n)) * 1e-6
+    out = np.empty((chains, steps, n))
+    integ.run(plan, x0, steps, noise, 0.0, dt, out)
     x = x0
     ref = np.empty_like(out)
     for k in range(steps):
@@ -224,15 +224,7 @@ def test_split_wide_run_equals_stepwise(chains, steps, chunk, monkeypatch):
         def _finish_pending(self):
             pass
 
-    x0 = np.random.default_rng(0).standard_normal((chains, sde.dim)) * 1e-6
-    out = np.empty((chains, steps, sde.dim))
-    integ.run(plan, x0, steps, Fixed(), 0.0, 2e-8, out)
-    x = x0
-    ref = np.empty_like(out)
-    for k in range(steps):
-        x = integ.step(plan, x, Z[k], 0.0)
-        ref[:, k] = x
-    assert np.allclose(out, ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
+    _assert_run_is_stepwise(integ, plan, Fixed(), Z, 2e-8)
 
 
 def test_dc_sources_give_exact_mean():

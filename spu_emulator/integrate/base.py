@@ -131,18 +131,6 @@ class NoiseSource:
         self._fill(s, z)
         return z
 
-    def draw_parts(self, m: int, rows: list[int]) -> list[Array]:
-        """Normals for the next m steps of ``len(rows) ≤ N_STREAMS`` groups of rows:
-        part s, shape (m, rows[s], dim), always comes from stream s (filled
-        concurrently with ``threads``). Integrators that work on row groups in
-        parallel use this instead of :meth:`draw`."""
-        if len(rows) > self.N_STREAMS:
-            raise ValueError(f"at most {self.N_STREAMS} parts")
-        self._finish_pending()
-        parts = [np.empty((m, r, self.dim), dtype=self.dtype) for r in rows]
-        self.map(lambda s: self._fill(s, parts[s]), len(parts), sum(p.size for p in parts))
-        return parts
-
     def map(self, fn: Callable[[int], Any], n: int, size: int = 1 << 20) -> list[Any]:
         """fn(0), …, fn(n−1): on the worker threads with ``threads`` (and ``size``,
         the amount of work in numbers, large enough), else in order here."""
