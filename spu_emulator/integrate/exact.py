@@ -10,7 +10,9 @@ mean μ, so DC sources cost nothing per step.
 Speed (row vectors, one matrix product per step over the whole batch):
 
 - large batches (B ≥ 128 chains): x ← x Fᵀ + z Lqᵀ, with all noise terms of a
-  block of steps formed by one big GEMM first;
+  block of steps formed by one big GEMM first; from n = 64 states on, the chains
+  are split into one group per noise stream, each stepped on its own thread with
+  its own normals drawn in cache-sized blocks (one-thread BLAS);
 - small batches: a long trajectory is cut into P segments that run side by side as
   P·B chains from zero; the true segment starts follow sequentially,
   s_{p+1} = s_p (F^K)ᵀ + y_p(K), and each segment is corrected by one GEMM,
