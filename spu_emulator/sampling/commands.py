@@ -17,8 +17,9 @@ from ..io import dumps_json, save_npy, write_text
 from ..units import ValueParseError, parse_value
 
 
-def read_matrix(path: str, what: str = "matrix", vector: bool = False) -> np.ndarray:
-    """A matrix (or vector) from .npy, .csv (commas) or .txt (whitespace)."""
+def read_matrix(path: str, what: str = "matrix", vector: bool = False, spd: bool = False) -> np.ndarray:
+    """A matrix (or vector) from .npy, .csv (commas) or .txt (whitespace); with ``spd``
+    also checked symmetric positive definite (errors name the file)."""
     if not os.path.isfile(path):
         raise InputError(f"{path}: {what} file not found")
     ext = os.path.splitext(path)[1].lower()
@@ -45,6 +46,10 @@ def read_matrix(path: str, what: str = "matrix", vector: bool = False) -> np.nda
         raise InputError(f"{path}: {what} must be square, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{path}: {what} contains non-finite values")
+    if spd:
+        from ..hardware.compiler import check_spd
+
+        arr = check_spd(arr, f"{path}: {what}")
     return arr
 
 
@@ -125,7 +130,7 @@ def cmd_program(args: argparse.Namespace) -> int:
     if len(sources) != 1:
         raise InputError("give exactly one of --precision, --covariance or --matrix")
     kind, path = sources[0]
-    M = read_matrix(path, kind)
+    M = read_matrix(path, kind, spd=True)
     mean = read_matrix(args.mean, "mean", vector=True) if args.mean else None
     opts = _options(args, rc_default=False)
     design = compile_matrix(M, kind, mean=mean, options=opts, bank=_bank(args),
@@ -211,7 +216,7 @@ def _info_dict(info) -> dict[str, Any]:
 def cmd_invert(args: argparse.Namespace) -> int:
     from .linalg import inv
 
-    A = read_matrix(args.matrix)
+    A = read_matrix(args.matrix, spd=True)
     X, info = inv(A, seed=args.seed, bank=_bank(args), rounding=args.rounding,
                   roundings=args.roundings, options=_options(args, rc_default=True),
                   return_info=True, **_budget(args))
@@ -225,7 +230,7 @@ def cmd_invert(args: argparse.Namespace) -> int:
 def cmd_solve(args: argparse.Namespace) -> int:
     from .linalg import solve
 
-    A = read_matrix(args.matrix)
+    A = read_matrix(args.matrix, spd=True)
     b = read_matrix(args.rhs, "right-hand side", vector=True)
     x, info = solve(A, b, method=args.method, seed=args.seed, bank=_bank(args), rounding=args.rounding,
                     options=_options(args, rc_default=True), return_info=True, **_budget(args))
@@ -240,7 +245,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
 def cmd_logdet(args: argparse.Namespace) -> int:
     from .linalg import logdet
 
-    A = read_matrix(args.matrix)
+    A = read_matrix(args.matrix, spd=True)
     val, info = logdet(A, seed=args.seed, bank=_bank(args), rounding=args.rounding,
                        options=_options(args, rc_default=True), return_info=True, **_budget(args))
     _emit(args, {"logdet": val, **_info_dict(info)},

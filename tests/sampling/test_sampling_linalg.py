@@ -135,6 +135,17 @@ def test_sampling_cli_bad_input_exit_2(tmp_path, capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.startswith("spu: error:") and err.count("\n") == 1, err
+        if argv[0] in ("invert", "logdet"):
+            assert argv[1] in err, err  # names the file
+    (tmp_path / "asym.txt").write_text("1 2\n3 1\n")
+    np.savetxt(tmp_path / "b.txt", np.ones(2))
+    for name, why in [("bad.npy", "not positive definite"), ("asym.txt", "not symmetric")]:
+        path = str(tmp_path / name)
+        for argv in (["invert", path], ["logdet", path], ["solve", path, str(tmp_path / "b.txt")],
+                     ["program", "--precision", path, "-o", str(tmp_path / "p.yaml")]):
+            assert main(argv) == 2, argv
+            err = capsys.readouterr().err
+            assert str(tmp_path / name) in err and why in err, err
 
 
 def test_sampling_cli_round_trip(tmp_path, capsys):
