@@ -73,7 +73,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise InputError(f"--preset: unknown preset {args.preset!r} (have {', '.join(PRESETS)})")
     cfg = PRESETS[args.preset].replace(dataset=args.dataset)
     changes = {k: v for k, v in (("n_hidden", args.hidden), ("epochs", args.epochs),
-                                 ("seed", args.seed)) if v is not None}
+                                 ("seed", args.seed), ("time_bias", args.time_bias)) if v is not None}
     cfg = cfg.replace(**changes)
     out = args.out
     ckpt = _ckpt_path(out)
@@ -230,7 +230,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     tm = TrainedModel.load(args.model)
     scale = _scale(args)
-    doc = write_netlist(args.output, tm.model, scale, name=Path(args.model).stem, tol=args.tol)
+    doc = write_netlist(args.output, tm.model, scale, name=Path(args.model).stem, tol=args.tol,
+                        **tm.netlist_ramp())
     kinds: dict[str, int] = {}
     for e in doc["elements"]:
         kinds[e["type"]] = kinds.get(e["type"], 0) + 1
@@ -249,6 +250,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--hidden", type=int, default=None, help="number of hidden units")
     p.add_argument("--epochs", type=int, default=None, help="epochs (noising passes over the data)")
     p.add_argument("--seed", type=int, default=None, help="seed of every random choice (default 0)")
+    p.add_argument("--time-bias", default=None, choices=("none", "linear", "field"),
+                   help="time-dependent biases b + b'phi(t) with this ramp phi (default: the preset's)")
     p.add_argument("--out", required=True, help="model file (.npz)")
     p.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint")
     p.add_argument("--checkpoint-every", type=float, default=180.0, metavar="SECONDS",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
-from .noising import Protocol
+from .noising import TIME_BIAS, Protocol
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,10 @@ class Config:
     batches of ``batch_size``; generation: ``gen_time`` (coupled time, default t_f),
     ``readout_window`` (time-average of the visible units over the last window; 0 =
     snapshot), ``readout`` ("linear": pixel ∝ x/x*(1), or "cubic": exact inverse of the
-    settled map); ``heat_samples`` chains per epoch for the heat log.
+    settled map); ``heat_samples`` chains per epoch for the heat log; time-dependent
+    biases: ``time_bias`` ("none", or the ramp φ of b + b′φ(t): "linear" φ = t/t_f or
+    "field" φ = 1 − a(t)/a₀, see noising.ramp_points) and ``ramp_stretch`` (generation
+    runs the reversed ramp this many times slower than noising).
     """
 
     preset: str = "digits"
@@ -74,6 +77,8 @@ class Config:
     readout_window: float = 1.0
     readout: str = "linear"
     heat_samples: int = 64
+    time_bias: str = "none"
+    ramp_stretch: float = 1.0
 
     def __post_init__(self) -> None:
         checks = [
@@ -85,9 +90,11 @@ class Config:
             (self.optimizer in ("lstsq", "gd"), "optimizer must be lstsq or gd"),
             (self.hidden_drive in ("projection", "pixel"), "hidden_drive must be projection or pixel"),
             (self.readout in ("linear", "cubic"), "readout must be linear or cubic"),
+            (self.time_bias in TIME_BIAS, f"time_bias must be one of {', '.join(TIME_BIAS)}"),
             (self.readout_window >= 0, "readout_window must be >= 0"),
             (0 < self.ramp_fraction <= 1, "ramp_fraction must be in (0, 1]"),
             (self.ridge >= 0, "ridge must be >= 0"),
+            (self.ramp_stretch > 0, "ramp_stretch must be > 0"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -96,6 +103,10 @@ class Config:
     @property
     def protocol(self) -> Protocol:
         return Protocol(self.dt, self.t_f, self.a0, self.ramp_fraction, self.t_settle)
+
+    @property
+    def n_time_features(self) -> int:
+        return 0 if self.time_bias == "none" else 1
 
     @property
     def generation_time(self) -> float:

@@ -63,7 +63,8 @@ def heat_report(heat_kT: np.ndarray, temperature: float, digital: DigitalDenoise
         "digital_J_per_sample": digital.joules_per_sample,
         "ratio_digital_over_heat": digital.joules_per_sample / qj if qj > 0 else float("nan"),
         "assumptions": [
-            "heat = V(x at coupling switch-on) - V(x at readout), coupled phase only, per sample",
+            "heat = V(x at coupling switch-on) - V(x at readout) (+ the work of time-dependent "
+            "bias sources, if any), coupled phase only, per sample",
             f"joules at the bath temperature {temperature:g} K (1 kT = {kT_J:.4g} J)",
             "excluded: work to switch couplings/fields, control, readout, static power",
             f"digital: {digital.params} weights x {digital.steps} steps x 2 ops "

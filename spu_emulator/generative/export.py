@@ -60,9 +60,13 @@ def node_names(n_visible: int, n_hidden: int) -> list[str]:
 
 
 def netlist_dict(model: QuarticModel, scale: PhysicalScale = PhysicalScale(), name: str = "generative",
-                 tol: float = 0.0) -> dict[str, Any]:
+                 tol: float = 0.0, ramp_bias: Any = None,
+                 ramp: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> dict[str, Any]:
     """The spu-netlist/1 document (plain data) for ``model``; couplings with
-    |J_ij| ≤ tol are left out. Cost O(N²)."""
+    |J_ij| ≤ tol are left out. With ``ramp_bias`` b′ (N,) and ``ramp`` = (generation
+    times s in model units, φ(s)) the biases are time dependent, b_i + b′_i φ(s): unit i's
+    bias source is the piecewise-linear V_b,i(t) = −ε₀ (b_i + b′_i φ(t/τ₀)) / q₀, t from
+    coupling switch-on (units with b′_i = 0 keep a constant source). Cost O(N²)."""
     eps0 = scale.energy_unit(model.kT)
     q0 = scale.charge_unit(model.kT)
     R = scale.resistance(model.kT, model.mu)
@@ -72,8 +76,12 @@ def netlist_dict(model: QuarticModel, scale: PhysicalScale = PhysicalScale(), na
         elements.append({"name": f"NC_{n}", "type": "NC", "nodes": [n, "gnd"],
                          "J2": float(eps0 * model.J2 / q0**2), "J4": float(eps0 * model.J4 / q0**4)})
     for i, n in enumerate(names):
+        bias: Any = float(-eps0 * model.b[i] / q0)
+        if ramp is not None and ramp_bias is not None and ramp_bias[i] != 0.0:
+            bias = {"pwl": [[float(s * scale.time_unit), float(-eps0 * (model.b[i] + ramp_bias[i] * p) / q0)]
+                            for s, p in zip(*ramp, strict=True)]}
         elements.append({"name": f"RB_{n}", "type": "RB", "nodes": [n, "gnd"], "value": float(R),
-                         "bias": float(-eps0 * model.b[i] / q0)})
+                         "bias": bias})
     iu, ju = np.nonzero(np.triu(model.coupling_mask, 1) & (np.abs(model.J) > tol))
     for i, j in zip(iu, ju, strict=True):
         elements.append({"name": f"EC_{names[i]}_{names[j]}", "type": "EC",
@@ -88,11 +96,12 @@ def netlist_dict(model: QuarticModel, scale: PhysicalScale = PhysicalScale(), na
 
 
 def write_netlist(path: str | Path, model: QuarticModel, scale: PhysicalScale = PhysicalScale(),
-                  name: str = "generative", tol: float = 0.0) -> dict[str, Any]:
+                  name: str = "generative", tol: float = 0.0, ramp_bias: Any = None,
+                  ramp: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> dict[str, Any]:
     """Write :func:`netlist_dict` as YAML atomically; return the document."""
     import yaml  # lazy: numerics never import yaml
 
-    doc = netlist_dict(model, scale, name, tol)
+    doc = netlist_dict(model, scale, name, tol, ramp_bias, ramp)
     head = {k: v for k, v in doc.items() if k != "elements"}
     text = yaml.safe_dump(head, sort_keys=False, width=1000) + "elements:\n"
     text += "".join("  - " + yaml.safe_dump(e, default_flow_style=True, sort_keys=False, width=10**6)

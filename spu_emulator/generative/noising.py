@@ -17,7 +17,10 @@ the coupled, field-free computer has −ln P = Σ_i r_i² / (4 μ kT Δt) + cons
     r = d + μ Δt (J y + b),   y = x′,   d = x − x′ + μ Δt (2J₂ y + 4J₄ y³).
 
 With W = [J | b] (N, N+1) and ỹ = (y, 1), Σ_steps ‖r‖² = S + 2μΔt ⟨W, D⟩ + μ²Δt² tr(W C Wᵀ)
-where S = Σ ‖d‖², D = Σ d ỹᵀ and C = Σ ỹ ỹᵀ. These three sums (:class:`Stats`) are all
+where S = Σ ‖d‖², D = Σ d ỹᵀ and C = Σ ỹ ỹᵀ. With time-dependent biases b + b′φ(t)
+(``time_bias``; φ a fixed piecewise-linear ramp, :func:`ramp_points`) the feature φ at
+the step's y joins the constant: ỹ = (y, 1, φ), W = [J | b | b′], and the loss stays
+quadratic in W. These three sums (:class:`Stats`) are all
 the loss, its gradient and its exact minimizer need: they are accumulated over
 batches of images and noise trajectories with matrix products, O(B T N²) per batch of
 B trajectories of T steps, and O(N²) memory whatever the number of trajectories.
@@ -59,6 +62,45 @@ class Protocol:
         return self.a0 * max(0.0, 1.0 - t / (self.ramp_fraction * self.t_f))
 
 
+TIME_BIAS = ("none", "linear", "field")
+
+
+def ramp_points(kind: str, protocol: Protocol) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Breakpoints (forward noising time, φ) of the piecewise-linear time feature φ(t)
+    of the time-dependent biases b + b′φ (held constant outside the points):
+
+    - "linear": φ = clip(t / t_f, 0, 1);
+    - "field": φ = 1 − a(t)/a₀ = clip(t / (ρ t_f), 0, 1) (the noising field's own ramp).
+
+    φ is 0 at the clean end (t = 0) and 1 at the noisy end (t = t_f)."""
+    if kind == "linear":
+        return (0.0, protocol.t_f), (0.0, 1.0)
+    if kind == "field":
+        return (0.0, protocol.ramp_fraction * protocol.t_f), (0.0, 1.0)
+    raise ValueError(f"no time feature for time_bias {kind!r}")
+
+
+def time_feature(kind: str, protocol: Protocol, t: float) -> float:
+    """φ(t) at forward noising time t (see :func:`ramp_points`)."""
+    ts, vs = ramp_points(kind, protocol)
+    return float(np.interp(t, ts, vs))
+
+
+def generation_ramp_points(kind: str, protocol: Protocol, stretch: float = 1.0
+                           ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Breakpoints (generation time s, φ) of :func:`generation_feature` (constant
+    outside them): the noising ramp reversed, s = λ (t_f − t), λ = ``stretch``."""
+    ts, vs = ramp_points(kind, protocol)
+    return tuple(stretch * (protocol.t_f - t) for t in reversed(ts)), tuple(reversed(vs))
+
+
+def generation_feature(kind: str, protocol: Protocol, s: float, stretch: float = 1.0) -> float:
+    """φ at generation time s (from coupling switch-on): the reverse of the noising
+    schedule, φ(t_f − s/λ) (λ = ``stretch`` ≥ 1 runs it slower than noising); 0 (the
+    clean end's value) once s ≥ λ t_f."""
+    return time_feature(kind, protocol, protocol.t_f - s / stretch)
+
+
 @dataclass
 class Stats:
     """Sufficient statistics of the quadratic training loss (see module docstring).
@@ -73,8 +115,9 @@ class Stats:
     n_steps: int
 
     @classmethod
-    def zeros(cls, n_units: int, n_steps: int) -> Stats:
-        return cls(0.0, np.zeros((n_units, n_units + 1)), np.zeros((n_units + 1,) * 2), 0, n_steps)
+    def zeros(cls, n_units: int, n_steps: int, n_features: int = 0) -> Stats:
+        k = n_units + 1 + n_features
+        return cls(0.0, np.zeros((n_units, k)), np.zeros((k, k)), 0, n_steps)
 
     def __add__(self, other: Stats) -> Stats:
         if self.n_steps != other.n_steps or self.D.shape != other.D.shape:
@@ -99,6 +142,7 @@ def noising_trajectories(
     stats: Stats | None = None,
     record: bool = False,
     chunk: int = 25,
+    time_bias: str = "none",
 ) -> tuple[Stats, Array | None]:
     """Run the noising protocol on a batch of targets s̃ (B, N) and accumulate the loss
     statistics of the recorded steps into ``stats`` (a new :class:`Stats` is returned).
@@ -115,14 +159,15 @@ def noising_trajectories(
     for _ in range(protocol.n_settle):
         x = x - mu * dt * (single_unit_force(x, J2, J4) - protocol.a0 * targets)
         x = x + amp * rng.standard_normal(x.shape)
-    out = Stats.zeros(n, T) if stats is None else Stats(stats.S, stats.D.copy(), stats.C.copy(),
+    nf = 0 if time_bias == "none" else 1
+    out = Stats.zeros(n, T, nf) if stats is None else Stats(stats.S, stats.D.copy(), stats.C.copy(),
                                                          stats.n_traj, stats.n_steps)
-    if out.n_steps != T or out.D.shape[0] != n:
+    if out.n_steps != T or out.D.shape != (n, n + 1 + nf):
         raise ValueError("stats do not match this protocol / model size")
     path = np.empty((T + 1, B, n)) if record else None
     if path is not None:
         path[0] = x
-    ybuf = np.ones((chunk, B, n + 1))
+    ybuf = np.ones((chunk, B, n + 1 + nf))
     dbuf = np.empty((chunk, B, n))
     k = 0
     while k < T:
@@ -132,11 +177,13 @@ def noising_trajectories(
             x_new = x - mu * dt * (single_unit_force(x, J2, J4) - a * targets)
             x_new += amp * rng.standard_normal(x.shape)
             ybuf[j, :, :n] = x_new
+            if nf:  # the feature at the forward time of y = x(t_{k+1})
+                ybuf[j, :, n + 1] = time_feature(time_bias, protocol, (k + j + 1) * dt)
             dbuf[j] = x - x_new + mu * dt * single_unit_force(x_new, J2, J4)
             x = x_new
             if path is not None:
                 path[k + j + 1] = x
-        Y = ybuf[:m].reshape(m * B, n + 1)
+        Y = ybuf[:m].reshape(m * B, n + 1 + nf)
         Dm = dbuf[:m].reshape(m * B, n)
         out.C += Y.T @ Y
         out.D += Dm.T @ Y

@@ -10,7 +10,9 @@ entries. Its gradient with respect to W is G = (D + μΔt W C) / (2 kT n_traj); 
 J_ij (i<j) appears in W_ij and W_ji, so ∂L/∂J_ij = G_ij + G_ji, and ∂L/∂b_i = G_{i,N}.
 
 Parameters travel as a pair (J, b): J a symmetric (N, N) matrix with zero diagonal,
-b (N,), both zero outside the masks. The natural inner product on that space counts
+b (N,), both zero outside the masks; with time-dependent biases (statistics with a time
+feature column, C of size N+2) b is (N, 2) = [b | b′] and every formula holds with
+W = [J | b | b′]. The natural inner product on that space counts
 each pair once: ⟨(J, b), (J′, b′)⟩ = ½ Σ_ij J_ij J′_ij + Σ_i b_i b′_i.
 
 The minimizer solves the normal equations H θ = −g₀ (H the constant Hessian, g₀ the
@@ -46,8 +48,13 @@ class Problem:
     def n_units(self) -> int:
         return self.coupling_mask.shape[0]
 
+    @property
+    def n_bias_columns(self) -> int:
+        """K = 1 + the number of time features: b is (N,) for K = 1, else (N, K)."""
+        return self.stats.C.shape[0] - self.n_units
+
     def _W(self, J: Array, b: Array) -> Array:
-        return np.concatenate([J, b[:, None]], axis=1)
+        return np.concatenate([J, b.reshape(len(b), -1)], axis=1)
 
     def loss(self, J: Array, b: Array) -> float:
         """Mean −ln P̃ per trajectory (additive constant dropped), without ridge."""
@@ -59,15 +66,16 @@ class Problem:
         return total / (4.0 * self.mu * self.kT * self.dt * max(s.n_traj, 1))
 
     def penalty(self, J: Array, b: Array) -> float:
-        return self.ridge * (0.5 * float(np.sum(J * J)) + float(b @ b))
+        return self.ridge * (0.5 * float(np.sum(J * J)) + float(np.sum(b * b)))
 
     def objective(self, J: Array, b: Array) -> float:
         """loss + ridge penalty: the function :func:`solve` minimizes."""
         return self.loss(J, b) + self.penalty(J, b)
 
-    def _project(self, G: Array) -> tuple[Array, Array]:
-        gJ = np.where(self.coupling_mask, G[:, :-1] + G[:, :-1].T, 0.0)
-        gb = np.where(self.bias_mask, G[:, -1], 0.0)
+    def _project(self, G: Array, b: Array) -> tuple[Array, Array]:
+        n = self.n_units
+        gJ = np.where(self.coupling_mask, G[:, :n] + G[:, :n].T, 0.0)
+        gb = np.where(self.bias_mask[:, None], G[:, n:], 0.0).reshape(b.shape)
         return gJ, gb
 
     def gradient(self, J: Array, b: Array) -> tuple[Array, Array]:
@@ -76,7 +84,7 @@ class Problem:
         s = self.stats
         n = max(s.n_traj, 1)
         G = (s.D + self.mu * self.dt * self._W(J, b) @ s.C) / (2.0 * self.kT * n)
-        gJ, gb = self._project(G)
+        gJ, gb = self._project(G, b)
         return gJ + 2.0 * self.ridge * J, gb + 2.0 * self.ridge * b
 
     def hessian_apply(self, J: Array, b: Array) -> tuple[Array, Array]:
@@ -84,7 +92,7 @@ class Problem:
         s = self.stats
         n = max(s.n_traj, 1)
         G = self.mu * self.dt * (self._W(J, b) @ s.C) / (2.0 * self.kT * n)
-        gJ, gb = self._project(G)
+        gJ, gb = self._project(G, b)
         return gJ + 2.0 * self.ridge * J, gb + 2.0 * self.ridge * b
 
     def hessian_diagonal(self) -> tuple[Array, Array]:
@@ -92,14 +100,17 @@ class Problem:
         s = self.stats
         n = max(s.n_traj, 1)
         c = np.diag(s.C)
+        N = self.n_units
         scale = self.mu * self.dt / (2.0 * self.kT * n)
-        dJ = np.where(self.coupling_mask, scale * (c[:-1, None] + c[None, :-1]), 1.0)
-        db = np.where(self.bias_mask, scale * c[-1], 1.0)
+        dJ = np.where(self.coupling_mask, scale * (c[:N, None] + c[None, :N]), 1.0)
+        db = np.where(self.bias_mask[:, None], scale * c[None, N:], 1.0)
+        if s.C.shape[0] == N + 1:
+            db = db[:, 0]
         return dJ + 2.0 * self.ridge, db + 2.0 * self.ridge
 
 
 def _dot(a: tuple[Array, Array], b: tuple[Array, Array]) -> float:
-    return 0.5 * float(np.sum(a[0] * b[0])) + float(a[1] @ b[1])
+    return 0.5 * float(np.sum(a[0] * b[0])) + float(np.sum(a[1] * b[1]))
 
 
 @dataclass(frozen=True)
@@ -124,9 +135,11 @@ def solve(
     converges in tens to hundreds. Cost O(N³) per iteration, memory O(N²).
     """
     n = problem.n_units
+    bshape = (n,) if problem.n_bias_columns == 1 else (n, problem.n_bias_columns)
+    bm = problem.bias_mask if len(bshape) == 1 else problem.bias_mask[:, None]
     J = np.zeros((n, n)) if J0 is None else np.where(problem.coupling_mask, J0, 0.0)
-    b = np.zeros(n) if b0 is None else np.where(problem.bias_mask, b0, 0.0)
-    g0 = problem.gradient(np.zeros((n, n)), np.zeros(n))
+    b = np.zeros(bshape) if b0 is None else np.where(bm, np.reshape(b0, bshape), 0.0)
+    g0 = problem.gradient(np.zeros((n, n)), np.zeros(bshape))
     g0n = np.sqrt(_dot(g0, g0))
     if g0n == 0.0:
         return J, b, SolveInfo(0, 0.0, True)
@@ -154,10 +167,13 @@ def solve(
 
 
 def loss_from_path(path: Array, J: Array, b: Array, J2: float, J4: float, mu: float,
-                   kT: float, dt: float) -> float:
+                   kT: float, dt: float, phi: Array | None = None) -> float:
     """Mean −ln P̃ per trajectory computed directly from residuals of a recorded path
-    (T+1, B, N), independently of :class:`Stats` (a reference for tests). Cost O(T B N²)."""
+    (T+1, B, N), independently of :class:`Stats` (a reference for tests). With a time
+    feature ``phi`` (T,) (its value at each step's y) b is [b | b′] (N, 2) and the bias
+    of step k is b + b′ φ_k. Cost O(T B N²)."""
     x, xp = path[:-1], path[1:]
-    grad = 2 * J2 * xp + 4 * J4 * xp**3 + b + xp @ J
+    bias = b if phi is None else b[:, 0] + np.asarray(phi)[:, None, None] * b[:, 1]
+    grad = 2 * J2 * xp + 4 * J4 * xp**3 + bias + xp @ J
     r = x - xp + mu * grad * dt
     return float(np.sum(r * r)) / (4 * mu * kT * dt * path.shape[1])

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ from ..io import save_npz
 from . import data as gdata
 from .config import Config
 from .model import QuarticModel, bias_mask, coupling_mask
-from .noising import Stats, noising_trajectories
+from .noising import Stats, generation_ramp_points, noising_trajectories
 from .objective import Problem, solve
 
 Array = np.ndarray
@@ -87,6 +88,35 @@ class TrainedModel:
     batch: int = 0  # batches completed in the current epoch
     history: History = field(default_factory=History)
     complete: bool = False
+    ramp_bias: Array | None = None  # b′ (N,) of the time-dependent biases b + b′φ(t)
+
+    def __post_init__(self) -> None:
+        if self.ramp_bias is None:
+            self.ramp_bias = np.zeros(self.model.n_units)
+
+    def bias_columns(self) -> Array:
+        """b (N,), or [b | b′] (N, 2) with a time-dependent bias (the solver's layout)."""
+        if self.config.n_time_features == 0:
+            return self.model.b
+        return np.stack([self.model.b, self.ramp_bias], axis=1)
+
+    def set_params(self, J: Array, b: Array) -> None:
+        """Set θ from the solver's layout (see :meth:`bias_columns`)."""
+        b = np.asarray(b)
+        if b.ndim == 1:
+            self.model = self.model.with_params(J, b)
+        else:
+            self.model = self.model.with_params(J, b[:, 0])
+            self.ramp_bias = np.where(self.model.bias_mask, b[:, 1], 0.0)
+
+    def netlist_ramp(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`~.export.write_netlist` for the time-dependent
+        biases (empty for a time-independent model)."""
+        if self.config.n_time_features == 0:
+            return {}
+        return {"ramp_bias": self.ramp_bias,
+                "ramp": generation_ramp_points(self.config.time_bias, self.config.protocol,
+                                               self.config.ramp_stretch)}
 
     @property
     def n_visible(self) -> int:
@@ -127,7 +157,7 @@ class TrainedModel:
             projection=self.projection, train_idx=self.train_idx, heldout_idx=self.heldout_idx,
             stats_S=np.array(self.stats.S), stats_D=self.stats.D, stats_C=self.stats.C,
             epoch_S=np.array(self.epoch_stats.S), epoch_D=self.epoch_stats.D,
-            epoch_C=self.epoch_stats.C, **self.history.arrays(),
+            epoch_C=self.epoch_stats.C, ramp_bias=self.ramp_bias, **self.history.arrays(),
         )
 
     @classmethod
@@ -157,6 +187,7 @@ class TrainedModel:
             Stats(float(z["stats_S"]), z["stats_D"], z["stats_C"], int(meta["n_traj"]), T),
             Stats(float(z["epoch_S"]), z["epoch_D"], z["epoch_C"], int(meta["epoch_n_traj"]), T),
             int(meta["epoch"]), int(meta["batch"]), History.from_arrays(z), bool(meta["complete"]),
+            z.get("ramp_bias"),
         )
 
 
@@ -173,8 +204,9 @@ def initial_model(config: Config, dataset: gdata.Dataset) -> TrainedModel:
     if config.max_images:
         tr = tr[: config.max_images]
     T = config.protocol.n_steps
-    return TrainedModel(config, model, proj, dataset.shape, dataset.lo, dataset.hi,
-                        dataset.digest, tr, ho, Stats.zeros(nv + H, T), Stats.zeros(nv + H, T))
+    nf = config.n_time_features
+    return TrainedModel(config, model, proj, dataset.shape, dataset.lo, dataset.hi, dataset.digest,
+                        tr, ho, Stats.zeros(nv + H, T, nf), Stats.zeros(nv + H, T, nf))
 
 
 def epoch_batches(config: Config, n_train: int, epoch: int) -> list[Array]:
@@ -233,17 +265,17 @@ def train(
         e = state.epoch
         batches = epoch_batches(c, len(X), e)
         m = state.model
-        J_prev, b_prev = m.J, m.b
+        J_prev, b_prev = m.J, state.bias_columns()
         while state.batch < len(batches):
             k = state.batch
             idx = batches[k]
             bstats, _ = noising_trajectories(state.targets(X[idx]), prot, c.J2, c.J4, c.kT, c.mu,
-                                             _rng(c.seed, 2, e, k))
+                                             _rng(c.seed, 2, e, k), time_bias=c.time_bias)
             if c.optimizer == "gd":
                 pb = Problem(bstats, m.coupling_mask, m.bias_mask, c.mu, c.kT, c.dt, c.ridge)
-                gJ, gb = pb.gradient(state.model.J, state.model.b)
-                state.model = state.model.with_params(state.model.J - c.lr * gJ,
-                                                      state.model.b - c.lr * gb)
+                bc = state.bias_columns()
+                gJ, gb = pb.gradient(state.model.J, bc)
+                state.set_params(state.model.J - c.lr * gJ, bc - c.lr * gb)
             state.epoch_stats = state.epoch_stats + bstats
             state.batch += 1
             if on_batch is not None:
@@ -258,9 +290,9 @@ def train(
         state.stats = state.stats + es
         if c.optimizer == "lstsq":
             pb = Problem(state.stats, m.coupling_mask, m.bias_mask, c.mu, c.kT, c.dt, c.ridge)
-            J, b, _ = solve(pb, state.model.J, state.model.b)
-            state.model = state.model.with_params(J, b)
-        after = pb_e.loss(state.model.J, state.model.b) * per
+            J, b, _ = solve(pb, state.model.J, state.bias_columns())
+            state.set_params(J, b)
+        after = pb_e.loss(state.model.J, state.bias_columns()) * per
         from .generate import generate  # local: generate imports this module
 
         heat = generate(state, c.heat_samples, _rng(c.seed, 3, e)).heat_kT.mean() \
@@ -273,7 +305,7 @@ def train(
         t_epoch = now
         state.epoch += 1
         state.batch = 0
-        state.epoch_stats = Stats.zeros(m.n_units, prot.n_steps)
+        state.epoch_stats = Stats.zeros(m.n_units, prot.n_steps, c.n_time_features)
         state.complete = state.epoch >= c.epochs
         if log is not None:
             log(f"epoch {state.epoch}/{c.epochs}: loss/unit-step {before:.6g} -> {after:.6g}, "

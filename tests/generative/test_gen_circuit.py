@@ -1,7 +1,8 @@
 """Generation really runs on the circuit: the exported netlist, simulated by the
 emulator's nonlinear SDE (``spu simulate --method euler``) from the switch-on charges of
 ``spu generate``, gives images with the same per-pixel statistics as ``spu generate``
-(means and variances within 5 standard errors of the sample size); the CLI path
+(means and variances within 5 standard errors of the sample size), also with
+time-dependent biases (piecewise-linear bias sources); the CLI path
 (generate --x0-out → simulate → score sim.npz) works end to end."""
 
 import json
@@ -30,12 +31,18 @@ CFG = Config(n_hidden=8, dt=0.05, t_f=0.5, t_settle=0.25, max_images=40, batch_s
 N = 2000
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+@pytest.fixture(scope="module", params=["none", "field"])
+def setup(tmp_path_factory, request):
+    """A small trained model (time-independent, and with time-dependent biases b + b′φ(t)
+    exported as piecewise-linear bias sources) and its netlist."""
     d = tmp_path_factory.mktemp("circ")
-    tm = train(CFG, load_dataset("digits"))
+    stretch = 1.0 if request.param == "none" else 1.5  # generation ramp 1.5x slower than noising
+    tm = train(CFG.replace(time_bias=request.param, ramp_stretch=stretch), load_dataset("digits"))
     tm.save(d / "m.npz")
-    write_netlist(d / "c.yaml", tm.model, PhysicalScale())
+    write_netlist(d / "c.yaml", tm.model, PhysicalScale(), **tm.netlist_ramp())
+    if request.param != "none":
+        assert np.abs(tm.ramp_bias).max() > 0
+        assert "pwl" in (d / "c.yaml").read_text()
     return tm, d
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from spu_emulator.generative.model import bias_mask, coupling_mask
-from spu_emulator.generative.noising import Protocol, noising_trajectories
+from spu_emulator.generative.noising import Protocol, Stats, noising_trajectories, time_feature
 from spu_emulator.generative.objective import Problem, loss_from_path, solve
 
 NV, NH = 4, 3
@@ -116,3 +116,65 @@ def test_least_squares_is_gradient_descent_limit(problem_and_path):
     assert pb.objective(J, b) <= pb.objective(Jg, bg) + 1e-12
     gJ, gb = pb.gradient(J, b)
     assert max(np.abs(gJ).max(), np.abs(gb).max()) < 1e-8
+
+
+@pytest.fixture(scope="module", params=["linear", "field"])
+def timedep_problem(request):
+    """The same problem with a time-dependent bias b + b′φ(t): W = [J | b | b′]."""
+    rng = np.random.default_rng(12)
+    targets = rng.uniform(-1, 1, size=(5, NV + NH))
+    stats, path = noising_trajectories(targets, PROT, 1.0, 1.0, KT, MU, rng, record=True, chunk=7,
+                                       time_bias=request.param)
+    assert stats.C.shape == (NV + NH + 2,) * 2 and stats.D.shape == (NV + NH, NV + NH + 2)
+    phi = np.array([time_feature(request.param, PROT, (k + 1) * PROT.dt) for k in range(PROT.n_steps)])
+    cm, bm = coupling_mask(NV, NH), bias_mask(NV, NH, visible_bias=False)
+    return Problem(stats, cm, bm, MU, KT, PROT.dt, ridge=0.05), path, phi
+
+
+def _random_timedep_params(pb, rng):
+    J, _ = _random_params(pb, rng)
+    b = np.where(pb.bias_mask[:, None], rng.normal(size=(pb.n_units, 2)), 0.0)
+    return J, b
+
+
+def test_timedep_stats_loss_equals_direct_residual_loss(timedep_problem):
+    pb, path, phi = timedep_problem
+    assert pb.n_bias_columns == 2 and 0 < phi.min() and phi.max() == 1.0
+    J, b = _random_timedep_params(pb, np.random.default_rng(3))
+    direct = loss_from_path(path, J, b, 1.0, 1.0, MU, KT, PROT.dt, phi=phi)
+    assert pb.loss(J, b) == pytest.approx(direct, rel=1e-10)
+
+
+def test_timedep_gradient_matches_finite_differences(timedep_problem):
+    pb, _, _ = timedep_problem
+    J, b = _random_timedep_params(pb, np.random.default_rng(4))
+    gJ, gb = pb.gradient(J, b)
+    assert gb.shape == b.shape
+    h = 1e-5
+    iu, ju = np.nonzero(np.triu(pb.coupling_mask, 1))
+    for i, j in list(zip(iu, ju, strict=True))[:6]:
+        E = np.zeros_like(J)
+        E[i, j] = E[j, i] = h
+        fd = (pb.objective(J + E, b) - pb.objective(J - E, b)) / (2 * h)
+        assert gJ[i, j] == pytest.approx(fd, rel=1e-6, abs=1e-8)
+    for i in np.nonzero(pb.bias_mask)[0]:
+        for col in (0, 1):  # b_i and the ramp's b′_i
+            e = np.zeros_like(b)
+            e[i, col] = h
+            fd = (pb.objective(J, b + e) - pb.objective(J, b - e)) / (2 * h)
+            assert gb[i, col] == pytest.approx(fd, rel=1e-6, abs=1e-8)
+    assert np.all(gb[~pb.bias_mask] == 0)
+
+
+def test_timedep_solve_zeroes_the_gradient_and_beats_constant_bias(timedep_problem):
+    pb, _, _ = timedep_problem
+    J, b, info = solve(pb, rtol=1e-12)
+    assert info.converged and b.shape == (pb.n_units, 2)
+    gJ, gb = pb.gradient(J, b)
+    assert max(np.abs(gJ).max(), np.abs(gb).max()) < 1e-8
+    # the time-independent optimum is the special case b′ = 0: never better
+    const = Problem(Stats(pb.stats.S, pb.stats.D[:, :-1], pb.stats.C[:-1, :-1], pb.stats.n_traj,
+                          pb.stats.n_steps), pb.coupling_mask, pb.bias_mask, MU, KT, PROT.dt, pb.ridge)
+    J0, b0, _ = solve(const, rtol=1e-12)
+    assert pb.objective(J, b) <= const.objective(J0, b0) + 1e-12
+    assert pb.objective(J, b) <= pb.objective(J0, np.stack([b0, 0 * b0], axis=1)) + 1e-12

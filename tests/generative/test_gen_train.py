@@ -24,9 +24,10 @@ def tiny_model(digits):
     return train(TINY, digits)
 
 
-@pytest.mark.parametrize("optimizer", ["lstsq", "gd"])
-def test_resume_after_kill_gives_identical_parameters(digits, tmp_path, optimizer):
-    cfg = TINY.replace(optimizer=optimizer, lr=1e-3)
+@pytest.mark.parametrize("optimizer,time_bias", [("lstsq", "none"), ("gd", "none"),
+                                                  ("lstsq", "field"), ("gd", "linear")])
+def test_resume_after_kill_gives_identical_parameters(digits, tmp_path, optimizer, time_bias):
+    cfg = TINY.replace(optimizer=optimizer, lr=1e-3, time_bias=time_bias)
     full = train(cfg, digits)
     ckpt = tmp_path / "ck.npz"
     with pytest.raises(Interrupted):
@@ -38,8 +39,10 @@ def test_resume_after_kill_gives_identical_parameters(digits, tmp_path, optimize
     resumed = train(cfg, digits, state=state)
     assert np.array_equal(resumed.model.J, full.model.J)
     assert np.array_equal(resumed.model.b, full.model.b)
+    assert np.array_equal(resumed.ramp_bias, full.ramp_bias)
     assert resumed.history.loss_after == full.history.loss_after
     assert np.any(full.model.J != 0)
+    assert np.any(full.ramp_bias != 0) == (time_bias != "none")
 
 
 def test_resume_with_other_settings_is_refused(digits, tiny_model):
