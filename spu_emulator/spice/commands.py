@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import numpy as np
+
 from ..errors import InputError
 
 
@@ -53,6 +55,16 @@ def cmd_spice_export(args: argparse.Namespace) -> int:
             f"wrote {args.out} ({len(deck.splitlines())} lines); run: ngspice -b {args.out} -r out.raw"
         )
     return 0
+
+
+def _positive_points(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of time points, got {text!r}") from None
+    if not (v >= 1000 and np.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"must be a number >= 1000, got {text!r}")
+    return v
 
 
 def cmd_spice_calibrate(args: argparse.Namespace) -> int:
@@ -107,7 +119,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
         report = compare_all(net, outputs, opts, have)
     else:
-        opts = ValidateOptions(quick=args.quick, seed=args.seed)
+        opts = ValidateOptions(quick=args.quick, seed=args.seed,
+                               max_trnoise_points=args.max_trnoise_points)
         report = validate(net, opts, args.checks)
     if args.plot:
         from .plots import plot_report
@@ -169,6 +182,15 @@ def register(subparsers) -> None:
         type=_checks,
         default=CHECKS,
         help=f"comma-separated subset of {','.join(CHECKS)} (default: all)",
+    )
+    v.add_argument(
+        "--max-trnoise-points",
+        type=_positive_points,
+        default=None,
+        metavar="N",
+        help="time-point budget of the statistics run (default 2e6 with --quick, else 2e7; "
+        "ngspice takes ~5-9 us per point); a plan over it is shortened, or not run when "
+        "the slowest mode would be covered fewer than 40 times",
     )
     v.add_argument(
         "--reference",

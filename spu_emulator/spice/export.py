@@ -257,6 +257,9 @@ class NoiseAnalysis:
     points_per_decade: int = 100
     fstart: float = 1e3
     fstop: float = 1e10
+    #: extra ``.noise … lin points fstart fstop`` sweeps (each its own ngspice plot),
+    #: e.g. to resolve sharp resonances the log grid would step over
+    linear_sweeps: tuple[tuple[int, float, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,6 +492,8 @@ def to_spice(
             f".noise v({out}) ispuref dec {int(analysis.points_per_decade)} "
             f"{fmt(analysis.fstart)} {fmt(analysis.fstop)}"
         )
+        for npts, fa, fb in analysis.linear_sweeps:
+            lines.append(f".noise v({out}) ispuref lin {int(npts)} {fmt(fa)} {fmt(fb)}")
     elif isinstance(analysis, TransientAnalysis):
         save = [names.voltage(n) for n in analysis.save]
         if nonlinear:

@@ -10,15 +10,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from spu_emulator.circuit import assemble
 from spu_emulator.cli import main
-from spu_emulator.netlist import load
+from spu_emulator.netlist import load, loads
 from spu_emulator.spice.compare import (
+    SpiceOutputs,
     StatisticsData,
+    ValidateOptions,
+    _frequency_band,
     batch_covariance,
     compare_all,
     integrate_spectrum,
     load_outputs,
+    merge_sweeps,
     options_from_dict,
+    resonance_sweeps,
+    spectrum_decks,
+    statistics_bias,
+    statistics_plan,
+    statistics_skip_reason,
 )
 from spu_emulator.spice.run import read_raw
 
@@ -116,6 +126,81 @@ def test_integrate_spectrum_lorentzian_and_tails():
     assert integrate_spectrum(g, 4 * D / (1 + (g / fc) ** 2)) == pytest.approx(
         2 * np.pi * D * fc, rel=2e-3
     )
+
+
+HIGH_Q = """format: spu-netlist/1
+temperature: 300 K
+cells:
+  - {name: a, C: 1 nF, L: 1 uH, R: %s}
+  - {name: b, C: 1.3 nF, L: 2 uH, R: %s}
+couplers:
+  - {between: [a, b], C: 50 pF}
+"""
+
+
+@pytest.mark.parametrize("ra,rb", [("1 kOhm", "2 kOhm"), ("1 megOhm", "30 megOhm"), ("100 megOhm", "3 kOhm")])
+def test_spectrum_grid_integrates_any_q_to_the_lyapunov_variance(ra, rb):
+    """The grid `spu validate` gives ngspice (log grid + resonance sweeps), integrated
+    the way the check integrates ngspice's spectrum, reproduces the exact variance of
+    the emulator's own PSD for quality factors from ~30 to ~3e6 (a plain 1000 points
+    per decade log grid misses up to 77% at Q ~ 1e5)."""
+    c = assemble(loads(HIGH_Q % (ra, rb)))
+    sde = c.to_sde()
+    opts = ValidateOptions()
+    lo, hi = _frequency_band(c, opts)
+    log_f = np.logspace(np.log10(lo), np.log10(hi), int(np.log10(hi / lo) * opts.points_per_decade) + 1)
+    parts = [(log_f, sde.node_psd(log_f))]
+    for n, fa, fb in resonance_sweeps(c, opts):
+        g = np.linspace(fa, fb, n)
+        parts.append((g, sde.node_psd(g)))
+    f = merge_sweeps([(p[0], np.arange(len(p[0]))) for p in parts])[0]
+    var = integrate_spectrum(f, sde.node_psd(f))
+    np.testing.assert_allclose(var, np.diag(sde.stationary_covariance())[: sde.n_voltage], rtol=2e-5)
+
+
+def test_resonance_sweeps_only_where_the_log_grid_is_too_coarse():
+    """Low-Q circuits (the bundled SPU, Q ≈ 32) keep their decks unchanged; a Q ~ 3e4
+    cell gets nested windows around each of its two modes."""
+    spu8 = assemble(load(ROOT / "netlists" / "spu8.yaml"))
+    assert resonance_sweeps(spu8, ValidateOptions()) == ()
+    assert all(" lin " not in d for d in spectrum_decks(load(ROOT / "netlists" / "spu8.yaml"), spu8,
+                                                        ValidateOptions()).values())
+    high = assemble(loads(HIGH_Q % ("1 megOhm", "30 megOhm")))
+    sw = resonance_sweeps(high, ValidateOptions())
+    assert len(sw) >= 2 * 4 and all(n == 81 and 0 < a < b for n, a, b in sw)
+
+
+def test_statistics_check_budget_and_high_q():
+    """The trnoise run fits a point budget; a circuit whose slowest mode cannot be
+    covered 40 times, or whose high-Q mode ngspice would damp by > 10%, gets a
+    not-applicable statistics verdict that says why (instead of hours of ngspice or a
+    false FAIL); the bundled SPU keeps the plain 3% allowance and its full plan."""
+    spu8 = assemble(load(ROOT / "netlists" / "spu8.yaml"))
+    quick = ValidateOptions(quick=True)
+    assert statistics_skip_reason(spu8, quick) is None and statistics_bias(spu8, quick) == 0.03
+    nt, duration, burn = statistics_plan(spu8, quick)
+    assert (duration + burn) / nt < 2e6
+    high = assemble(loads(HIGH_Q % ("1 megOhm", "30 megOhm")))
+    nt, duration, burn = statistics_plan(high, quick)
+    assert (duration + burn) / nt == pytest.approx(2e6, rel=1e-2)
+    reason = statistics_skip_reason(high, quick)
+    assert reason.startswith("not run:") and "damping" in reason
+    budget = ValidateOptions(quick=True, max_trnoise_points=1e4, trnoise_interval=1e-9)
+    assert "relaxation times" in statistics_skip_reason(spu8, budget)
+    net = loads(HIGH_Q % ("1 megOhm", "30 megOhm"))
+    report = compare_all(net, SpiceOutputs(), quick, ("statistics",))
+    (check,) = report.checks
+    assert report.passed and not check.info["applicable"] and check.summary == reason
+    assert "n/a" in report.table()
+
+
+def test_validate_option_errors_exit_2(capsys):
+    for bad in ("abc", "10", "nan"):
+        with pytest.raises(SystemExit) as exc:  # argparse's own exit, status 2
+            main(["validate", str(ROOT / "netlists" / "spu8.yaml"), "--max-trnoise-points", bad])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert "--max-trnoise-points" in err and err.count("\n") == 1, err
 
 
 def test_batch_covariance_standard_error():
