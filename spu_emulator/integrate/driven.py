@@ -89,6 +89,33 @@ def input_matrix(circuit: Any, sde: Any | None = None) -> Array:
     return sde.B / np.sqrt(q)[None, :]
 
 
+def _checked_inputs(t, inputs, bu, n: int, min_times: int) -> tuple[Array, Array, Array]:
+    """(t, u (T, p), B_u (n, p)) as float arrays, or a one-line InputError: t 1-D,
+    strictly increasing, at least ``min_times`` (1 or 2) long; one input row per time;
+    B_u of shape (n, p); everything finite."""
+    t = np.asarray(t, float)
+    u = np.asarray(inputs, float)
+    Bu = np.asarray(bu, float)
+    if t.ndim != 1 or t.size < min_times:
+        raise InputError(
+            "driven simulation: t must be a non-empty 1-D array of times" if min_times <= 1
+            else "driven simulation: t must be a 1-D array of at least two times"
+        )
+    if u.ndim == 1:
+        u = u[:, None]
+    if u.shape[0] != t.size:
+        raise InputError(f"driven simulation: inputs have {u.shape[0]} rows for {t.size} times")
+    if Bu.ndim != 2 or Bu.shape != (n, u.shape[1]):
+        raise InputError(
+            f"driven simulation: input matrix must be ({n}, {u.shape[1]}), got {Bu.shape}"
+        )
+    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(u))):
+        raise InputError("driven simulation: times and inputs must be finite")
+    if np.any(np.diff(t) <= 0):
+        raise InputError("driven simulation: times must be strictly increasing")
+    return t, u, Bu
+
+
 def simulate_driven(
     sde: Any,
     t: Array,
@@ -109,25 +136,9 @@ def simulate_driven(
     (zero-order hold). Exact for that input whatever the step; steps may vary (one
     matrix exponential per distinct step). Cost O(T n (n + p)).
     """
-    t = np.asarray(t, float)
-    u = np.asarray(inputs, float)
-    Bu = np.asarray(input_matrix, float)
+    t, u, Bu = _checked_inputs(t, inputs, input_matrix, sde.dim, min_times=1)
     n = sde.dim
-    if t.ndim != 1 or t.size < 1:
-        raise InputError("driven simulation: t must be a non-empty 1-D array of times")
-    if u.ndim == 1:
-        u = u[:, None]
-    if u.shape[0] != t.size:
-        raise InputError(f"driven simulation: inputs have {u.shape[0]} rows for {t.size} times")
-    if Bu.ndim != 2 or Bu.shape != (n, u.shape[1]):
-        raise InputError(
-            f"driven simulation: input matrix must be ({n}, {u.shape[1]}), got {Bu.shape}"
-        )
-    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(u))):
-        raise InputError("driven simulation: times and inputs must be finite")
     dts = np.diff(t)
-    if np.any(dts <= 0):
-        raise InputError("driven simulation: times must be strictly increasing")
     if interpolation not in ("linear", "hold"):
         raise InputError(f"interpolation must be 'linear' or 'hold', got {interpolation!r}")
 
@@ -248,24 +259,8 @@ def simulate_driven_nonlinear(
     """
     from scipy.integrate import solve_ivp
 
-    t = np.asarray(t, float)
-    u = np.asarray(inputs, float)
-    Bu = np.asarray(input_matrix, float)
+    t, u, Bu = _checked_inputs(t, inputs, input_matrix, sde.dim, min_times=2)
     n = sde.dim
-    if t.ndim != 1 or t.size < 2:
-        raise InputError("driven simulation: t must be a 1-D array of at least two times")
-    if u.ndim == 1:
-        u = u[:, None]
-    if u.shape[0] != t.size:
-        raise InputError(f"driven simulation: inputs have {u.shape[0]} rows for {t.size} times")
-    if Bu.ndim != 2 or Bu.shape != (n, u.shape[1]):
-        raise InputError(
-            f"driven simulation: input matrix must be ({n}, {u.shape[1]}), got {Bu.shape}"
-        )
-    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(u))):
-        raise InputError("driven simulation: times and inputs must be finite")
-    if np.any(np.diff(t) <= 0):
-        raise InputError("driven simulation: times must be strictly increasing")
     if not 0 < rtol < 1:
         raise InputError(f"driven simulation: rtol must be in (0, 1), got {rtol!r}")
     if scale is None:

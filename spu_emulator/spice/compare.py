@@ -458,6 +458,26 @@ def run_waveform(
     )
 
 
+def waveform_errors(
+    v: Array, ref: Array, nodes: Sequence[str], tol: float
+) -> tuple[Array, list[dict[str, Any]], int, bool]:
+    """Relative RMS error of ngspice's ``v`` (T, k) against the emulator's ``ref``
+    per node: (errors (k,), one row per node, index of the worst, all within tol)."""
+    err = v - ref
+    rel = np.sqrt(np.mean(err**2, axis=0) / np.mean(ref**2, axis=0))
+    rows = [
+        {
+            "node": n,
+            "rel_rms_error": float(rel[k]),
+            "rms_emulator": float(np.sqrt(np.mean(ref[:, k] ** 2))),
+            "max_abs_error": float(np.max(np.abs(err[:, k]))),
+            "passed": bool(rel[k] <= tol),
+        }
+        for k, n in enumerate(nodes)
+    ]
+    return rel, rows, int(np.argmax(rel)), bool(np.all(rel <= tol))
+
+
 def compare_waveform(circuit: Circuit, data: WaveformData, opts: ValidateOptions) -> CheckResult:
     """Sample-by-sample comparison with the emulator's exact PWL-driven solution."""
     sde = circuit.to_sde()
@@ -474,20 +494,7 @@ def compare_waveform(circuit: Circuit, data: WaveformData, opts: ValidateOptions
     )
     idx = [circuit.nodes.index(n) for n in data.nodes]
     ref = tr.states[:, idx]
-    err = data.v - ref
-    rel = np.sqrt(np.mean(err**2, axis=0) / np.mean(ref**2, axis=0))
-    rows = [
-        {
-            "node": n,
-            "rel_rms_error": float(rel[k]),
-            "rms_emulator": float(np.sqrt(np.mean(ref[:, k] ** 2))),
-            "max_abs_error": float(np.max(np.abs(err[:, k]))),
-            "passed": bool(rel[k] <= opts.waveform_tol),
-        }
-        for k, n in enumerate(data.nodes)
-    ]
-    k = int(np.argmax(rel))
-    passed = bool(np.all(rel <= opts.waveform_tol))
+    rel, rows, k, passed = waveform_errors(data.v, ref, data.nodes, opts.waveform_tol)
     summary = (
         f"{'all ' + str(len(rows)) + ' nodes agree' if passed else 'FAIL at node ' + data.nodes[k]}: "
         f"worst relative RMS error {rel[k]:.2e} (tol {opts.waveform_tol:g}) at node {data.nodes[k]}; "

@@ -205,26 +205,13 @@ def emulator_waveform(netlist: Netlist, t: Array, z: Array) -> Array:
 
 def compare_waveform(netlist: Netlist, data: WaveformData, opts: ValidateOptions) -> CheckResult:
     """Sample-by-sample relative RMS error of every node's charge."""
-    from .compare import CheckResult
+    from .compare import CheckResult, waveform_errors
 
     sde = nonlinear_sde(netlist)
     ref_all = emulator_waveform(netlist, data.t, data.z)
     idx = [sde.nodes.index(n) for n in data.nodes]
     ref = ref_all[:, idx]
-    err = data.v - ref
-    rel = np.sqrt(np.mean(err**2, axis=0) / np.mean(ref**2, axis=0))
-    rows = [
-        {
-            "node": n,
-            "rel_rms_error": float(rel[k]),
-            "rms_emulator": float(np.sqrt(np.mean(ref[:, k] ** 2))),
-            "max_abs_error": float(np.max(np.abs(err[:, k]))),
-            "passed": bool(rel[k] <= opts.waveform_tol),
-        }
-        for k, n in enumerate(data.nodes)
-    ]
-    k = int(np.argmax(rel))
-    passed = bool(np.all(rel <= opts.waveform_tol))
+    rel, rows, k, passed = waveform_errors(data.v, ref, data.nodes, opts.waveform_tol)
     h = float(data.t[1] - data.t[0])
     summary = (
         f"{'all ' + str(len(rows)) + ' nodes agree' if passed else 'FAIL at node ' + data.nodes[k]}: "
