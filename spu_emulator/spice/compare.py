@@ -837,12 +837,12 @@ def compare_all(
     ):
         if name in checks:
             data = getattr(outputs, name)
-            reason = statistics_skip_reason(circuit, opts) if name == "statistics" else None
-            if data is None and reason is not None:
+            if data is None:
+                reason = statistics_skip_reason(circuit, opts) if name == "statistics" else None
+                if reason is None:
+                    raise InputError(f"no ngspice {name} data to compare with")
                 results.append(statistics_skipped(reason))
                 continue
-            if data is None:
-                raise InputError(f"no ngspice {name} data to compare with")
             results.append(fn(circuit, data, opts))
     return ValidationReport(
         netlist=netlist.name,
