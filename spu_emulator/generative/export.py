@@ -21,6 +21,9 @@ voltages of tens of µV (the states are a few times the kT/C thermal voltage).
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +98,34 @@ def netlist_dict(model: QuarticModel, scale: PhysicalScale = PhysicalScale(), na
             "temperature": float(scale.temperature), "elements": elements}
 
 
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+
+
+def _flow(v: Any) -> str:
+    """One value as a YAML flow-style string that ``yaml.safe_load`` reads back as ``v``
+    (str, int, float, list, dict). The exporter writes ~10⁵ elements; ``yaml.safe_dump``
+    per element takes minutes for that, this takes a second."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_flow(k)}: {_flow(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_flow(x) for x in v) + "]"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return ".nan"
+        if math.isinf(v):
+            return ".inf" if v > 0 else "-.inf"
+        r = repr(v)  # YAML 1.1 floats need a dot: 1e-12 -> 1.0e-12
+        return r.replace("e", ".0e", 1) if "." not in r and "e" in r else r
+    if isinstance(v, str):
+        return v if _PLAIN.match(v) and v.lower() not in _YAML_WORDS else json.dumps(v)
+    raise TypeError(f"cannot write {type(v).__name__} to the netlist")
+
+
 def write_netlist(path: str | Path, model: QuarticModel, scale: PhysicalScale = PhysicalScale(),
                   name: str = "generative", tol: float = 0.0, ramp_bias: Any = None,
                   ramp: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> dict[str, Any]:
@@ -104,7 +135,6 @@ def write_netlist(path: str | Path, model: QuarticModel, scale: PhysicalScale = 
     doc = netlist_dict(model, scale, name, tol, ramp_bias, ramp)
     head = {k: v for k, v in doc.items() if k != "elements"}
     text = yaml.safe_dump(head, sort_keys=False, width=1000) + "elements:\n"
-    text += "".join("  - " + yaml.safe_dump(e, default_flow_style=True, sort_keys=False, width=10**6)
-                    for e in doc["elements"])
+    text += "".join(f"  - {_flow(e)}\n" for e in doc["elements"])
     write_text(path, text)
     return doc

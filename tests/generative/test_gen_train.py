@@ -110,3 +110,22 @@ def test_export_netlist_loads_and_has_the_model_drift(tiny_model, tmp_path):
     # noise: sqrt(2 kB T / R) per node = q0 sqrt(2 mu kT / tau)
     np.testing.assert_allclose(np.sqrt((sde.B**2).sum(1)), q0 * np.sqrt(2 * m.mu * m.kT / tau),
                                rtol=1e-9)
+
+
+def test_export_writer_round_trips_through_yaml(tiny_model, tmp_path):
+    """The fast flow-style writer reads back (yaml.safe_load) as exactly the document,
+    tricky scalars included (YAML 1.1 floats without a dot, words YAML reads as booleans)."""
+    import yaml
+
+    from spu_emulator.generative.export import PhysicalScale, _flow, netlist_dict, write_netlist
+
+    for v in [1e-12, -3e300, 2.5, -0.0, 7, "gnd", "yes", "Off", "a b", "x: y", "1e3", "",
+              {"pwl": [[0.0, 1e-7], [2.5e-6, -0.25]]}, [1.0, "NC_v0"], float("inf")]:
+        r = yaml.safe_load(_flow(v))
+        assert r == v and type(r) is type(v), (v, _flow(v), r)
+    path = tmp_path / "c.yaml"
+    ramp = ((0.0, 1.0, 2.0), (1.0, 0.5, 0.0))
+    rb = np.linspace(-1, 1, tiny_model.model.n_units)
+    doc = write_netlist(path, tiny_model.model, PhysicalScale(), ramp_bias=rb, ramp=ramp)
+    assert yaml.safe_load(path.read_text()) == doc
+    assert doc == netlist_dict(tiny_model.model, PhysicalScale(), ramp_bias=rb, ramp=ramp)
