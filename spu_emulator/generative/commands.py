@@ -73,7 +73,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise InputError(f"--preset: unknown preset {args.preset!r} (have {', '.join(PRESETS)})")
     cfg = PRESETS[args.preset].replace(dataset=args.dataset)
     changes = {k: v for k, v in (("n_hidden", args.hidden), ("epochs", args.epochs),
-                                 ("seed", args.seed), ("time_bias", args.time_bias)) if v is not None}
+                                 ("seed", args.seed), ("time_bias", args.time_bias),
+                                 ("hidden_drive", args.hidden_drive),
+                                 ("hidden_active", args.hidden_active)) if v is not None}
     cfg = cfg.replace(**changes)
     out = args.out
     ckpt = _ckpt_path(out)
@@ -248,6 +250,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--dataset", default="digits", help="'digits' (bundled 8x8) or an IDX / npz file")
     p.add_argument("--preset", default="digits", help="digits (default) or paper (Whitelam's settings)")
     p.add_argument("--hidden", type=int, default=None, help="number of hidden units")
+    p.add_argument("--hidden-drive", default=None, choices=("sparse", "projection", "pixel"),
+                   help="what pins the hidden units during noising (default: the preset's)")
+    p.add_argument("--hidden-active", type=float, default=None, metavar="F",
+                   help="sparse drive: fraction of training images each hidden unit is on for")
     p.add_argument("--epochs", type=int, default=None, help="epochs (noising passes over the data)")
     p.add_argument("--seed", type=int, default=None, help="seed of every random choice (default 0)")
     p.add_argument("--time-bias", default=None, choices=("none", "linear", "field"),

@@ -89,10 +89,13 @@ class TrainedModel:
     history: History = field(default_factory=History)
     complete: bool = False
     ramp_bias: Array | None = None  # b′ (N,) of the time-dependent biases b + b′φ(t)
+    projection_offset: Array | None = None  # c (n_hidden,): hidden targets clip(P s̃ + c)
 
     def __post_init__(self) -> None:
         if self.ramp_bias is None:
             self.ramp_bias = np.zeros(self.model.n_units)
+        if self.projection_offset is None:
+            self.projection_offset = np.zeros(self.model.n_hidden)
 
     def bias_columns(self) -> Array:
         """b (N,), or [b | b′] (N, 2) with a time-dependent bias (the solver's layout)."""
@@ -128,7 +131,7 @@ class TrainedModel:
         if self.config.hidden_drive == "pixel":
             h = s[:, np.arange(self.model.n_hidden) % self.n_visible]
         else:
-            h = np.clip(s @ self.projection.T, -1.0, 1.0)
+            h = np.clip(s @ self.projection.T + self.projection_offset, -1.0, 1.0)
         return np.concatenate([s, h], axis=1)
 
     def to_pixels(self, xv: Array) -> Array:
@@ -157,7 +160,8 @@ class TrainedModel:
             projection=self.projection, train_idx=self.train_idx, heldout_idx=self.heldout_idx,
             stats_S=np.array(self.stats.S), stats_D=self.stats.D, stats_C=self.stats.C,
             epoch_S=np.array(self.epoch_stats.S), epoch_D=self.epoch_stats.D,
-            epoch_C=self.epoch_stats.C, ramp_bias=self.ramp_bias, **self.history.arrays(),
+            epoch_C=self.epoch_stats.C, ramp_bias=self.ramp_bias,
+            projection_offset=self.projection_offset, **self.history.arrays(),
         )
 
     @classmethod
@@ -187,26 +191,52 @@ class TrainedModel:
             Stats(float(z["stats_S"]), z["stats_D"], z["stats_C"], int(meta["n_traj"]), T),
             Stats(float(z["epoch_S"]), z["epoch_D"], z["epoch_C"], int(meta["epoch_n_traj"]), T),
             int(meta["epoch"]), int(meta["batch"]), History.from_arrays(z), bool(meta["complete"]),
-            z.get("ramp_bias"),
+            z.get("ramp_bias"), z.get("projection_offset"),
         )
 
 
+def sparse_drive(targets: Array, directions: Array, active: float, gain: float
+                 ) -> tuple[Array, Array]:
+    """(P, c) of the "sparse" hidden drive h = clip(P s̃ + c, −1, 1): along each random
+    direction w_k (rows of ``directions``) the centred projection u_k = w_k·(s̃ − s̄) of
+    the training targets is thresholded at its (1 − ``active``) quantile θ_k and scaled
+    by its spread σ_k, h_k = clip(g (u_k − θ_k)/σ_k): hidden unit k is on (h > 0) for a
+    fraction ``active`` of the training images, off for the rest, and saturated for most
+    (g = ``gain``). Cost O(n_images · n_hidden · n_visible)."""
+    mean = targets.mean(axis=0)
+    u = (targets - mean) @ directions.T
+    sd = u.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    theta = np.quantile(u, 1.0 - active, axis=0)
+    P = gain * directions / sd[:, None]
+    return P, -(mean @ P.T) - gain * theta / sd
+
+
 def initial_model(config: Config, dataset: gdata.Dataset) -> TrainedModel:
-    """Zero parameters, the projection drawn from (seed, 0), the split from split_seed."""
+    """Zero parameters, the hidden drive's random directions drawn from (seed, 0) (for
+    the "sparse" drive its thresholds from the training split), the split from
+    split_seed."""
     nv = int(np.prod(dataset.shape))
     H = config.n_hidden
     cm = coupling_mask(nv, H, config.hidden_hidden)
     bm = bias_mask(nv, H, config.visible_bias)
     model = QuarticModel(nv, H, config.J2, config.J4, config.kT, config.mu,
                          np.zeros((nv + H, nv + H)), np.zeros(nv + H), cm, bm)
-    proj = config.projection_gain * _rng(config.seed, 0).standard_normal((H, nv)) / np.sqrt(nv)
     tr, ho = gdata.split_indices(len(dataset.images), config.n_heldout, config.split_seed)
     if config.max_images:
         tr = tr[: config.max_images]
+    if config.hidden_drive == "sparse" and H:
+        proj, offset = sparse_drive(gdata.pixels_to_targets(dataset.flat[tr], dataset.lo, dataset.hi),
+                                    _rng(config.seed, 0).standard_normal((H, nv)) / np.sqrt(nv),
+                                    config.hidden_active, config.projection_gain)
+    else:
+        proj = config.projection_gain * _rng(config.seed, 0).standard_normal((H, nv)) / np.sqrt(nv)
+        offset = np.zeros(H)
     T = config.protocol.n_steps
     nf = config.n_time_features
     return TrainedModel(config, model, proj, dataset.shape, dataset.lo, dataset.hi, dataset.digest,
-                        tr, ho, Stats.zeros(nv + H, T, nf), Stats.zeros(nv + H, T, nf))
+                        tr, ho, Stats.zeros(nv + H, T, nf), Stats.zeros(nv + H, T, nf),
+                        projection_offset=offset)
 
 
 def epoch_batches(config: Config, n_train: int, epoch: int) -> list[Array]:

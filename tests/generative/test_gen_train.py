@@ -75,8 +75,30 @@ def test_model_file_round_trip(tiny_model, tmp_path):
     assert m.config == tiny_model.config and m.complete
     assert np.array_equal(m.model.J, tiny_model.model.J)
     assert np.array_equal(m.heldout_idx, tiny_model.heldout_idx)
+    assert np.array_equal(m.projection_offset, tiny_model.projection_offset)
+    assert np.any(m.projection_offset != 0)  # the default (sparse) drive has thresholds
+    x = load_dataset("digits").flat[:5]
+    assert np.array_equal(m.targets(x), tiny_model.targets(x))
     assert not set(m.train_idx) & set(m.heldout_idx)
     assert p.read_bytes() == (tmp_path / "m.npz").read_bytes()
+
+
+@pytest.mark.parametrize("active", [0.1, 0.3, 0.6])
+def test_sparse_hidden_drive_is_on_for_the_requested_fraction(digits, active):
+    """Each hidden unit of the sparse drive is on (target > 0) for a fraction `active` of
+    the training images (up to the quantile's resolution), saturated for most of them,
+    and the targets stay in [−1, 1]; the projection drive has no thresholds."""
+    from spu_emulator.generative.train import initial_model
+
+    cfg = Config(n_hidden=64, hidden_active=active, max_images=400)
+    tm = initial_model(cfg, digits)
+    h = tm.targets(digits.flat[tm.train_idx])[:, tm.n_visible:]
+    assert h.min() >= -1 and h.max() <= 1
+    on = (h > 0).mean(axis=0)
+    np.testing.assert_allclose(on, active, atol=2 / len(tm.train_idx))
+    assert (np.abs(h) == 1).mean() > 0.5
+    off = initial_model(cfg.replace(hidden_drive="projection"), digits)
+    assert np.all(off.projection_offset == 0)
 
 
 @pytest.mark.slow
