@@ -75,7 +75,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     changes = {k: v for k, v in (("n_hidden", args.hidden), ("epochs", args.epochs),
                                  ("seed", args.seed), ("time_bias", args.time_bias),
                                  ("hidden_drive", args.hidden_drive),
-                                 ("hidden_active", args.hidden_active)) if v is not None}
+                                 ("hidden_active", args.hidden_active),
+                                 ("n_heldout", args.heldout)) if v is not None}
     cfg = cfg.replace(**changes)
     out = args.out
     ckpt = _ckpt_path(out)
@@ -87,6 +88,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         state = TrainedModel.load(src)
         print(f"resuming {src} at epoch {state.epoch}, batch {state.batch}", file=sys.stderr)
     dataset = load_dataset(cfg.dataset)
+    n_img = len(dataset.images)
+    if not 0 < cfg.n_heldout < n_img:
+        raise InputError(f"{cfg.dataset}: {n_img} images, so --heldout (held-out size, now "
+                         f"{cfg.n_heldout}) must be between 1 and {n_img - 1}")
     prog = _Progress(args.quiet)
     t0 = time.monotonic()
     try:
@@ -255,6 +260,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--hidden-active", type=float, default=None, metavar="F",
                    help="sparse drive: fraction of training images each hidden unit is on for")
     p.add_argument("--epochs", type=int, default=None, help="epochs (noising passes over the data)")
+    p.add_argument("--heldout", type=int, default=None, metavar="N",
+                   help="images held out for scoring, never trained on (default 500)")
     p.add_argument("--seed", type=int, default=None, help="seed of every random choice (default 0)")
     p.add_argument("--time-bias", default=None, choices=("none", "linear", "field"),
                    help="time-dependent biases b + b'phi(t) with this ramp phi (default: the preset's)")

@@ -137,7 +137,8 @@ def load_dataset(spec: str) -> Dataset:
 def split_indices(n: int, n_heldout: int, seed: int) -> tuple[Array, Array]:
     """Deterministic (train, held-out) index split: a permutation from ``seed``."""
     if not 0 < n_heldout < n:
-        raise InputError(f"held-out size must be between 1 and {n - 1}, got {n_heldout}")
+        raise InputError(f"held-out size must be between 1 and {n - 1} for {n} images, got "
+                         f"{n_heldout} (spu train --heldout N)")
     perm = np.random.default_rng(seed).permutation(n)
     return np.sort(perm[n_heldout:]), np.sort(perm[:n_heldout])
 

@@ -74,3 +74,26 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys, argv_fn, needle):
     assert main(argv_fn(tmp_path)) == 2
     err = capsys.readouterr().err
     assert err.startswith("spu: error:") and err.count("\n") == 1 and needle in err
+
+
+def test_cli_mnist_format_train_generate_28x28(tmp_path, capsys):
+    """MNIST-format data end to end through the CLI with the default (sparse) drive: an
+    IDX file of 28×28 uint8 images trains, and `spu generate` writes (count, 28, 28)
+    arrays in the data's 0..255 scale; --heldout makes small files usable."""
+    import struct
+
+    rng = np.random.default_rng(2)
+    imgs = np.zeros((40, 28, 28), dtype=np.uint8)
+    imgs[:, 8:20, 10:18] = rng.integers(100, 256, size=(40, 12, 8))  # blobs on a dark field
+    f = tmp_path / "train-images-idx3-ubyte"
+    f.write_bytes(bytes([0, 0, 8, 3]) + struct.pack(">III", *imgs.shape) + imgs.tobytes())
+    m, out = tmp_path / "m.npz", tmp_path / "s.npy"
+    assert main(["train", "--dataset", str(f), "--hidden", "16", "--epochs", "1",
+                 "--heldout", "10", "--out", str(m), "--quiet"]) == 0
+    assert main(["generate", str(m), "--count", "6", "--seed", "1", "--out", str(out)]) == 0
+    s = np.load(out)
+    assert s.shape == (6, 28, 28) and s.min() >= 0 and s.max() <= 255
+    assert s[:, 8:20, 10:18].mean() > s[:, :4].mean() + 20  # it learned where the blobs are
+    capsys.readouterr()
+    assert main(["train", "--dataset", str(f), "--out", str(m)]) == 2  # 500 held out of 40
+    assert "held-out size" in capsys.readouterr().err
