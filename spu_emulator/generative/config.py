@@ -10,10 +10,10 @@ by pixel k, hidden biases only, parameters from zero, plain gradient descent wit
 (docs/generative.md): lower bath temperature (the single-snapshot readout noise at
 kT = 0.1 alone caps precision near 0.6 even for a perfect reverse process): kT = 0.05,
 Δt = 0.01; 512 hidden units with the "sparse" drive (each pinned to a saturated,
-thresholded random feature of the image that is on for 30% of the training images);
+thresholded random feature of the image that is on for 35% of the training images);
 visible biases, hidden–hidden couplings, every training image noised once per epoch,
 exact least-squares solve of the accumulated normal equations after every epoch,
-coupled generation for 9.75 (3.9 t_f) with the visible units averaged over the last 1.5
+coupled generation for 14 (5.6 t_f) with the visible units averaged over the last 1.5
 (an integrating readout; chosen by score, docs/generative.md).
 """
 
@@ -58,7 +58,7 @@ class Config:
     hidden_hidden: bool = True
     visible_bias: bool = True
     hidden_drive: str = "sparse"
-    hidden_active: float = 0.3
+    hidden_active: float = 0.35
     projection_gain: float = 2.0
     J2: float = 1.0
     J4: float = 1.0
@@ -79,7 +79,7 @@ class Config:
     split_seed: int = 0
     n_heldout: int = 500
     max_images: int = 0
-    gen_time: float | None = 9.75
+    gen_time: float | None = 14.0
     readout_window: float = 1.5
     readout: str = "linear"
     heat_samples: int = 64
