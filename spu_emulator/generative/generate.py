@@ -64,20 +64,23 @@ def generate(
     timedep = c.n_time_features > 0
     bp = tm.ramp_bias
 
+    def phi(t: float) -> float:  # the bias ramp at generation time t
+        return generation_feature(c.time_bias, c.protocol, t, c.ramp_stretch)
+
     def free(x: Array, t: float) -> Array:
         return -c.mu * single_unit_force(x, c.J2, c.J4)
 
     def coupled(x: Array, t: float) -> Array:
         if timedep:  # b(t) = b + b′φ(t): the extra force −μ b′φ(t)
-            phi = generation_feature(c.time_bias, c.protocol, t, c.ramp_stretch)
-            if phi != 0.0:
-                return f(x) - (c.mu * phi) * bp
+            p = phi(t)
+            if p != 0.0:
+                return f(x) - (c.mu * p) * bp
         return f(x)
 
     def energy(x: Array, t: float) -> Array:
         e = m.energy(x)
         if timedep:
-            e = e + generation_feature(c.time_bias, c.protocol, t, c.ramp_stretch) * (x @ bp)
+            e = e + phi(t) * (x @ bp)
         return e
 
     def work(x0: Array, t0: float, n: int) -> tuple[Array, Array]:
@@ -89,13 +92,12 @@ def generate(
         w = np.zeros(len(x0))
         x = x0
         tb = (c.ramp_stretch * c.protocol.t_f // dt + 2) * dt  # φ is constant after t_f
-        k = 0
+        k, p0 = 0, phi(t0)
         while k < n and t0 + k * dt < tb:
             x = langevin(coupled, x, dt, 1, sigma, rng, method, t0=t0 + k * dt)
-            p0 = generation_feature(c.time_bias, c.protocol, t0 + k * dt, c.ramp_stretch)
-            p1 = generation_feature(c.time_bias, c.protocol, t0 + (k + 1) * dt, c.ramp_stretch)
+            p1 = phi(t0 + (k + 1) * dt)
             w += (p1 - p0) * (x @ bp)
-            k += 1
+            k, p0 = k + 1, p1
         if k < n:
             x = langevin(coupled, x, dt, n - k, sigma, rng, method, t0=t0 + k * dt)
         return x, w
@@ -112,10 +114,9 @@ def generate(
             path = langevin(coupled, x, dt, n_win, sigma, rng, method, t0=t_win, record=True)
             x = path[-1]
             xv = path[1:, :, : m.n_visible].mean(axis=0)
-            if timedep:
-                ph = [generation_feature(c.time_bias, c.protocol, t_win + k * dt, c.ramp_stretch) for k in range(n_win + 1)]
-                for k in range(n_win):
-                    w += (ph[k + 1] - ph[k]) * (path[k + 1] @ bp)
+            if timedep:  # the same Σ Δφ b′·x_{k+1} over the recorded window
+                dphi = np.diff([phi(t_win + k * dt) for k in range(n_win + 1)])
+                w += dphi @ (path[1:] @ bp)
         else:
             xv = x[:, : m.n_visible]
         heats.append((e0 - energy(x, n_gen * dt) + w) / c.kT)
