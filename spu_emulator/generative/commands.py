@@ -88,10 +88,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         state = TrainedModel.load(src)
         print(f"resuming {src} at epoch {state.epoch}, batch {state.batch}", file=sys.stderr)
     dataset = load_dataset(cfg.dataset)
-    n_img = len(dataset.images)
-    if not 0 < cfg.n_heldout < n_img:
-        raise InputError(f"{cfg.dataset}: {n_img} images, so --heldout (held-out size, now "
-                         f"{cfg.n_heldout}) must be between 1 and {n_img - 1}")
     prog = _Progress(args.quiet)
     t0 = time.monotonic()
     try:
@@ -201,7 +197,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     else:
         cfg = PRESETS["digits"].replace(dataset=args.dataset)
         ds = load_dataset(cfg.dataset)
-        tr, ho = split_indices(len(ds.images), cfg.n_heldout, cfg.split_seed)
+        tr, ho = split_indices(len(ds.images), cfg.n_heldout, cfg.split_seed, cfg.dataset)
     if int(np.prod(samples.shape[1:])) != int(np.prod(ds.shape)):
         raise InputError(f"{path}: samples of shape {samples.shape[1:]} do not match the "
                          f"{ds.shape[0]}x{ds.shape[1]} images of {ds.name}")

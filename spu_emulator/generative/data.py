@@ -134,11 +134,13 @@ def load_dataset(spec: str) -> Dataset:
     return _from_arrays(str(path), images, labels, None, None)
 
 
-def split_indices(n: int, n_heldout: int, seed: int) -> tuple[Array, Array]:
-    """Deterministic (train, held-out) index split: a permutation from ``seed``."""
+def split_indices(n: int, n_heldout: int, seed: int, source: str = "data"
+                  ) -> tuple[Array, Array]:
+    """Deterministic (train, held-out) index split: a permutation from ``seed``;
+    ``source`` (the data set's name or file) heads the error message."""
     if not 0 < n_heldout < n:
-        raise InputError(f"held-out size must be between 1 and {n - 1} for {n} images, got "
-                         f"{n_heldout} (spu train --heldout N)")
+        raise InputError(f"{source}: {n} images, so the held-out size ({n_heldout}; spu train "
+                         f"--heldout N) must be between 1 and {n - 1}")
     perm = np.random.default_rng(seed).permutation(n)
     return np.sort(perm[n_heldout:]), np.sort(perm[:n_heldout])
 

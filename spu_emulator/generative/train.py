@@ -223,7 +223,8 @@ def initial_model(config: Config, dataset: gdata.Dataset) -> TrainedModel:
     bm = bias_mask(nv, H, config.visible_bias)
     model = QuarticModel(nv, H, config.J2, config.J4, config.kT, config.mu,
                          np.zeros((nv + H, nv + H)), np.zeros(nv + H), cm, bm)
-    tr, ho = gdata.split_indices(len(dataset.images), config.n_heldout, config.split_seed)
+    tr, ho = gdata.split_indices(len(dataset.images), config.n_heldout, config.split_seed,
+                                 config.dataset)
     if config.max_images:
         tr = tr[: config.max_images]
     if config.hidden_drive == "sparse" and H:

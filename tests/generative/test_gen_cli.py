@@ -96,4 +96,5 @@ def test_cli_mnist_format_train_generate_28x28(tmp_path, capsys):
     assert s[:, 8:20, 10:18].mean() > s[:, :4].mean() + 20  # it learned where the blobs are
     capsys.readouterr()
     assert main(["train", "--dataset", str(f), "--out", str(m)]) == 2  # 500 held out of 40
-    assert "held-out size" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "held-out size" in err and str(f) in err and err.count("\n") == 1
