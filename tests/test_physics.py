@@ -125,10 +125,21 @@ def test_nonequilibrium_is_not_boltzmann():
     assert sde.boltzmann_covariance() is None
 
 
-@pytest.mark.parametrize("name,chains,duration", [("spu8", 64, 2e-3), ("nonequilibrium", 64, 2e-3)])
-def test_simulated_covariance_within_standard_errors(name, chains, duration):
+@pytest.mark.parametrize(
+    "name,chains,duration,dtype",
+    [
+        ("spu8", 64, 2e-3, np.float64),
+        ("nonequilibrium", 64, 2e-3, np.float64),
+        ("spu8", 1, 0.128, np.float32),  # one long chain: stretches per stream, fixed up
+        ("nonequilibrium", 200, 1e-3, np.float32),  # wide batch
+    ],
+)
+def test_simulated_covariance_within_standard_errors(name, chains, duration, dtype):
     sde = assemble(load(f"netlists/{name}.yaml")).to_sde()
-    tr = simulate(sde, "exact", 0.0, duration, 0.25 * sde.relaxation_time(), 1234, chains=chains)
+    tr = simulate(
+        sde, "exact", 0.0, duration, 0.25 * sde.relaxation_time(), 1234, chains=chains, dtype=dtype
+    )
+    assert tr.states.dtype == dtype
     est = covariance_with_errors(tr.states)
     z = est.z_scores(sde.stationary_covariance())
     assert est.min_effective_samples > 1e4
@@ -139,7 +150,7 @@ def test_simulated_covariance_within_standard_errors(name, chains, duration):
 
 @pytest.mark.parametrize(
     "segments,chains,steps",
-    [(1, 5, 101), (1, 1, 50), (3, 5, 101), (8, 2, 1000), (64, 1, 5000), (7, 3, 1000), (None, 1, 3001), (None, 130, 70)],
+    [(1, 5, 101), (1, 1, 50), (3, 5, 101), (8, 2, 1000), (64, 1, 5000), (7, 3, 1000), (None, 130, 70)],
 )
 @pytest.mark.parametrize("chunk", [1 << 22, 700])
 def test_segmented_run_equals_stepwise(segments, chains, steps, chunk, monkeypatch):
@@ -162,6 +173,54 @@ def test_segmented_run_equals_stepwise(segments, chains, steps, chunk, monkeypat
             return blk.reshape(P, m, Z.shape[1], r).transpose(1, 0, 2, 3).reshape(m, -1, r)
 
     _assert_run_is_stepwise(integ, plan, Fixed(), Z[:steps], 1e-8)
+
+
+def _scan_noise(Z, edges):
+    """Serves the blocked scan: worker s walks through the steps of its stretch
+    edges[s]:edges[s+1], asking for (chains, steps, r) at a time."""
+    S = len(edges) - 1
+
+    class Fixed:
+        N_STREAMS = S
+        pos = list(edges[:S])
+
+        def part(self, s, chains, steps):
+            assert self.pos[s] + steps <= edges[s + 1]
+            z = Z[self.pos[s] : self.pos[s] + steps].transpose(1, 0, 2)
+            self.pos[s] += steps
+            return z
+
+        def map(self, fn, n, size=0):
+            return [fn(s) for s in range(n)]
+
+        def _finish_pending(self):
+            pass
+
+    return Fixed()
+
+
+@pytest.mark.parametrize("netlist", ["nonequilibrium", "spu8", "wide12"])
+@pytest.mark.parametrize(
+    "chains,steps", [(1, 1), (1, 7), (1, 50), (2, 101), (3, 1000), (1, 5003), (5, 3001)]
+)
+@pytest.mark.parametrize("chunk", [1 << 22, 700])
+def test_scan_run_equals_stepwise(netlist, chains, steps, chunk, monkeypatch):
+    """Small batches of small states: stretches per noise stream, each in chunks of
+    Toeplitz blocks stitched by a blocked scan, the later stretches fixed up with the
+    response to their true start: the same recursion as stepping one step at a time."""
+    import spu_emulator.integrate.exact as ex
+
+    monkeypatch.setattr(ex, "SCAN_CHUNK", chunk)  # many chunks
+    sde = _wide_spu_sde(12) if netlist == "wide12" else assemble(load(f"netlists/{netlist}.yaml")).to_sde()
+    n = sde.dim
+    assert n <= ex.SCAN_STATES
+    integ = Exact()
+    plan = integ.init(sde, 1e-8)
+    r = integ.noise_dim(plan)
+    Z = np.random.default_rng(5).standard_normal((steps, chains, r))
+    m = 4 if n <= 16 else 2
+    edges = Exact.scan_edges(steps, 2, m)
+    _assert_run_is_stepwise(integ, plan, _scan_noise(Z, edges), Z, 1e-8)
 
 
 def _assert_run_is_stepwise(integ, plan, noise, Z, dt):

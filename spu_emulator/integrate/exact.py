@@ -23,7 +23,7 @@ Speed (row vectors, one matrix product per step over the whole batch):
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,6 +42,15 @@ WIDE_BATCH = 128
 #: Up to this state size a step costs more in normals (~9 ns each) than in GEMM
 #: (~3n² multiply-adds at ~25 G/s per core): the crossover is near n ≈ 75.
 RNG_BOUND_STATES = 96
+#: Small batches of states up to this size take the blocked scan (:meth:`Exact._run_scan`).
+SCAN_STATES = 32
+#: Numbers (normals or states) per chunk of the blocked scan: in cache, yet long
+#: enough that the per-chunk Python work is negligible.
+SCAN_CHUNK = 1 << 19
+#: Scan levels above the first group this many items per Toeplitz block.
+SCAN_BLOCK = 4
+#: Below this many items a scan level loops step by step.
+SCAN_DIRECT = 16
 
 
 @contextlib.contextmanager
@@ -59,12 +68,45 @@ def _blas_single_thread(active: bool):
         yield
 
 
+def _add_product(C: Array, A: Array, Bm: Array) -> None:
+    """C += A @ Bm in place for C-contiguous 2-D float arrays (one BLAS gemm with
+    beta = 1 on the transposes, no temporary), else through a temporary."""
+    if C.flags.c_contiguous and C.dtype in (np.float32, np.float64) and C.size:
+        from scipy.linalg.blas import get_blas_funcs
+
+        gemm = get_blas_funcs("gemm", dtype=C.dtype)
+        At = np.asfortranarray(A.T) if not A.T.flags.f_contiguous else A.T
+        Bt = np.asfortranarray(Bm.T) if not Bm.T.flags.f_contiguous else Bm.T
+        res = gemm(1.0, Bt, At, beta=1.0, c=C.T, overwrite_c=1)
+        if np.shares_memory(res, C):
+            return
+        C[...] = res.T  # f2py copied after all (should not happen)
+        return
+    C += A @ Bm
+
+
+def _locked(progress: Progress | None) -> Progress:
+    """A thread-safe wrapper of a progress callback (a no-op for None)."""
+    if progress is None:
+        return lambda k: None
+    import threading
+
+    lock = threading.Lock()
+
+    def report(k: int) -> None:
+        with lock:
+            progress(k)
+
+    return report
+
+
 @dataclass(frozen=True, eq=False)
 class ExactPlan:
     F: Array
     Lq: Array  # (n, r)
     mu: Array  # stationary mean: we integrate the deviation x − μ
     dt: float
+    tables: dict = field(default_factory=dict, repr=False)  # scan tables, built on demand
 
 
 class Exact(Integrator):
@@ -160,7 +202,194 @@ class Exact(Integrator):
             return
         limit = n <= RNG_BOUND_STATES
         with _blas_single_thread(limit):
-            self._run(plan, x0, n_steps, noise, out, progress)
+            if self.segments is None and B < WIDE_BATCH and n <= SCAN_STATES:
+                self._run_scan(plan, x0, n_steps, noise, out, progress)
+            else:
+                self._run(plan, x0, n_steps, noise, out, progress)
+
+    # -- blocked scan (small batches of small states) ---------------------------------
+
+    @staticmethod
+    def _toeplitz(F: Array, Lin: Array, m: int) -> Array:
+        """Block lower-triangular Toeplitz map of m inputs to m states, for row vectors:
+        block (i, j) = (F^{j−i} Lin)ᵀ for j ≥ i, so that [u_0 … u_{m−1}] @ T gives
+        y_j = Σ_{i≤j} u_i (F^{j−i} Lin)ᵀ (the response from a zero start). (m c, m n)."""
+        n, c = Lin.shape
+        T = np.zeros((m, c, m, n))
+        M = Lin
+        for d in range(m):  # M = F^d Lin
+            for i in range(m - d):
+                T[i, :, i + d, :] = M.T
+            M = F @ M
+        return T.reshape(m * c, m * n)
+
+    def _scan_level(self, plan: ExactPlan, m: int, level: int) -> dict:
+        """Tables of scan level ``level`` (built once per plan, in float64 then cast).
+
+        Level 0 maps m normals-vectors to m states (Lq folded in); level l ≥ 1 runs the
+        recurrence T_p = T_{p−1} G_lᵀ + E_p of block ends, G_1 = F^m, G_{l+1} = G_l^q
+        (q = SCAN_BLOCK), grouping q items per Toeplitz block."""
+        levels = plan.tables.setdefault(("scan", m), [])
+        dt = plan.F.dtype
+        F64 = plan.F.astype(np.float64)
+        while len(levels) <= level:
+            lv = len(levels)
+            if lv == 0:
+                L64 = plan.Lq.astype(np.float64)
+                levels.append({
+                    "TL": self._toeplitz(F64, L64, m).astype(dt),
+                    "PT": self._powers_T(F64, m).astype(dt),
+                    "G": np.linalg.matrix_power(F64, m),
+                })
+                continue
+            G = levels[-1]["G"] if lv == 1 else np.linalg.matrix_power(levels[-1]["G"], SCAN_BLOCK)
+            q = SCAN_BLOCK
+            levels.append({
+                "G": G,
+                "GT": G.T.astype(dt),
+                "TG": self._toeplitz(G, np.eye(G.shape[0]), q).astype(dt),
+                "PG": self._powers_T(G, q).astype(dt),
+            })
+        return levels[level]
+
+    def _scan(self, plan: ExactPlan, m: int, E: Array, x0: Array, level: int) -> Array:
+        """T (B, P, n) with T[:, p] = T[:, p−1] G_levelᵀ + E[:, p] and T[:, −1] = x0:
+        blocks of q items by one Toeplitz GEMM from zero, the blocks' true ends by the
+        next level, then every item corrected by one GEMM with the powers of G."""
+        B, P, n = E.shape
+        lv = self._scan_level(plan, m, level)
+        if P <= SCAN_DIRECT:
+            T = np.empty_like(E)
+            x = x0
+            for p in range(P):
+                x = x @ lv["GT"] + E[:, p]
+                T[:, p] = x
+            return T
+        q = SCAN_BLOCK
+        Q = -(-P // q)
+        if Q * q != P:
+            Ep = np.zeros((B, Q * q, n), dtype=E.dtype)
+            Ep[:, :P] = E
+        else:
+            Ep = E
+        Y = (Ep.reshape(B * Q, q * n) @ lv["TG"]).reshape(B, Q, q, n)
+        ends = self._scan(plan, m, Y[:, :, -1], x0, level + 1)
+        starts = np.concatenate([x0[:, None], ends[:, :-1]], axis=1)
+        Y += (starts.reshape(B * Q, n) @ lv["PG"]).reshape(B, Q, q, n)
+        return Y.reshape(B, Q * q, n)[:, :P]
+
+    @staticmethod
+    def scan_edges(n_steps: int, streams: int, m: int) -> list[int]:
+        """Step ranges of the blocked scan: stream s simulates steps edges[s]:edges[s+1]
+        (all but the last a multiple of m long)."""
+        share = n_steps // streams // m * m
+        return [s * share for s in range(streams)] + [n_steps]
+
+    def _run_scan(self, plan, x0, n_steps, noise, out, progress) -> None:
+        """Small batches of small states (bound by normal generation, ~r normals per
+        step against ~3n² multiply-adds). The run is cut into one stretch of steps
+        per noise stream; worker s simulates stretch s from its own stream (stretch 0
+        from x0, the others from zero) in cache-sized chunks, then the later stretches
+        are fixed up with the response to their true start. Both phases run on the
+        worker threads, with no synchronisation per chunk.
+
+        Within a chunk (all one worker's): the normals (B, w, r) of every block of m
+        steps map to the block's zero-start response with one Toeplitz GEMM (Lq
+        folded in); the true block starts follow from the block ends by a blocked
+        scan of s_{p+1} = s_p (F^m)ᵀ + e_p (small GEMMs, ~1/m of the work); each block
+        then gets s_p (F^{j+1})ᵀ added. Exact, since the response to noise and start is
+        linear. Per step: r normals and about (m r + n + n/m·…) n multiply-adds."""
+        B, n = x0.shape
+        r = plan.Lq.shape[1]
+        dtype = plan.F.dtype
+        m = 4 if n <= 16 else 2
+        lv0 = self._scan_level(plan, m, 0)
+        TL, PT = lv0["TL"], lv0["PT"]
+        S = noise.N_STREAMS
+        edges = self.scan_edges(n_steps, S, m)
+        chunk = max(m, SCAN_CHUNK // (B * max(r, n)) // m * m)
+        dev0 = (x0 - plan.mu).astype(dtype)
+        report = _locked(progress)
+
+        def simulate(s: int) -> None:
+            lo, hi = edges[s], edges[s + 1]
+            x = dev0 if lo == 0 else np.zeros_like(dev0)
+            k = lo
+            while k < hi:
+                w = min(chunk, hi - k)
+                P0 = -(-w // m)
+                Z = noise.part(s, B, w)  # (B, w, r)
+                if P0 * m != w:  # the stretch's last, short block: zero noise after it
+                    Zp = np.zeros((B, P0 * m, r), dtype=dtype)
+                    Zp[:, :w] = Z
+                    Z = Zp
+                slab = out[:, k : k + w]
+                direct = P0 * m == w and slab.flags.c_contiguous
+                Y = slab if direct else np.empty((B, P0 * m, n), dtype=dtype)
+                np.matmul(Z.reshape(B, P0, m * r), TL, out=Y.reshape(B, P0, m * n))
+                ends = self._scan(plan, m, Y[:, m - 1 :: m], x, 1)  # true block ends
+                starts = np.concatenate([x[:, None], ends[:, :-1]], axis=1)
+                _add_product(Y.reshape(B * P0, m * n), starts.reshape(B * P0, n), PT)
+                if not direct:
+                    slab[...] = Y[:, :w]
+                x = slab[:, -1]
+                k += w
+                report(w)
+
+        def fix_up(s: int, lo: int, hi: int, c: Array) -> None:
+            """Add the zero-noise response to the start deviation c (the state before
+            step lo) over steps lo:hi: c (F^{j−lo+1})ᵀ at step j."""
+            k = lo
+            while k < hi:
+                w = min(chunk, hi - k)
+                P0 = -(-w // m)
+                st = self._free_response(plan, m, c, P0)  # (B, P0, n): block starts
+                Y = (st.reshape(B * P0, n) @ PT).reshape(B, P0 * m, n)
+                out[:, k : k + w] += Y[:, :w]
+                c = Y[:, w - 1] if w == P0 * m else c @ np.linalg.matrix_power(
+                    plan.F.astype(np.float64), w).T.astype(dtype)
+                k += w
+
+        noise._finish_pending()  # a prefetch from an earlier draw must not race the workers
+        noise.map(simulate, S, n_steps * B * r)
+        # Stretches 1…S−1 started from zero: add the response to their true starts, in
+        # order (each needs the corrected end of the one before), every stretch split
+        # between the workers (a part's start is the stretch's start propagated by F^j).
+        F64 = plan.F.astype(np.float64)
+        for s in range(1, S):
+            lo, hi = edges[s], edges[s + 1]
+            if hi == lo or lo == 0:
+                continue
+            c0 = out[:, lo - 1].astype(np.float64)
+            cut = [lo + (hi - lo) * t // S // m * m for t in range(S)] + [hi]
+            starts = [c0 @ np.linalg.matrix_power(F64, cut[t] - lo).T for t in range(S)]
+            noise.map(
+                lambda t, s=s, cut=cut, starts=starts: fix_up(
+                    s, cut[t], cut[t + 1], starts[t].astype(dtype)),
+                S, (hi - lo) * B * n)
+        if np.any(plan.mu):
+            out += plan.mu
+
+    def _free_response(self, plan: ExactPlan, m: int, c: Array, P: int) -> Array:
+        """c (G^p)ᵀ for p = 0…P−1 (G = F^m), (B, P, n): the starts of P blocks of m steps
+        after a start deviation c with no noise, from two small tables of powers."""
+        B, n = c.shape
+        V = max(1, int(np.ceil(np.sqrt(P))))
+        U = -(-P // V)
+        key = ("free", m, U, V)
+        if key not in plan.tables:
+            G = self._scan_level(plan, m, 1)["G"]
+            dt = plan.F.dtype
+            near = self._powers_T(G, V)  # (G¹)ᵀ … (G^V)ᵀ
+            far = self._powers_T(np.linalg.matrix_power(G, V), U)
+            eye = np.eye(n)
+            near = np.concatenate([eye, near[:, : (V - 1) * n]], axis=1)  # G⁰ … G^{V−1}
+            far = np.concatenate([eye, far[:, : (U - 1) * n]], axis=1)
+            plan.tables[key] = (near.astype(dt), far.astype(dt))
+        near, far = plan.tables[key]
+        coarse = (c @ far).reshape(B * U, n)  # c (G^{uV})ᵀ
+        fine = (coarse @ near).reshape(B, U * V, n)  # c (G^{uV + v})ᵀ
+        return fine[:, :P]
 
     def _run_split(self, plan, x0, n_steps, noise, out, progress) -> None:
         """Chains in N_STREAMS groups, one per worker thread (one-thread BLAS each):
