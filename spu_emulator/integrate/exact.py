@@ -7,22 +7,31 @@ not reach every state), keeping only the r significant directions, so each step
 costs r normals per chain. We integrate the deviation from the exact stationary
 mean μ, so DC sources cost nothing per step.
 
-Speed (row vectors, one matrix product per step over the whole batch):
+Speed (row vectors; no Python loop over chains, and none over steps for small states):
 
+- small batches of small states (B < 128, n ≤ 96: bound by normal generation): the
+  run is cut into one stretch per noise stream, simulated on its own thread; within
+  a stretch, every block of m steps is one row of a Toeplitz GEMM (Lq folded in),
+  the block starts follow from a blocked scan of the block ends, and later stretches
+  are fixed up with the response to their true start (:meth:`Exact._run_scan`).
+  Per chain-step: r normals and about (m r + 2n) n multiply-adds;
 - large batches (B ≥ 128 chains): x ← x Fᵀ + z Lqᵀ, with all noise terms of a
   block of steps formed by one big GEMM first; from n = 64 states on, the chains
   are split into one group per noise stream, each stepped on its own thread with
   its own normals drawn in cache-sized blocks (one-thread BLAS);
-- small batches: a long trajectory is cut into P segments that run side by side as
-  P·B chains from zero; the true segment starts follow sequentially,
+- small batches of big states: a long trajectory is cut into P segments that run
+  side by side as P·B chains from zero; the true segment starts follow sequentially,
   s_{p+1} = s_p (F^K)ᵀ + y_p(K), and each segment is corrected by one GEMM,
   x_p(j) = y_p(j) + s_p (F^j)ᵀ (the response to the noise is linear, so this is
   exact). Per chain-step: r normals and about (r + 2n) n multiply-adds.
+
+float32 runs draw their normals by vectorized Box–Muller (:func:`.base.box_muller_f32`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,8 +51,9 @@ WIDE_BATCH = 128
 #: Up to this state size a step costs more in normals (~9 ns each) than in GEMM
 #: (~3n² multiply-adds at ~25 G/s per core): the crossover is near n ≈ 75.
 RNG_BOUND_STATES = 96
-#: Small batches of states up to this size take the blocked scan (:meth:`Exact._run_scan`).
-SCAN_STATES = 32
+#: Small batches of states up to this size take the blocked scan (:meth:`Exact._run_scan`):
+#: measured 1.3–2.2× the segmented layout from n = 8 to 96, 0.5× at n = 128.
+SCAN_STATES = RNG_BOUND_STATES
 #: Numbers (normals or states) per chunk of the blocked scan: in cache, yet long
 #: enough that the per-chunk Python work is negligible.
 SCAN_CHUNK = 1 << 19
@@ -51,6 +61,9 @@ SCAN_CHUNK = 1 << 19
 SCAN_BLOCK = 4
 #: Below this many items a scan level loops step by step.
 SCAN_DIRECT = 16
+
+
+_TABLES_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -89,8 +102,6 @@ def _locked(progress: Progress | None) -> Progress:
     """A thread-safe wrapper of a progress callback (a no-op for None)."""
     if progress is None:
         return lambda k: None
-    import threading
-
     lock = threading.Lock()
 
     def report(k: int) -> None:
@@ -230,6 +241,13 @@ class Exact(Integrator):
         recurrence T_p = T_{p−1} G_lᵀ + E_p of block ends, G_1 = F^m, G_{l+1} = G_l^q
         (q = SCAN_BLOCK), grouping q items per Toeplitz block."""
         levels = plan.tables.setdefault(("scan", m), [])
+        if len(levels) > level:
+            return levels[level]
+        with _TABLES_LOCK:  # the workers of one run may ask at the same time
+            self._build_levels(plan, m, level, levels)
+        return levels[level]
+
+    def _build_levels(self, plan: ExactPlan, m: int, level: int, levels: list) -> None:
         dt = plan.F.dtype
         F64 = plan.F.astype(np.float64)
         while len(levels) <= level:
@@ -250,7 +268,6 @@ class Exact(Integrator):
                 "TG": self._toeplitz(G, np.eye(G.shape[0]), q).astype(dt),
                 "PG": self._powers_T(G, q).astype(dt),
             })
-        return levels[level]
 
     def _scan(self, plan: ExactPlan, m: int, E: Array, x0: Array, level: int) -> Array:
         """T (B, P, n) with T[:, p] = T[:, p−1] G_levelᵀ + E[:, p] and T[:, −1] = x0:
@@ -298,7 +315,8 @@ class Exact(Integrator):
         folded in); the true block starts follow from the block ends by a blocked
         scan of s_{p+1} = s_p (F^m)ᵀ + e_p (small GEMMs, ~1/m of the work); each block
         then gets s_p (F^{j+1})ᵀ added. Exact, since the response to noise and start is
-        linear. Per step: r normals and about (m r + n + n/m·…) n multiply-adds."""
+        linear. Per step: r normals and about (m r + 2n + 7n/m) n multiply-adds (the
+        block GEMM, the start correction, the fix-up, the scan)."""
         B, n = x0.shape
         r = plan.Lq.shape[1]
         dtype = plan.F.dtype
@@ -336,7 +354,7 @@ class Exact(Integrator):
                 k += w
                 report(w)
 
-        def fix_up(s: int, lo: int, hi: int, c: Array) -> None:
+        def fix_up(lo: int, hi: int, c: Array) -> None:
             """Add the zero-noise response to the start deviation c (the state before
             step lo) over steps lo:hi: c (F^{j−lo+1})ᵀ at step j."""
             k = lo
@@ -346,8 +364,7 @@ class Exact(Integrator):
                 st = self._free_response(plan, m, c, P0)  # (B, P0, n): block starts
                 Y = (st.reshape(B * P0, n) @ PT).reshape(B, P0 * m, n)
                 out[:, k : k + w] += Y[:, :w]
-                c = Y[:, w - 1] if w == P0 * m else c @ np.linalg.matrix_power(
-                    plan.F.astype(np.float64), w).T.astype(dtype)
+                c = Y[:, w - 1]
                 k += w
 
         noise._finish_pending()  # a prefetch from an earlier draw must not race the workers
@@ -364,9 +381,10 @@ class Exact(Integrator):
             cut = [lo + (hi - lo) * t // S // m * m for t in range(S)] + [hi]
             starts = [c0 @ np.linalg.matrix_power(F64, cut[t] - lo).T for t in range(S)]
             noise.map(
-                lambda t, s=s, cut=cut, starts=starts: fix_up(
-                    s, cut[t], cut[t + 1], starts[t].astype(dtype)),
-                S, (hi - lo) * B * n)
+                lambda t, cut=cut, starts=starts: fix_up(cut[t], cut[t + 1], starts[t].astype(dtype)),
+                S,
+                (hi - lo) * B * n,
+            )
         if np.any(plan.mu):
             out += plan.mu
 
@@ -377,7 +395,7 @@ class Exact(Integrator):
         V = max(1, int(np.ceil(np.sqrt(P))))
         U = -(-P // V)
         key = ("free", m, U, V)
-        if key not in plan.tables:
+        if key not in plan.tables:  # two workers may both build it: same value
             G = self._scan_level(plan, m, 1)["G"]
             dt = plan.F.dtype
             near = self._powers_T(G, V)  # (G¹)ᵀ … (G^V)ᵀ
