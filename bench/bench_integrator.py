@@ -10,7 +10,8 @@ Workloads: the bundled 8-cell SPU (16 states) and random all-to-all SPUs of d = 
 number of states per step:
 
 - spu_emulator: ``Exact.run`` (Van Loan transition, block-fused GEMMs, threaded
-  SFC64 normals), float64 and float32; setup (transition + factor) timed apart.
+  SFC64 normals; Box–Muller in float32), float64 and float32; setup (transition +
+  factor) timed apart.
 - numpy loop: ``x = x @ F.T + z @ L.T`` with ``rng.standard_normal`` per step.
 - thermox.sample, in float32 (jax's default) and float64: jit-compiled, associative scan, pre-processed matrices, on an OU
   process of the same dimension (dx = −A x dt + dW with A symmetric positive
