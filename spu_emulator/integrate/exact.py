@@ -292,7 +292,7 @@ class Exact(Integrator):
         Y = (Ep.reshape(B * Q, q * n) @ lv["TG"]).reshape(B, Q, q, n)
         ends = self._scan(plan, m, Y[:, :, -1], x0, level + 1)
         starts = np.concatenate([x0[:, None], ends[:, :-1]], axis=1)
-        Y += (starts.reshape(B * Q, n) @ lv["PG"]).reshape(B, Q, q, n)
+        _add_product(Y.reshape(B * Q, q * n), starts.reshape(B * Q, n), lv["PG"])
         return Y.reshape(B, Q * q, n)[:, :P]
 
     @staticmethod
@@ -361,12 +361,18 @@ class Exact(Integrator):
             while k < hi:
                 w = min(chunk, hi - k)
                 P0 = -(-w // m)
-                st = self._free_response(plan, m, c, P0)  # (B, P0, n): block starts
-                Y = (st.reshape(B * P0, n) @ PT).reshape(B, P0 * m, n)
-                out[:, k : k + w] += Y[:, :w]
-                c = Y[:, w - 1]
+                st = self._free_response(plan, m, c, P0).reshape(B * P0, n)  # block starts
+                slab = out[:, k : k + w]
+                if P0 * m == w and slab.flags.c_contiguous:
+                    _add_product(slab.reshape(B * P0, m * n), st, PT)
+                    c = st.reshape(B, P0, n)[:, -1] @ GT  # after the last block: c (G^{P0})ᵀ
+                else:
+                    corr = (st @ PT).reshape(B, P0 * m, n)
+                    slab += corr[:, :w]
+                    c = corr[:, w - 1]
                 k += w
 
+        GT = self._scan_level(plan, m, 1)["GT"]  # (F^m)ᵀ
         noise._finish_pending()  # a prefetch from an earlier draw must not race the workers
         noise.map(simulate, S, n_steps * B * r)
         # Stretches 1…S−1 started from zero: add the response to their true starts, in
