@@ -124,15 +124,21 @@ def test_same_seed_same_bytes(tmp_path, method):
     assert hashlib.sha256(out2.read_bytes()).hexdigest() != digests[0]
 
 
-def test_threads_do_not_change_results():
+@pytest.mark.parametrize(
+    "chains,duration,dtype",
+    [(300, 1e-4, np.float64), (1, 3e-3, np.float32), (1, 3e-3, np.float64), (7, 5e-4, np.float32)],
+)
+def test_threads_do_not_change_results(chains, duration, dtype):
+    """Wide batches and the small-batch scan (stretches per stream, fixed up on the
+    worker threads) give the same bytes with or without threads."""
     from spu_emulator.circuit import assemble
     from spu_emulator.integrate import simulate
     from spu_emulator.netlist import load
 
     sde = assemble(load("netlists/spu8.yaml")).to_sde()
-    a = simulate(sde, "exact", 0, 1e-4, 1e-8, 5, chains=300, threads=True).states
-    b = simulate(sde, "exact", 0, 1e-4, 1e-8, 5, chains=300, threads=False).states
-    assert np.array_equal(a, b)
+    a = simulate(sde, "exact", 0, duration, 1e-8, 5, chains=chains, threads=True, dtype=dtype).states
+    b = simulate(sde, "exact", 0, duration, 1e-8, 5, chains=chains, threads=False, dtype=dtype).states
+    assert a.dtype == dtype and np.array_equal(a, b)
 
 
 def test_plot_writes_pngs(tmp_path, capsys):
