@@ -88,12 +88,10 @@ def _add_product(C: Array, A: Array, Bm: Array) -> None:
         from scipy.linalg.blas import get_blas_funcs
 
         gemm = get_blas_funcs("gemm", dtype=C.dtype)
-        At = np.asfortranarray(A.T) if not A.T.flags.f_contiguous else A.T
-        Bt = np.asfortranarray(Bm.T) if not Bm.T.flags.f_contiguous else Bm.T
-        res = gemm(1.0, Bt, At, beta=1.0, c=C.T, overwrite_c=1)
-        if np.shares_memory(res, C):
-            return
-        C[...] = res.T  # f2py copied after all (should not happen)
+        # Cᵀ (Fortran order) += Bmᵀ Aᵀ; asfortranarray copies only if it must
+        res = gemm(1.0, np.asfortranarray(Bm.T), np.asfortranarray(A.T), 1.0, C.T, overwrite_c=1)
+        if not np.shares_memory(res, C):  # f2py copied after all (not expected)
+            C[...] = res.T
         return
     C += A @ Bm
 
