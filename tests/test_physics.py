@@ -175,26 +175,32 @@ def test_segmented_run_equals_stepwise(segments, chains, steps, chunk, monkeypat
     _assert_run_is_stepwise(integ, plan, Fixed(), Z[:steps], 1e-8)
 
 
+class _SerialStreams:
+    """A stand-in noise source whose workers run in order, one per stream; subclasses
+    serve fixed normals through ``part(s, ...)``."""
+
+    N_STREAMS = 2
+
+    def map(self, fn, n, size=0):
+        return [fn(s) for s in range(n)]
+
+    def _finish_pending(self):
+        pass
+
+
 def _scan_noise(Z, edges):
     """Serves the blocked scan: worker s walks through the steps of its stretch
     edges[s]:edges[s+1], asking for (chains, steps, r) at a time."""
-    S = len(edges) - 1
+    assert len(edges) - 1 == _SerialStreams.N_STREAMS
 
-    class Fixed:
-        N_STREAMS = S
-        pos = list(edges[:S])
+    class Fixed(_SerialStreams):
+        pos = list(edges[:-1])
 
         def part(self, s, chains, steps):
             assert self.pos[s] + steps <= edges[s + 1]
             z = Z[self.pos[s] : self.pos[s] + steps].transpose(1, 0, 2)
             self.pos[s] += steps
             return z
-
-        def map(self, fn, n, size=0):
-            return [fn(s) for s in range(n)]
-
-        def _finish_pending(self):
-            pass
 
     return Fixed()
 
@@ -264,11 +270,10 @@ def test_split_wide_run_equals_stepwise(chains, steps, chunk, monkeypatch):
     plan = integ.init(sde, 2e-8)
     r = integ.noise_dim(plan)
     Z = np.random.default_rng(5).standard_normal((steps, chains, r))
-    S = 2
+    S = _SerialStreams.N_STREAMS
     edges = [chains * s // S for s in range(S + 1)]
 
-    class Fixed:  # worker s owns chains edges[s]:edges[s+1] and walks through the steps
-        N_STREAMS = S
+    class Fixed(_SerialStreams):  # worker s owns chains edges[s]:edges[s+1], walks the steps
         pos = [0] * S
 
         def part(self, s, m, rows):
@@ -276,12 +281,6 @@ def test_split_wide_run_equals_stepwise(chains, steps, chunk, monkeypatch):
             z = Z[self.pos[s] : self.pos[s] + m, edges[s] : edges[s + 1]]
             self.pos[s] += m
             return z
-
-        def map(self, fn, n, size=0):
-            return [fn(s) for s in range(n)]
-
-        def _finish_pending(self):
-            pass
 
     _assert_run_is_stepwise(integ, plan, Fixed(), Z, 2e-8)
 
