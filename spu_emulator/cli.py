@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
 from . import __version__
-from .errors import InputError, SPUError
+from .errors import InputError, PrecisionWarning, SPUError
 from .io import dumps_json, save_npz
 
 #: Subpackages that contribute subcommands through ``register(subparsers)``.
@@ -255,7 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--save-every", type=_positive_int, default=1, help="store every k-th step")
     s.add_argument(
-        "--float32", action="store_true", help="single precision (faster, ~1e-6 relative)"
+        "--float32",
+        action="store_true",
+        help="single precision (faster; ~1e-6 relative per step, warns when rounding F could shift decay rates)",
     )
     s.add_argument(
         "--x0",
@@ -289,11 +292,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Our own warnings as one line on stderr; others as Python shows them."""
+    if issubclass(category, PrecisionWarning):
+        sys.stderr.write(f"spu: warning: {message}\n")
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():  # restores the default display afterwards
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except SPUError as exc:
         sys.stderr.write(f"spu: error: {exc}\n")
         return exc.exit_code

@@ -71,3 +71,8 @@ class CrossCheckError(SPUError):
 
 class MissingDependencyError(SPUError):
     """An optional dependency (ngspice, PySpice, matplotlib, ...) is not installed."""
+
+
+class PrecisionWarning(UserWarning):
+    """A run whose working precision limits its accuracy noticeably (e.g. float32
+    stepping over many steps per relaxation time). The CLI prints it as one line."""

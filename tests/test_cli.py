@@ -204,3 +204,19 @@ def test_simulate_x0(tmp_path, capsys):
     assert main(["simulate", "netlists/nonlinear_pair.yaml", "--duration", "20ps", "--x0", str(x0),
                  "--out", str(out)]) == 2
     assert "--x0: expected shape (2,)" in capsys.readouterr().err
+
+
+def test_float32_precision_warning_is_one_line(tmp_path, capsys):
+    tank = tmp_path / "tank.yaml"
+    tank.write_text(
+        "format: spu-netlist/1\ntemperature: 300 K\n"
+        "cells:\n  - {name: a, C: 1 nF, L: 1 uH, R: 10 megOhm}\n"
+    )
+    out = tmp_path / "t.npz"
+    args = ["simulate", str(tank), "--duration", "20 ns", "--dt", "1 ns", "--out", str(out), "--float32"]
+    assert main(args + ["--chains", "200"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("spu: warning: float32 run:"), err
+    assert "may shift the slowest decay rate by ~" in err[0] and out.exists()
+    assert main(args + ["--chains", "1"]) == 0  # the scan propagates with exact powers
+    assert capsys.readouterr().err == ""

@@ -116,6 +116,26 @@ class ExactPlan:
     mu: Array  # stationary mean: we integrate the deviation x − μ
     dt: float
     tables: dict = field(default_factory=dict, repr=False)  # scan tables, built on demand
+    # F and Lq before rounding to the working precision: tables of powers are built
+    # from these, so that a float32 run's long-range propagation is F^k rounded once
+    # (not the rounded F multiplied k times, whose decay rate is off by ~ε/(γh))
+    F64: Array | None = field(default=None, repr=False)
+    Lq64: Array | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, F: Array, Lq: Array, mu: Array, dt: float, dtype) -> ExactPlan:
+        d = np.dtype(dtype)
+        F64, Lq64 = np.asarray(F, np.float64), np.asarray(Lq, np.float64)
+        return cls(F=F64.astype(d), Lq=Lq64.astype(d), mu=np.asarray(mu).astype(d), dt=dt,
+                   F64=F64, Lq64=Lq64)
+
+    @property
+    def F_exact(self) -> Array:
+        return self.F.astype(np.float64) if self.F64 is None else self.F64
+
+    @property
+    def Lq_exact(self) -> Array:
+        return self.Lq.astype(np.float64) if self.Lq64 is None else self.Lq64
 
 
 class Exact(Integrator):
@@ -140,7 +160,7 @@ class Exact(Integrator):
         Lq = V[:, keep] * np.sqrt(w[keep])
         mu = sde.stationary_mean() if np.any(sde.b) else np.zeros(sde.dim)
         dt_ = np.dtype(dtype)
-        return ExactPlan(F=F.astype(dt_), Lq=Lq.astype(dt_), mu=mu.astype(dt_), dt=dt)
+        return ExactPlan.build(F, Lq, mu, dt, dt_)
 
     def noise_dim(self, plan: ExactPlan) -> int:
         return plan.Lq.shape[1]
@@ -205,16 +225,56 @@ class Exact(Integrator):
         # cores (OpenBLAS threads spin while waiting). Big states are GEMM-bound.
         # (Independent of whether the normals use threads, so results do not change.)
         B, n = x0.shape
+        if self.uses_scan(B, n):
+            with _blas_single_thread(True):
+                self._run_scan(plan, x0, n_steps, noise, out, progress)
+            return
         if B >= 2 and n >= SPLIT_STATES and self.layout(B, n, n_steps, n_steps)[0] == 1:
             with _blas_single_thread(True):
                 self._run_split(plan, x0, n_steps, noise, out, progress)
             return
         limit = n <= RNG_BOUND_STATES
         with _blas_single_thread(limit):
-            if self.segments is None and B < WIDE_BATCH and n <= SCAN_STATES:
-                self._run_scan(plan, x0, n_steps, noise, out, progress)
-            else:
-                self._run(plan, x0, n_steps, noise, out, progress)
+            self._run(plan, x0, n_steps, noise, out, progress)
+
+    def uses_scan(self, chains: int, n: int) -> bool:
+        """Whether a run of ``chains`` chains of n states takes the blocked scan."""
+        return self.segments is None and chains < WIDE_BATCH and n <= SCAN_STATES
+
+    def rounding_drift(self, plan: ExactPlan, chains: int) -> float:
+        """Estimated relative error of the slowest decay rate caused by rounding the
+        propagators to the working precision (ρ: F's spectral radius, 1 − ρ ≈ h/τ).
+
+        Stepping multiplies by the rounded F every step: ε ρ / (1 − ρ). Segments of K
+        steps re-anchor with F^K rounded once: ÷ K. The blocked scan propagates a
+        chunk of w steps through at most c ≈ (q · levels + SCAN_DIRECT + m) rounded
+        powers of F built in float64: c ε / (1 − ρ^w)."""
+        n, r = plan.F.shape[0], plan.Lq.shape[1]
+        rho = float(np.max(np.abs(np.linalg.eigvals(plan.F_exact))))
+        eps = float(np.finfo(plan.F.dtype).eps) / 2
+        if rho >= 1.0:
+            return np.inf
+        if self.uses_scan(chains, n):
+            m = self._scan_block(n)
+            w = self._scan_chunk(chains, r, n, m)
+            levels, P = 1, -(-w // m)
+            while P > SCAN_DIRECT:
+                P, levels = -(-P // SCAN_BLOCK), levels + 1
+            c = SCAN_BLOCK * levels + SCAN_DIRECT + m
+            return c * eps / -np.expm1(w * np.log(rho)) if rho > 0 else c * eps
+        drift = eps * rho / (1.0 - rho)
+        P, K = self.layout(chains, n, 1 << 30, 1 << 30)
+        return drift / K if P > 1 else drift
+
+    @staticmethod
+    def _scan_block(n: int) -> int:
+        """Steps per Toeplitz block of the scan's first level (m)."""
+        return 4 if n <= 16 else 2
+
+    @staticmethod
+    def _scan_chunk(chains: int, r: int, n: int, m: int) -> int:
+        """Steps per chunk of the scan (a multiple of m, ~SCAN_CHUNK numbers)."""
+        return max(m, SCAN_CHUNK // (chains * max(r, n)) // m * m)
 
     # -- blocked scan (small batches of small states) ---------------------------------
 
@@ -247,11 +307,11 @@ class Exact(Integrator):
 
     def _build_levels(self, plan: ExactPlan, m: int, level: int, levels: list) -> None:
         dt = plan.F.dtype
-        F64 = plan.F.astype(np.float64)
+        F64 = plan.F_exact
         while len(levels) <= level:
             lv = len(levels)
             if lv == 0:
-                L64 = plan.Lq.astype(np.float64)
+                L64 = plan.Lq_exact
                 levels.append({
                     "TL": self._toeplitz(F64, L64, m).astype(dt),
                     "PT": self._powers_T(F64, m).astype(dt),
@@ -318,12 +378,12 @@ class Exact(Integrator):
         B, n = x0.shape
         r = plan.Lq.shape[1]
         dtype = plan.F.dtype
-        m = 4 if n <= 16 else 2
+        m = self._scan_block(n)
         lv0 = self._scan_level(plan, m, 0)
         TL, PT = lv0["TL"], lv0["PT"]
         S = noise.N_STREAMS
         edges = self.scan_edges(n_steps, S, m)
-        chunk = max(m, SCAN_CHUNK // (B * max(r, n)) // m * m)
+        chunk = self._scan_chunk(B, r, n, m)
         dev0 = (x0 - plan.mu).astype(dtype)
         report = _locked(progress)
 
@@ -376,7 +436,7 @@ class Exact(Integrator):
         # Stretches 1…S−1 started from zero: add the response to their true starts, in
         # order (each needs the corrected end of the one before), every stretch split
         # between the workers (a part's start is the stretch's start propagated by F^j).
-        F64 = plan.F.astype(np.float64)
+        F64 = plan.F_exact
         for s in range(1, S):
             lo, hi = edges[s], edges[s + 1]
             if hi == lo or lo == 0:
@@ -476,7 +536,7 @@ class Exact(Integrator):
             else:
                 self._stepwise(plan, np.zeros((Pc * B, n), dtype=dev.dtype), Z, X)
                 if K not in powers:
-                    PT = self._powers_T(plan.F, K)
+                    PT = self._powers_T(plan.F_exact, K).astype(plan.F.dtype)
                     powers[K] = (PT, PT[:, (K - 1) * n :].copy())
                 PT, FKT = powers[K]
                 Y = X.reshape(K, Pc, B, n)

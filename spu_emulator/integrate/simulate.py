@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, PrecisionWarning
 from .base import Integrator, NoiseSource
 from .euler import EulerMaruyama
 from .exact import Exact
+
+#: Warn when rounding F to the working precision may shift a decay rate by more than this.
+ROUNDING_DRIFT_WARN = 1e-3
 
 Array = np.ndarray
 
@@ -153,6 +157,15 @@ def simulate(
 
     h = dt * every if integrator.exact else dt
     plan = integrator.init(sde, h, dtype)
+    drift = integrator.rounding_drift(plan, chains) if hasattr(integrator, "rounding_drift") else 0.0
+    if drift > ROUNDING_DRIFT_WARN:
+        warnings.warn(
+            f"{dtype.name} run: rounding the step's propagator to {dtype.name} may shift the "
+            f"slowest decay rate by ~{drift:.1%} (many steps per relaxation time); use "
+            "float64 or a longer step",
+            PrecisionWarning,
+            stacklevel=2,
+        )
     noise = NoiseSource(gen, chains, integrator.noise_dim(plan), dtype, threads=threads)
     bar = _progress_bar(progress, n_saved)
     t_start = time.perf_counter()
@@ -186,7 +199,7 @@ def simulate(
         netlist_digest=getattr(sde, "netlist_digest", ""),
         netlist_name=getattr(sde, "netlist_name", ""),
         wall_time=wall,
-        meta={"save_every": every, "chains": chains, "dtype": dtype.name},
+        meta={"save_every": every, "chains": chains, "dtype": dtype.name, "rounding_drift": drift},
     )
 
 

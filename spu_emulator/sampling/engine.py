@@ -269,8 +269,7 @@ class Board:
         mu = self.sde.stationary_mean() if np.any(self.sde.b) else np.zeros(self.sde.dim)
         if eq is not None:
             F, Lq, self._Lz = eq
-            self.plan = ExactPlan(F=F.astype(self.dtype), Lq=Lq.astype(self.dtype),
-                                  mu=mu.astype(self.dtype), dt=self.h)
+            self.plan = ExactPlan.build(F, Lq, mu, self.h, self.dtype)
         else:
             self._Lz = None
             self.plan = self.integ.init(self.sde, self.h, self.dtype)
