@@ -121,13 +121,20 @@ class ExactPlan:
     # (not the rounded F multiplied k times, whose decay rate is off by ~ε/(γh))
     F64: Array | None = field(default=None, repr=False)
     Lq64: Array | None = field(default=None, repr=False)
+    rho: float | None = None  # spectral radius of F, exp(−h/τ), when known
 
     @classmethod
-    def build(cls, F: Array, Lq: Array, mu: Array, dt: float, dtype) -> ExactPlan:
+    def build(cls, F: Array, Lq: Array, mu: Array, dt: float, dtype, rho: float | None = None) -> ExactPlan:
         d = np.dtype(dtype)
         F64, Lq64 = np.asarray(F, np.float64), np.asarray(Lq, np.float64)
         return cls(F=F64.astype(d), Lq=Lq64.astype(d), mu=np.asarray(mu).astype(d), dt=dt,
-                   F64=F64, Lq64=Lq64)
+                   F64=F64, Lq64=Lq64, rho=rho)
+
+    @property
+    def spectral_radius(self) -> float:
+        if self.rho is not None:
+            return self.rho
+        return float(np.max(np.abs(np.linalg.eigvals(self.F_exact))))
 
     @property
     def F_exact(self) -> Array:
@@ -160,7 +167,9 @@ class Exact(Integrator):
         Lq = V[:, keep] * np.sqrt(w[keep])
         mu = sde.stationary_mean() if np.any(sde.b) else np.zeros(sde.dim)
         dt_ = np.dtype(dtype)
-        return ExactPlan.build(F, Lq, mu, dt, dt_)
+        # the transition has the eigenvalues of A already: |λ(F)| = exp(h Re λ(A))
+        rho = float(np.exp(dt * np.max(sde.eigenvalues().real))) if hasattr(sde, "eigenvalues") else None
+        return ExactPlan.build(F, Lq, mu, dt, dt_, rho)
 
     def noise_dim(self, plan: ExactPlan) -> int:
         return plan.Lq.shape[1]
@@ -250,7 +259,7 @@ class Exact(Integrator):
         chunk of w steps through at most c ≈ (q · levels + SCAN_DIRECT + m) rounded
         powers of F built in float64: c ε / (1 − ρ^w)."""
         n, r = plan.F.shape[0], plan.Lq.shape[1]
-        rho = float(np.max(np.abs(np.linalg.eigvals(plan.F_exact))))
+        rho = plan.spectral_radius
         eps = float(np.finfo(plan.F.dtype).eps) / 2
         if rho >= 1.0:
             return np.inf
