@@ -342,10 +342,17 @@ def _tank(R: str):
     return _sde(f"format: spu-netlist/1\ntemperature: 300 K\ncells:\n  - {{name: a, C: 1 nF, L: 1 uH, R: {R}}}\n")
 
 
-def test_float32_scan_decays_at_the_exact_rate():
+@pytest.mark.parametrize("chains,chunk", [(1, None), (3, 1 << 10)])
+def test_float32_scan_decays_at_the_exact_rate(chains, chunk, monkeypatch):
     """A Q ≈ 3e5 tank stepped at h ω = 1/4 in float32: the rounded F alone shifts the
     decay rate by ~1% (stepping with it for γt = 0.5 ends 0.6% off); the blocked scan
-    propagates with powers of the float64 F rounded once and stays within 1e-4."""
+    adds responses through powers of the float64 F rounded once and carries the state
+    from chunk to chunk in float64, so it stays within 1e-4 however many chunks (a
+    float32 carry through ~40 rounded propagators per 512-step chunk would be ~0.5% off)."""
+    import spu_emulator.integrate.exact as ex
+
+    if chunk:
+        monkeypatch.setattr(ex, "SCAN_CHUNK", chunk)
     sde = _tank("10 megOhm")
     gam = -np.max(sde.eigenvalues().real)
     h = 0.25 / np.max(np.abs(sde.eigenvalues()))
@@ -353,14 +360,15 @@ def test_float32_scan_decays_at_the_exact_rate():
     integ = Exact()
     p32 = integ.init(sde, h, np.float32)
     r, n = integ.noise_dim(p32), sde.dim
-    Z = np.zeros((steps, 1, r), np.float32)
-    out = np.empty((1, steps, n), np.float32)
-    x0 = np.array([[1.0, 0.0]], np.float32)
+    Z = np.zeros((steps, chains, r), np.float32)
+    out = np.empty((chains, steps, n), np.float32)
+    x0 = np.repeat(np.array([[1.0, 0.0]], np.float32), chains, axis=0)
     integ.run(p32, x0, steps, _scan_noise(Z, Exact.scan_edges(steps, 2, 4)), 0.0, h, out)
     exact = np.linalg.matrix_power(integ.init(sde, h).F, steps) @ x0[0].astype(float)
     w = 1 / np.diag(sde.stationary_covariance())  # energy weights
     amp = lambda v: np.sqrt(np.sum(w * v * v))  # noqa: E731
-    assert abs(amp(out[0, -1].astype(float)) / amp(exact) - 1) < 1e-4
+    for b in range(chains):
+        assert abs(amp(out[b, -1].astype(float)) / amp(exact) - 1) < 1e-4
     # and the rounded F itself is off: its slowest eigenvalue misses by > 1e-3 of 1 − |λ|
     lam32 = np.max(np.abs(np.linalg.eigvals(p32.F.astype(float))))
     lam = np.max(np.abs(np.linalg.eigvals(integ.init(sde, h).F)))
@@ -368,20 +376,25 @@ def test_float32_scan_decays_at_the_exact_rate():
 
 
 def test_float32_rounding_warning():
-    """float32 layouts that step with the rounded F warn when the slowest decay rate
-    may move by more than 0.1%; the scan's estimate is far smaller; float64 is quiet."""
+    """A float32 layout that steps with the rounded F warns when the slowest decay rate
+    may move by more than 0.1%; wide batches of small states then take the scan
+    instead (no drift); float64 is quiet."""
     import warnings
 
     from spu_emulator.errors import PrecisionWarning
 
     sde = _tank("10 megOhm")
     h = 0.02 / np.max(np.abs(sde.eigenvalues()))
+    stepping = Exact(segments=1)  # plain stepping, as wide batches of big states do
     with pytest.warns(PrecisionWarning, match=r"slowest decay rate by ~\d"):
-        simulate(sde, "exact", 0, 20 * h, h, 1, chains=200, dtype=np.float32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", PrecisionWarning)
-        simulate(sde, "exact", 0, 20 * h, h, 1, chains=1, dtype=np.float32)  # scan: 3.5e-4
-        simulate(sde, "exact", 0, 20 * h, h, 1, chains=200, dtype=np.float64)
+        simulate(sde, stepping, 0, 20 * h, h, 1, chains=200, dtype=np.float32)
+    assert stepping.rounding_drift(stepping.init(sde, h, np.float32), 200) > 1.0
     integ = Exact()
     p = integ.init(sde, h, np.float32)
-    assert integ.rounding_drift(p, 200) > 1.0 > 1e-3 > integ.rounding_drift(p, 1)
+    assert integ.uses_scan(200, sde.dim, p) and not integ.uses_scan(200, sde.dim)
+    assert integ.rounding_drift(p, 200) == integ.rounding_drift(p, 1) == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        for chains in (1, 200):
+            simulate(sde, "exact", 0, 20 * h, h, 1, chains=chains, dtype=np.float32)
+        simulate(sde, stepping, 0, 20 * h, h, 1, chains=200, dtype=np.float64)

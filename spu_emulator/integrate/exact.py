@@ -54,6 +54,9 @@ RNG_BOUND_STATES = 96
 #: Small batches of states up to this size take the blocked scan (:meth:`Exact._run_scan`):
 #: measured 1.3–2.2× the segmented layout from n = 8 to 96, 0.5× at n = 128.
 SCAN_STATES = RNG_BOUND_STATES
+#: Wide batches of small states take the scan when stepping with the rounded F would
+#: shift a decay rate by more than this (float32 with very many steps per relaxation time).
+SCAN_FOR_DRIFT = 1e-4
 #: Numbers (normals or states) per chunk of the blocked scan: in cache, yet long
 #: enough that the per-chunk Python work is negligible.
 SCAN_CHUNK = 1 << 19
@@ -234,7 +237,7 @@ class Exact(Integrator):
         # cores (OpenBLAS threads spin while waiting). Big states are GEMM-bound.
         # (Independent of whether the normals use threads, so results do not change.)
         B, n = x0.shape
-        if self.uses_scan(B, n):
+        if self.uses_scan(B, n, plan):
             with _blas_single_thread(True):
                 self._run_scan(plan, x0, n_steps, noise, out, progress)
             return
@@ -246,33 +249,36 @@ class Exact(Integrator):
         with _blas_single_thread(limit):
             self._run(plan, x0, n_steps, noise, out, progress)
 
-    def uses_scan(self, chains: int, n: int) -> bool:
-        """Whether a run of ``chains`` chains of n states takes the blocked scan."""
-        return self.segments is None and chains < WIDE_BATCH and n <= SCAN_STATES
+    def uses_scan(self, chains: int, n: int, plan: ExactPlan | None = None) -> bool:
+        """Whether a run of ``chains`` chains of n states takes the blocked scan: small
+        batches always; wide ones (faster stepped plainly from n ≈ 32 on, but with the
+        rounded F every step) when that rounding would shift a decay rate by more than
+        SCAN_FOR_DRIFT (float32 with very many steps per relaxation time)."""
+        if self.segments is not None or n > SCAN_STATES:
+            return False
+        if chains < WIDE_BATCH:
+            return True
+        return plan is not None and self._stepping_drift(plan) > SCAN_FOR_DRIFT
+
+    @staticmethod
+    def _stepping_drift(plan: ExactPlan) -> float:
+        """ε ρ / (1 − ρ): relative decay-rate error of stepping with the rounded F."""
+        rho = plan.spectral_radius
+        eps = float(np.finfo(plan.F.dtype).eps) / 2
+        return np.inf if rho >= 1.0 else eps * rho / (1.0 - rho)
 
     def rounding_drift(self, plan: ExactPlan, chains: int) -> float:
         """Estimated relative error of the slowest decay rate caused by rounding the
         propagators to the working precision (ρ: F's spectral radius, 1 − ρ ≈ h/τ).
 
-        Stepping multiplies by the rounded F every step: ε ρ / (1 − ρ). Segments of K
-        steps re-anchor with F^K rounded once: ÷ K. The blocked scan propagates a
-        chunk of w steps through at most c ≈ (q · levels + SCAN_DIRECT + m) rounded
-        powers of F built in float64: c ε / (1 − ρ^w)."""
-        n, r = plan.F.shape[0], plan.Lq.shape[1]
-        rho = plan.spectral_radius
-        eps = float(np.finfo(plan.F.dtype).eps) / 2
-        if rho >= 1.0:
-            return np.inf
-        if self.uses_scan(chains, n):
-            m = self._scan_block(n)
-            w = self._scan_chunk(chains, r, n, m)
-            levels, P = 1, -(-w // m)
-            while P > SCAN_DIRECT:
-                P, levels = -(-P // SCAN_BLOCK), levels + 1
-            c = SCAN_BLOCK * levels + SCAN_DIRECT + m
-            return c * eps / -np.expm1(w * np.log(rho)) if rho > 0 else c * eps
-        drift = eps * rho / (1.0 - rho)
-        P, K = self.layout(chains, n, 1 << 30, 1 << 30)
+        Stepping multiplies by the rounded F every step: ε ρ / (1 − ρ); segments of K
+        steps re-anchor with F^K rounded once: ÷ K. The blocked scan carries the state
+        from chunk to chunk in float64 with exact powers of F, and within a chunk only
+        adds responses through powers rounded once: no compounding (0)."""
+        if self.uses_scan(chains, plan.F.shape[0], plan):
+            return 0.0
+        drift = self._stepping_drift(plan)
+        P, K = self.layout(chains, plan.F.shape[0], 1 << 30, 1 << 30)
         return drift / K if P > 1 else drift
 
     @staticmethod
@@ -375,13 +381,16 @@ class Exact(Integrator):
         per noise stream; worker s simulates stretch s from its own stream (stretch 0
         from x0, the others from zero) in cache-sized chunks, then the later stretches
         are fixed up with the response to their true start. Both phases run on the
-        worker threads, with no synchronisation per chunk.
+        worker threads, with no synchronisation per chunk. The state before each chunk
+        is carried in float64 (x ← x (F^w)ᵀ + chunk's zero-start end), so a float32 run
+        never compounds rounded propagators (its decay rates stay exact).
 
         Within a chunk (all one worker's): the normals (B, w, r) of every block of m
         steps map to the block's zero-start response with one Toeplitz GEMM (Lq
-        folded in); the true block starts follow from the block ends by a blocked
-        scan of s_{p+1} = s_p (F^m)ᵀ + e_p (small GEMMs, ~1/m of the work); each block
-        then gets s_p (F^{j+1})ᵀ added. Exact, since the response to noise and start is
+        folded in); the zero-start block starts follow from the block ends by a blocked
+        scan of s_{p+1} = s_p (F^m)ᵀ + e_p (small GEMMs, ~1/m of the work), plus the
+        chunk start's free response x (F^{pm})ᵀ; each block then gets s_p (F^{j+1})ᵀ
+        added. Exact, since the response to noise and start is
         linear. Per step: r normals and about (m r + 2n + 7n/m) n multiply-adds (the
         block GEMM, the start correction, the fix-up, the scan)."""
         B, n = x0.shape
@@ -398,7 +407,10 @@ class Exact(Integrator):
 
         def simulate(s: int) -> None:
             lo, hi = edges[s], edges[s + 1]
-            x = dev0 if lo == 0 else np.zeros_like(dev0)
+            # the state before the chunk, carried in float64 with exact powers of F: in
+            # float32 a carry through rounded propagators would drift the decay rates
+            x = dev0.astype(np.float64) if lo == 0 else np.zeros((B, n))
+            zero = np.zeros((B, n), dtype=dtype)
             k = lo
             while k < hi:
                 w = min(chunk, hi - k)
@@ -412,12 +424,14 @@ class Exact(Integrator):
                 direct = P0 * m == w and slab.flags.c_contiguous
                 Y = slab if direct else np.empty((B, P0 * m, n), dtype=dtype)
                 np.matmul(Z.reshape(B, P0, m * r), TL, out=Y.reshape(B, P0, m * n))
-                ends = self._scan(plan, m, Y[:, m - 1 :: m], x, 1)  # true block ends
-                starts = np.concatenate([x[:, None], ends[:, :-1]], axis=1)
+                ends = self._scan(plan, m, Y[:, m - 1 :: m], zero, 1)  # from a zero start
+                starts = np.concatenate([zero[:, None], ends[:, :-1]], axis=1)
+                starts += self._free_response(plan, m, x.astype(dtype), P0)  # + x (F^{pm})ᵀ
                 _add_product(Y.reshape(B * P0, m * n), starts.reshape(B * P0, n), PT)
                 if not direct:
                     slab[...] = Y[:, :w]
-                x = slab[:, -1]
+                if k + w < hi:  # then w = P0·m and the last block end is step k + w − 1
+                    x = x @ self._power(plan, w).T + ends[:, -1]
                 k += w
                 report(w)
 
@@ -428,18 +442,15 @@ class Exact(Integrator):
             while k < hi:
                 w = min(chunk, hi - k)
                 P0 = -(-w // m)
-                st = self._free_response(plan, m, c, P0).reshape(B * P0, n)  # block starts
+                st = self._free_response(plan, m, c.astype(dtype), P0).reshape(B * P0, n)
                 slab = out[:, k : k + w]
                 if P0 * m == w and slab.flags.c_contiguous:
                     _add_product(slab.reshape(B * P0, m * n), st, PT)
-                    c = st.reshape(B, P0, n)[:, -1] @ GT  # after the last block: c (G^{P0})ᵀ
                 else:
-                    corr = (st @ PT).reshape(B, P0 * m, n)
-                    slab += corr[:, :w]
-                    c = corr[:, w - 1]
+                    slab += (st @ PT).reshape(B, P0 * m, n)[:, :w]
+                c = c @ self._power(plan, w).T  # float64 carry, as in the simulation
                 k += w
 
-        GT = self._scan_level(plan, m, 1)["GT"]  # (F^m)ᵀ
         noise._finish_pending()  # a prefetch from an earlier draw must not race the workers
         noise.map(simulate, S, n_steps * B * r)
         # Stretches 1…S−1 started from zero: add the response to their true starts, in
@@ -454,12 +465,20 @@ class Exact(Integrator):
             cut = [lo + (hi - lo) * t // S // m * m for t in range(S)] + [hi]
             starts = [c0 @ np.linalg.matrix_power(F64, cut[t] - lo).T for t in range(S)]
             noise.map(
-                lambda t, cut=cut, starts=starts: fix_up(cut[t], cut[t + 1], starts[t].astype(dtype)),
+                lambda t, cut=cut, starts=starts: fix_up(cut[t], cut[t + 1], starts[t]),
                 S,
                 (hi - lo) * B * n,
             )
         if np.any(plan.mu):
             out += plan.mu
+
+    @staticmethod
+    def _power(plan: ExactPlan, k: int) -> Array:
+        """F^k in float64 (cached per k)."""
+        key = ("power", k)
+        if key not in plan.tables:  # two workers may both build it: same value
+            plan.tables[key] = np.linalg.matrix_power(plan.F_exact, k)
+        return plan.tables[key]
 
     def _free_response(self, plan: ExactPlan, m: int, c: Array, P: int) -> Array:
         """c (G^p)ᵀ for p = 0…P−1 (G = F^m), (B, P, n): the starts of P blocks of m steps
