@@ -390,9 +390,9 @@ class Exact(Integrator):
         folded in); the zero-start block starts follow from the block ends by a blocked
         scan of s_{p+1} = s_p (F^m)ᵀ + e_p (small GEMMs, ~1/m of the work), plus the
         chunk start's free response x (F^{pm})ᵀ; each block then gets s_p (F^{j+1})ᵀ
-        added. Exact, since the response to noise and start is
-        linear. Per step: r normals and about (m r + 2n + 7n/m) n multiply-adds (the
-        block GEMM, the start correction, the fix-up, the scan)."""
+        added. Exact, since the response to noise and start is linear. Per step: r
+        normals and about (m r + 2n + 7n/m) n multiply-adds (the block GEMM, the start
+        correction, the fix-up, the scan)."""
         B, n = x0.shape
         r = plan.Lq.shape[1]
         dtype = plan.F.dtype
