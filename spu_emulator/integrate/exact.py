@@ -271,15 +271,14 @@ class Exact(Integrator):
         """Estimated relative error of the slowest decay rate caused by rounding the
         propagators to the working precision (ρ: F's spectral radius, 1 − ρ ≈ h/τ).
 
-        Stepping multiplies by the rounded F every step: ε ρ / (1 − ρ); segments of K
-        steps re-anchor with F^K rounded once: ÷ K. The blocked scan carries the state
-        from chunk to chunk in float64 with exact powers of F, and within a chunk only
-        adds responses through powers rounded once: no compounding (0)."""
+        Plain stepping (wide batches of more than SCAN_STATES states, or segments=1)
+        multiplies by the rounded F every step: ε ρ / (1 − ρ). The blocked scan and the
+        segment layout chain their block starts in float64 with exact powers of F and
+        only add responses through powers rounded once: no compounding (0)."""
         if self.uses_scan(chains, plan.F.shape[0], plan):
             return 0.0
-        drift = self._stepping_drift(plan)
-        P, K = self.layout(chains, plan.F.shape[0], 1 << 30, 1 << 30)
-        return drift / K if P > 1 else drift
+        P, _ = self.layout(chains, plan.F.shape[0], 1 << 30, 1 << 30)
+        return 0.0 if P > 1 else self._stepping_drift(plan)
 
     @staticmethod
     def _scan_block(n: int) -> int:
@@ -564,12 +563,12 @@ class Exact(Integrator):
             else:
                 self._stepwise(plan, np.zeros((Pc * B, n), dtype=dev.dtype), Z, X)
                 if K not in powers:
-                    PT = self._powers_T(plan.F_exact, K).astype(plan.F.dtype)
-                    powers[K] = (PT, PT[:, (K - 1) * n :].copy())
+                    PT = self._powers_T(plan.F_exact, K)
+                    powers[K] = (PT.astype(plan.F.dtype), PT[:, (K - 1) * n :].copy())
                 PT, FKT = powers[K]
                 Y = X.reshape(K, Pc, B, n)
                 starts = np.empty((Pc, B, n), dtype=dev.dtype)
-                s = dev
+                s = dev.astype(np.float64)  # float64 chain of starts: no compounded rounding
                 for p in range(Pc):
                     starts[p] = s
                     s = s @ FKT + Y[K - 1, p]
