@@ -164,7 +164,7 @@ def simulate(
         warnings.warn(
             f"{dtype.name} run: rounding the step's propagator to {dtype.name} may shift the "
             f"slowest decay rate by ~{drift:.1%} (many steps per relaxation time); use "
-            "float64 or a longer step",
+            "float64, a longer step, or fewer than 128 chains (exact float64 anchoring)",
             PrecisionWarning,
             stacklevel=2,
         )
