@@ -220,5 +220,6 @@ def test_float32_precision_warning_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("spu: warning: float32 run:"), err
     assert "may shift the slowest decay rate by ~" in err[0] and out.exists()
+    assert err[0].endswith("or fewer than 128 chains")  # 98 states: segments anchor in float64
     assert main(["simulate", str(one)] + opts) == 0
     assert capsys.readouterr().err == ""
