@@ -135,9 +135,9 @@ class ExactPlan:
 
     @property
     def spectral_radius(self) -> float:
-        if self.rho is not None:
-            return self.rho
-        return float(np.max(np.abs(np.linalg.eigvals(self.F_exact))))
+        if self.rho is None and "rho" not in self.tables:  # once per plan: run() asks every call
+            self.tables["rho"] = float(np.max(np.abs(np.linalg.eigvals(self.F_exact))))
+        return self.rho if self.rho is not None else self.tables["rho"]
 
     @property
     def F_exact(self) -> Array:
@@ -447,7 +447,8 @@ class Exact(Integrator):
                     _add_product(slab.reshape(B * P0, m * n), st, PT)
                 else:
                     slab += (st @ PT).reshape(B, P0 * m, n)[:, :w]
-                c = c @ self._power(plan, w).T  # float64 carry, as in the simulation
+                if k + w < hi:  # float64 carry, as in the simulation (w = P0·m there)
+                    c = c @ self._power(plan, w).T
                 k += w
 
         noise._finish_pending()  # a prefetch from an earlier draw must not race the workers
