@@ -36,7 +36,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import kernels
 from .base import Array, Integrator, NoiseSource, Progress
+
+#: Stepping kernels: "numpy" (BLAS layouts), "numba" (compiled recurrence for the
+#: small-batch layout), "auto" (numba when installed and the run is long enough).
+KERNELS = ("numpy", "numba", "auto")
 
 #: Numbers (normals or states) per chunk of work: bounds memory, keeps blocks in cache.
 CHUNK_NUMBERS = 1 << 22
@@ -60,6 +65,14 @@ SCAN_FOR_DRIFT = 1e-4
 #: Numbers (normals or states) per chunk of the blocked scan: in cache, yet long
 #: enough that the per-chunk Python work is negligible.
 SCAN_CHUNK = 1 << 19
+#: The "auto" kernel compiles the recurrence for states up to this size (measured
+#: faster than the blocked scan there; see docs/benchmarks.md)
+KERNEL_STATES = 96
+#: ... and runs of at least this many chain-steps.
+KERNEL_MIN_STEPS = 1 << 16
+#: Plans of states up to this size know their negligible horizon (the segment and scan
+#: layouts, which build tables of powers; above it, plain stepping builds none).
+HORIZON_STATES = 256
 #: Scan levels above the first group this many items per Toeplitz block.
 SCAN_BLOCK = 4
 #: Below this many items a scan level loops step by step.
@@ -112,6 +125,45 @@ def _locked(progress: Progress | None) -> Progress:
     return report
 
 
+def flush_tol(dtype) -> float:
+    """Relative size below which a propagated response is dropped: 2⁻⁴⁰ of the working
+    precision's resolution (1e−19 in float32, 2e−28 in float64), far below rounding."""
+    return float(np.finfo(dtype).eps) * 2.0**-40
+
+
+def negligible_horizon(F: Array, cov: Array, tol: float) -> tuple[Array | None, int | None]:
+    """(σ, H): the states' stationary standard deviations and the first k with
+    ‖W⁻¹ F^k W‖₂ < tol (Σ = W Wᵀ), after which F^k is negligible for good.
+
+    With the exact stationary covariance, F is a contraction in the whitened norm
+    (Σ − F Σ Fᵀ = Q ⪰ 0), so ‖F^j‖ ≤ ‖F^H‖ < tol for every j ≥ H. The search doubles
+    (powers F^(2^i)), then adds powers of two greedily. (None, None) when Σ is not
+    positive definite or the contraction check fails (no truncation then)."""
+    cov = 0.5 * (np.asarray(cov, float) + np.asarray(cov, float).T)
+    d = np.diag(cov)
+    if not np.all(d > 0):
+        return None, None
+    sig = np.sqrt(d)
+    try:
+        W = np.linalg.cholesky(cov / np.outer(sig, sig)) * sig[:, None]
+    except np.linalg.LinAlgError:
+        return None, None
+    Fw = np.linalg.solve(W, F @ W)
+    if not np.all(np.isfinite(Fw)) or np.linalg.norm(Fw, 2) > 1.0 + 1e-6:
+        return sig, None
+    pows = [Fw]
+    while np.linalg.norm(pows[-1], 2) >= tol:
+        if len(pows) > 62:
+            return sig, None
+        pows.append(pows[-1] @ pows[-1])
+    k, P = 0, np.eye(F.shape[0])
+    for i in range(len(pows) - 1, -1, -1):
+        Pn = P @ pows[i]
+        if np.linalg.norm(Pn, 2) >= tol:
+            P, k = Pn, k + (1 << i)
+    return sig, k + 1
+
+
 @dataclass(frozen=True, eq=False)
 class ExactPlan:
     F: Array
@@ -125,13 +177,39 @@ class ExactPlan:
     F64: Array | None = field(default=None, repr=False)
     Lq64: Array | None = field(default=None, repr=False)
     rho: float | None = None  # spectral radius of F, exp(−h/τ), when known
+    # Natural scale of each state (stationary standard deviation) and the number of
+    # steps after which F^k is negligible at the working precision (None: unknown):
+    # tables of powers drop what is below it, so that decayed responses never reach
+    # subnormal numbers (100× slower GEMMs on some CPUs). See :meth:`flush`.
+    scale: Array | None = field(default=None, repr=False)
+    horizon: int | None = None
 
     @classmethod
-    def build(cls, F: Array, Lq: Array, mu: Array, dt: float, dtype, rho: float | None = None) -> ExactPlan:
+    def build(
+        cls, F: Array, Lq: Array, mu: Array, dt: float, dtype, rho: float | None = None,
+        cov: Array | None = None,
+    ) -> ExactPlan:
+        """Plan of F, Lq (float64 kept, working copies in ``dtype``); ``cov``, the
+        stationary covariance if known, gives :attr:`scale` and :attr:`horizon`."""
         d = np.dtype(dtype)
         F64, Lq64 = np.asarray(F, np.float64), np.asarray(Lq, np.float64)
+        scale = horizon = None
+        if cov is not None:
+            scale, horizon = negligible_horizon(F64, cov, flush_tol(d))
         return cls(F=F64.astype(d), Lq=Lq64.astype(d), mu=np.asarray(mu).astype(d), dt=dt,
-                   F64=F64, Lq64=Lq64, rho=rho)
+                   F64=F64, Lq64=Lq64, rho=rho, scale=scale, horizon=horizon)
+
+    def flush(self, M: Array, k: int) -> Array:
+        """F^k (float64, or a matrix acting like it) with its negligible part zeroed:
+        all of it from the horizon on, else the entries whose effect, in units of
+        each state's natural scale, is below :func:`flush_tol` (|M_ij| σ_j < tol σ_i).
+        Without a known scale, M unchanged."""
+        if self.horizon is not None and k >= self.horizon:
+            return np.zeros_like(M)
+        if self.scale is None:
+            return M
+        tol = flush_tol(self.F.dtype)
+        return np.where(np.abs(M) * self.scale[None, :] < tol * self.scale[:, None], 0.0, M)
 
     @property
     def spectral_radius(self) -> float:
@@ -159,9 +237,14 @@ class Exact(Integrator):
     order = float("inf")
     exact = True
 
-    def __init__(self, segments: int | None = None, rank_tol: float = 1e-13):
+    def __init__(self, segments: int | None = None, rank_tol: float = 1e-13, kernel: str = "numpy"):
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
+        if kernel == "numba" and not kernels.available():
+            raise ImportError("kernel 'numba' needs numba: pip install 'spu-emulator[fast]'")
         self.segments = segments
         self.rank_tol = rank_tol
+        self.kernel = kernel
 
     def init(self, sde, dt: float, dtype=np.float64) -> ExactPlan:
         F, Q = sde.transition(dt)
@@ -172,7 +255,12 @@ class Exact(Integrator):
         dt_ = np.dtype(dtype)
         # the transition has the eigenvalues of A already: |λ(F)| = exp(h Re λ(A))
         rho = float(np.exp(dt * np.max(sde.eigenvalues().real))) if hasattr(sde, "eigenvalues") else None
-        return ExactPlan.build(F, Lq, mu, dt, dt_, rho)
+        cov = None
+        if sde.dim <= HORIZON_STATES:  # the layouts with tables of powers; O(n³), once
+            cov = sde.boltzmann_covariance() if hasattr(sde, "boltzmann_covariance") else None
+            if cov is None and hasattr(sde, "stationary_covariance"):
+                cov = sde.stationary_covariance()
+        return ExactPlan.build(F, Lq, mu, dt, dt_, rho, cov=cov)
 
     def noise_dim(self, plan: ExactPlan) -> int:
         return plan.Lq.shape[1]
@@ -199,15 +287,16 @@ class Exact(Integrator):
         return P, K
 
     @staticmethod
-    def _powers_T(F: Array, K: int) -> Array:
-        """[(F¹)ᵀ, …, (F^K)ᵀ] side by side: (n, K n)."""
+    def _powers_T(F: Array, K: int, plan: ExactPlan | None = None, step: int = 1) -> Array:
+        """[(F¹)ᵀ, …, (F^K)ᵀ] side by side: (n, K n). With ``plan``, each power F^j is
+        flushed as the power F_plan^(j·step) it stands for (:meth:`ExactPlan.flush`)."""
         n = F.shape[0]
         out = np.empty((K, n, n), dtype=F.dtype)
-        cur = F.T.copy()
-        out[0] = cur
-        for j in range(1, K):
-            cur = cur @ F.T
-            out[j] = cur
+        cur = F.copy()
+        for j in range(K):
+            out[j] = (cur if plan is None else plan.flush(cur, (j + 1) * step)).T
+            if j + 1 < K:
+                cur = cur @ F
         return out.transpose(1, 0, 2).reshape(n, K * n)
 
     def _stepwise(self, plan: ExactPlan, dev: Array, Z: Array, X: Array) -> Array:
@@ -237,6 +326,9 @@ class Exact(Integrator):
         # cores (OpenBLAS threads spin while waiting). Big states are GEMM-bound.
         # (Independent of whether the normals use threads, so results do not change.)
         B, n = x0.shape
+        if self.uses_kernel(B, n, n_steps, plan):
+            self._run_kernel(plan, x0, n_steps, noise, out, progress)
+            return
         if self.uses_scan(B, n, plan):
             with _blas_single_thread(True):
                 self._run_scan(plan, x0, n_steps, noise, out, progress)
@@ -259,6 +351,19 @@ class Exact(Integrator):
         if chains < WIDE_BATCH:
             return True
         return plan is not None and self._stepping_drift(plan) > SCAN_FOR_DRIFT
+
+    def uses_kernel(self, chains: int, n: int, n_steps: int, plan: ExactPlan | None = None) -> bool:
+        """Whether the compiled kernel steps this run: kernel "numba", or "auto" with
+        numba installed, for the small-batch layout (where numpy needs the blocked
+        scan) of states up to KERNEL_STATES and runs of at least KERNEL_MIN_STEPS
+        chain-steps (shorter ones gain less than loading the compiled code costs)."""
+        if self.kernel == "numpy" or self.segments is not None:
+            return False
+        if not (chains < WIDE_BATCH or self.uses_scan(chains, n, plan)):
+            return False
+        if self.kernel == "numba":
+            return True
+        return n <= KERNEL_STATES and chains * n_steps >= KERNEL_MIN_STEPS and kernels.available()
 
     @staticmethod
     def _stepping_drift(plan: ExactPlan) -> float:
@@ -293,17 +398,19 @@ class Exact(Integrator):
     # -- blocked scan (small batches of small states) ---------------------------------
 
     @staticmethod
-    def _toeplitz(F: Array, Lin: Array, m: int) -> Array:
+    def _toeplitz(F: Array, Lin: Array, m: int, plan: ExactPlan | None = None, step: int = 1) -> Array:
         """Block lower-triangular Toeplitz map of m inputs to m states, for row vectors:
         block (i, j) = (F^{j−i} Lin)ᵀ for j ≥ i, so that [u_0 … u_{m−1}] @ T gives
-        y_j = Σ_{i≤j} u_i (F^{j−i} Lin)ᵀ (the response from a zero start). (m c, m n)."""
+        y_j = Σ_{i≤j} u_i (F^{j−i} Lin)ᵀ (the response from a zero start). (m c, m n).
+        With ``plan`` (and Lin = I), F^d is flushed as the power F_plan^(d·step)."""
         n, c = Lin.shape
         T = np.zeros((m, c, m, n))
-        M = Lin
+        Fd = np.eye(n)
         for d in range(m):  # M = F^d Lin
+            M = (Fd if plan is None else plan.flush(Fd, d * step)) @ Lin
             for i in range(m - d):
                 T[i, :, i + d, :] = M.T
-            M = F @ M
+            Fd = F @ Fd
         return T.reshape(m * c, m * n)
 
     def _scan_level(self, plan: ExactPlan, m: int, level: int) -> dict:
@@ -327,18 +434,21 @@ class Exact(Integrator):
             if lv == 0:
                 L64 = plan.Lq_exact
                 levels.append({
-                    "TL": self._toeplitz(F64, L64, m).astype(dt),
-                    "PT": self._powers_T(F64, m).astype(dt),
+                    "TL": self._toeplitz(F64, L64, m, plan).astype(dt),
+                    "PT": self._powers_T(F64, m, plan).astype(dt),
                     "G": np.linalg.matrix_power(F64, m),
+                    "k": m,  # G = F^k
                 })
                 continue
-            G = levels[-1]["G"] if lv == 1 else np.linalg.matrix_power(levels[-1]["G"], SCAN_BLOCK)
             q = SCAN_BLOCK
+            G = levels[-1]["G"] if lv == 1 else np.linalg.matrix_power(levels[-1]["G"], q)
+            k = m if lv == 1 else levels[-1]["k"] * q
             levels.append({
                 "G": G,
-                "GT": G.T.astype(dt),
-                "TG": self._toeplitz(G, np.eye(G.shape[0]), q).astype(dt),
-                "PG": self._powers_T(G, q).astype(dt),
+                "k": k,
+                "GT": plan.flush(G, k).T.astype(dt),
+                "TG": self._toeplitz(G, np.eye(G.shape[0]), q, plan, k).astype(dt),
+                "PG": self._powers_T(G, q, plan, k).astype(dt),
             })
 
     def _scan(self, plan: ExactPlan, m: int, E: Array, x0: Array, level: int) -> Array:
@@ -425,7 +535,8 @@ class Exact(Integrator):
                 np.matmul(Z.reshape(B, P0, m * r), TL, out=Y.reshape(B, P0, m * n))
                 ends = self._scan(plan, m, Y[:, m - 1 :: m], zero, 1)  # from a zero start
                 starts = np.concatenate([zero[:, None], ends[:, :-1]], axis=1)
-                starts += self._free_response(plan, m, x.astype(dtype), P0)  # + x (F^{pm})ᵀ
+                Pf = P0 if plan.horizon is None else min(P0, -(-plan.horizon // m))
+                starts[:, :Pf] += self._free_response(plan, m, x.astype(dtype), Pf)  # + x (F^{pm})ᵀ
                 _add_product(Y.reshape(B * P0, m * n), starts.reshape(B * P0, n), PT)
                 if not direct:
                     slab[...] = Y[:, :w]
@@ -456,16 +567,64 @@ class Exact(Integrator):
         # Stretches 1…S−1 started from zero: add the response to their true starts, in
         # order (each needs the corrected end of the one before), every stretch split
         # between the workers (a part's start is the stretch's start propagated by F^j).
-        F64 = plan.F_exact
         for s in range(1, S):
             lo, hi = edges[s], edges[s + 1]
             if hi == lo or lo == 0:
                 continue
+            if plan.horizon is not None:  # the start's response is negligible after it
+                hi = min(hi, lo + plan.horizon)
             c0 = out[:, lo - 1].astype(np.float64)
             cut = [lo + (hi - lo) * t // S // m * m for t in range(S)] + [hi]
-            starts = [c0 @ np.linalg.matrix_power(F64, cut[t] - lo).T for t in range(S)]
+            starts = [c0 @ self._power(plan, cut[t] - lo).T for t in range(S)]
             noise.map(
                 lambda t, cut=cut, starts=starts: fix_up(cut[t], cut[t + 1], starts[t]),
+                S,
+                (hi - lo) * B * n,
+            )
+        if np.any(plan.mu):
+            out += plan.mu
+
+    def _run_kernel(self, plan, x0, n_steps, noise, out, progress) -> None:
+        """The blocked scan's layout with the compiled recurrence: one stretch of steps
+        per noise stream, each stepped by :func:`.kernels.step_chunk` on its worker
+        thread (stretch 0 from x0, the others from zero) in cache-sized chunks of
+        normals, then the later stretches fixed up with the response to their true
+        start (:func:`.kernels.add_free`, split between the workers). The state is
+        carried in float64 with the exact F, so float32 output never compounds
+        rounded propagators. Per chain-step: r normals and (n + r) n multiply-adds."""
+        B, n = x0.shape
+        r = plan.Lq.shape[1]
+        S = noise.N_STREAMS
+        edges = self.scan_edges(n_steps, S, 1)
+        chunk = max(1, SCAN_CHUNK // (B * max(r, n)))
+        FT = np.ascontiguousarray(plan.F_exact.T)
+        LT = np.ascontiguousarray(plan.Lq_exact.T)
+        dev0 = np.asarray(x0, np.float64) - plan.mu
+        report = _locked(progress)
+
+        def simulate(s: int) -> None:
+            lo, hi = edges[s], edges[s + 1]
+            x = dev0.copy() if lo == 0 else np.zeros((B, n))
+            for k in range(lo, hi, chunk):
+                w = min(chunk, hi - k)
+                kernels.step_chunk(FT, LT, x, noise.part(s, B, w), out[:, k : k + w])
+                report(w)
+
+        noise._finish_pending()  # a prefetch from an earlier draw must not race the workers
+        noise.map(simulate, S, n_steps * B * r)
+        for s in range(1, S):  # stretch s started from zero: add the free response
+            lo, hi = edges[s], edges[s + 1]
+            if hi == lo or lo == 0:
+                continue
+            if plan.horizon is not None:  # the start's response is negligible after it
+                hi = min(hi, lo + plan.horizon)
+            c0 = out[:, lo - 1].astype(np.float64)
+            cut = [lo + (hi - lo) * t // S for t in range(S)] + [hi]
+            starts = [c0 @ self._power(plan, cut[t] - lo).T for t in range(S)]
+            noise.map(
+                lambda t, cut=cut, starts=starts: kernels.add_free(
+                    FT, starts[t].copy(), out[:, cut[t] : cut[t + 1]]
+                ),
                 S,
                 (hi - lo) * B * n,
             )
@@ -477,7 +636,7 @@ class Exact(Integrator):
         """F^k in float64 (cached per k)."""
         key = ("power", k)
         if key not in plan.tables:  # two workers may both build it: same value
-            plan.tables[key] = np.linalg.matrix_power(plan.F_exact, k)
+            plan.tables[key] = plan.flush(np.linalg.matrix_power(plan.F_exact, k), k)
         return plan.tables[key]
 
     def _free_response(self, plan: ExactPlan, m: int, c: Array, P: int) -> Array:
@@ -490,8 +649,8 @@ class Exact(Integrator):
         if key not in plan.tables:  # two workers may both build it: same value
             G = self._scan_level(plan, m, 1)["G"]
             dt = plan.F.dtype
-            near = self._powers_T(G, V)  # (G¹)ᵀ … (G^V)ᵀ
-            far = self._powers_T(np.linalg.matrix_power(G, V), U)
+            near = self._powers_T(G, V, plan, m)  # (G¹)ᵀ … (G^V)ᵀ
+            far = self._powers_T(np.linalg.matrix_power(G, V), U, plan, m * V)
             eye = np.eye(n)
             near = np.concatenate([eye, near[:, : (V - 1) * n]], axis=1)  # G⁰ … G^{V−1}
             far = np.concatenate([eye, far[:, : (U - 1) * n]], axis=1)
@@ -564,7 +723,7 @@ class Exact(Integrator):
             else:
                 self._stepwise(plan, np.zeros((Pc * B, n), dtype=dev.dtype), Z, X)
                 if K not in powers:
-                    PT = self._powers_T(plan.F_exact, K)
+                    PT = self._powers_T(plan.F_exact, K, plan)
                     powers[K] = (PT.astype(plan.F.dtype), PT[:, (K - 1) * n :].copy())
                 PT, FKT = powers[K]
                 Y = X.reshape(K, Pc, B, n)
