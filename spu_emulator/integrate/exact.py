@@ -36,12 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import kernels
 from .base import Array, Integrator, NoiseSource, Progress
-
-#: Stepping kernels: "numpy" (BLAS layouts), "numba" (compiled recurrence for the
-#: small-batch layout), "auto" (numba when installed and the run is long enough).
-KERNELS = ("numpy", "numba", "auto")
 
 #: Numbers (normals or states) per chunk of work: bounds memory, keeps blocks in cache.
 CHUNK_NUMBERS = 1 << 22
@@ -65,11 +60,6 @@ SCAN_FOR_DRIFT = 1e-4
 #: Numbers (normals or states) per chunk of the blocked scan: in cache, yet long
 #: enough that the per-chunk Python work is negligible.
 SCAN_CHUNK = 1 << 19
-#: The "auto" kernel compiles the recurrence for states up to this size (measured
-#: faster than the blocked scan there; see docs/benchmarks.md)
-KERNEL_STATES = 96
-#: ... and runs of at least this many chain-steps.
-KERNEL_MIN_STEPS = 1 << 16
 #: Plans of states up to this size know their negligible horizon (the segment and scan
 #: layouts, which build tables of powers; above it, plain stepping builds none).
 HORIZON_STATES = 256
@@ -237,14 +227,9 @@ class Exact(Integrator):
     order = float("inf")
     exact = True
 
-    def __init__(self, segments: int | None = None, rank_tol: float = 1e-13, kernel: str = "numpy"):
-        if kernel not in KERNELS:
-            raise ValueError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
-        if kernel == "numba" and not kernels.available():
-            raise ImportError("kernel 'numba' needs numba: pip install 'spu-emulator[fast]'")
+    def __init__(self, segments: int | None = None, rank_tol: float = 1e-13):
         self.segments = segments
         self.rank_tol = rank_tol
-        self.kernel = kernel
 
     def init(self, sde, dt: float, dtype=np.float64) -> ExactPlan:
         F, Q = sde.transition(dt)
@@ -326,9 +311,6 @@ class Exact(Integrator):
         # cores (OpenBLAS threads spin while waiting). Big states are GEMM-bound.
         # (Independent of whether the normals use threads, so results do not change.)
         B, n = x0.shape
-        if self.uses_kernel(B, n, n_steps, plan):
-            self._run_kernel(plan, x0, n_steps, noise, out, progress)
-            return
         if self.uses_scan(B, n, plan):
             with _blas_single_thread(True):
                 self._run_scan(plan, x0, n_steps, noise, out, progress)
@@ -351,19 +333,6 @@ class Exact(Integrator):
         if chains < WIDE_BATCH:
             return True
         return plan is not None and self._stepping_drift(plan) > SCAN_FOR_DRIFT
-
-    def uses_kernel(self, chains: int, n: int, n_steps: int, plan: ExactPlan | None = None) -> bool:
-        """Whether the compiled kernel steps this run: kernel "numba", or "auto" with
-        numba installed, for the small-batch layout (where numpy needs the blocked
-        scan) of states up to KERNEL_STATES and runs of at least KERNEL_MIN_STEPS
-        chain-steps (shorter ones gain less than loading the compiled code costs)."""
-        if self.kernel == "numpy" or self.segments is not None:
-            return False
-        if not (chains < WIDE_BATCH or self.uses_scan(chains, n, plan)):
-            return False
-        if self.kernel == "numba":
-            return True
-        return n <= KERNEL_STATES and chains * n_steps >= KERNEL_MIN_STEPS and kernels.available()
 
     @staticmethod
     def _stepping_drift(plan: ExactPlan) -> float:
@@ -578,53 +547,6 @@ class Exact(Integrator):
             starts = [c0 @ self._power(plan, cut[t] - lo).T for t in range(S)]
             noise.map(
                 lambda t, cut=cut, starts=starts: fix_up(cut[t], cut[t + 1], starts[t]),
-                S,
-                (hi - lo) * B * n,
-            )
-        if np.any(plan.mu):
-            out += plan.mu
-
-    def _run_kernel(self, plan, x0, n_steps, noise, out, progress) -> None:
-        """The blocked scan's layout with the compiled recurrence: one stretch of steps
-        per noise stream, each stepped by :func:`.kernels.step_chunk` on its worker
-        thread (stretch 0 from x0, the others from zero) in cache-sized chunks of
-        normals, then the later stretches fixed up with the response to their true
-        start (:func:`.kernels.add_free`, split between the workers). The state is
-        carried in float64 with the exact F, so float32 output never compounds
-        rounded propagators. Per chain-step: r normals and (n + r) n multiply-adds."""
-        B, n = x0.shape
-        r = plan.Lq.shape[1]
-        S = noise.N_STREAMS
-        edges = self.scan_edges(n_steps, S, 1)
-        chunk = max(1, SCAN_CHUNK // (B * max(r, n)))
-        FT = np.ascontiguousarray(plan.F_exact.T)
-        LT = np.ascontiguousarray(plan.Lq_exact.T)
-        dev0 = np.asarray(x0, np.float64) - plan.mu
-        report = _locked(progress)
-
-        def simulate(s: int) -> None:
-            lo, hi = edges[s], edges[s + 1]
-            x = dev0.copy() if lo == 0 else np.zeros((B, n))
-            for k in range(lo, hi, chunk):
-                w = min(chunk, hi - k)
-                kernels.step_chunk(FT, LT, x, noise.part(s, B, w), out[:, k : k + w])
-                report(w)
-
-        noise._finish_pending()  # a prefetch from an earlier draw must not race the workers
-        noise.map(simulate, S, n_steps * B * r)
-        for s in range(1, S):  # stretch s started from zero: add the free response
-            lo, hi = edges[s], edges[s + 1]
-            if hi == lo or lo == 0:
-                continue
-            if plan.horizon is not None:  # the start's response is negligible after it
-                hi = min(hi, lo + plan.horizon)
-            c0 = out[:, lo - 1].astype(np.float64)
-            cut = [lo + (hi - lo) * t // S for t in range(S)] + [hi]
-            starts = [c0 @ self._power(plan, cut[t] - lo).T for t in range(S)]
-            noise.map(
-                lambda t, cut=cut, starts=starts: kernels.add_free(
-                    FT, starts[t].copy(), out[:, cut[t] : cut[t + 1]]
-                ),
                 S,
                 (hi - lo) * B * n,
             )
