@@ -6,6 +6,7 @@ from randnet import random_netlist_yaml
 
 from spu_emulator.circuit import assemble
 from spu_emulator.integrate import Exact, SaveAt, simulate
+from spu_emulator.integrate.base import NoiseSource
 from spu_emulator.netlist import load, loads
 from spu_emulator.sampling.estimators import covariance_with_errors
 from spu_emulator.units import K_B
@@ -153,13 +154,14 @@ def test_simulated_covariance_within_standard_errors(name, chains, duration, dty
     [(1, 5, 101), (1, 1, 50), (3, 5, 101), (8, 2, 1000), (64, 1, 5000), (7, 3, 1000), (None, 130, 70)],
 )
 @pytest.mark.parametrize("chunk", [1 << 22, 700])
-def test_segmented_run_equals_stepwise(segments, chains, steps, chunk, monkeypatch):
+@pytest.mark.parametrize("dt", [1e-8, 3e-7])  # 3e-7: responses negligible after ~150 steps
+def test_segmented_run_equals_stepwise(segments, chains, steps, chunk, dt, monkeypatch):
     """Running P trajectory segments side by side and stitching them is the same
     recursion as stepping one step at a time, given the same normals."""
     monkeypatch.setattr("spu_emulator.integrate.exact.CHUNK_NUMBERS", chunk)  # many chunks
     sde = assemble(load("netlists/nonequilibrium.yaml")).to_sde()
     integ = Exact(segments=segments)
-    plan = integ.init(sde, 1e-8)
+    plan = integ.init(sde, dt)
     r = integ.noise_dim(plan)
     Z = np.random.default_rng(5).standard_normal((steps + 4096, chains, r))
 
@@ -172,7 +174,7 @@ def test_segmented_run_equals_stepwise(segments, chains, steps, chunk, monkeypat
             self.i += P * m
             return blk.reshape(P, m, Z.shape[1], r).transpose(1, 0, 2, 3).reshape(m, -1, r)
 
-    _assert_run_is_stepwise(integ, plan, Fixed(), Z[:steps], 1e-8)
+    _assert_run_is_stepwise(integ, plan, Fixed(), Z[:steps], dt)
 
 
 class _SerialStreams:
@@ -210,7 +212,8 @@ def _scan_noise(Z, edges):
     "chains,steps", [(1, 1), (1, 7), (1, 50), (2, 101), (3, 1000), (1, 5003), (5, 3001)]
 )
 @pytest.mark.parametrize("chunk", [1 << 22, 700])
-def test_scan_run_equals_stepwise(netlist, chains, steps, chunk, monkeypatch):
+@pytest.mark.parametrize("dt", [1e-8, 1e-6])  # 1e-6: responses negligible after ~10² steps
+def test_scan_run_equals_stepwise(netlist, chains, steps, chunk, dt, monkeypatch):
     """Small batches of small states: stretches per noise stream, each in chunks of
     Toeplitz blocks stitched by a blocked scan, the later stretches fixed up with the
     response to their true start: the same recursion as stepping one step at a time."""
@@ -221,12 +224,13 @@ def test_scan_run_equals_stepwise(netlist, chains, steps, chunk, monkeypatch):
     n = sde.dim
     assert n <= ex.SCAN_STATES
     integ = Exact()
-    plan = integ.init(sde, 1e-8)
+    plan = integ.init(sde, dt)
+    assert plan.horizon is not None and (dt < 1e-7 or plan.horizon < 1000)
     r = integ.noise_dim(plan)
     Z = np.random.default_rng(5).standard_normal((steps, chains, r))
     m = 4 if n <= 16 else 2
     edges = Exact.scan_edges(steps, 2, m)
-    _assert_run_is_stepwise(integ, plan, _scan_noise(Z, edges), Z, 1e-8)
+    _assert_run_is_stepwise(integ, plan, _scan_noise(Z, edges), Z, dt)
 
 
 def _assert_run_is_stepwise(integ, plan, noise, Z, dt):
@@ -424,3 +428,68 @@ def test_float32_segments_decay_at_the_exact_rate():
     w = 1 / np.diag(sde.stationary_covariance())
     ratio = np.sqrt(np.sum(w * out[0, -1].astype(float) ** 2) / np.sum(w * exact**2))
     assert abs(ratio - 1) < 1e-4
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_negligible_horizon_is_the_first_negligible_power(seed, dtype):
+    """H is the first k with ‖W⁻¹F^kW‖₂ < tol (Σ = WWᵀ the stationary covariance, in
+    which F contracts): checked against plain matrix powers on random netlists, at
+    equal and unequal temperatures."""
+    from spu_emulator.integrate.exact import flush_tol, negligible_horizon
+
+    sde = assemble(loads(random_netlist_yaml(seed, temperatures=seed % 2 == 1))).to_sde()
+    h = np.random.default_rng(seed).uniform(0.05, 3.0) * sde.relaxation_time()
+    F, _ = sde.transition(h)
+    S = sde.stationary_covariance()
+    tol = flush_tol(dtype)
+    sig, H = negligible_horizon(F, S, tol)
+    assert np.allclose(sig, np.sqrt(np.diag(S)))
+    W = np.linalg.cholesky(S)
+    Fw = np.linalg.solve(W, F @ W)
+    assert np.linalg.norm(Fw, 2) <= 1 + 1e-9  # a contraction in the whitened norm
+    norm = lambda k: np.linalg.norm(np.linalg.matrix_power(Fw, k), 2)  # noqa: E731
+    assert norm(H) < tol <= norm(H - 1)
+    # and in the plan: powers from H on are zero, below it only negligible entries go
+    plan = Exact().init(sde, h, dtype)
+    assert plan.horizon == H
+    FH = np.linalg.matrix_power(F, H)
+    assert not np.any(plan.flush(FH, H))
+    Fk = np.linalg.matrix_power(F, max(H // 2, 1))
+    kept = plan.flush(Fk, max(H // 2, 1))
+    dropped = (Fk - kept) * sig[None, :] / sig[:, None]
+    assert np.max(np.abs(dropped)) < tol
+
+
+def test_decayed_tables_hold_no_subnormal_numbers():
+    """A float32 run of many relaxation times per chunk (the bench's step): every table
+    of powers the blocked scan built is free of subnormal numbers (100× slower GEMMs
+    on some CPUs), and the run matches the stationary law."""
+    sde = assemble(load("netlists/spu8.yaml")).to_sde()
+    dt = 1.0 / np.max(np.abs(sde.eigenvalues()))
+    integ = Exact()
+    plan = integ.init(sde, dt, np.float32)
+    out = np.empty((1, 200_000, sde.dim), np.float32)
+    noise = NoiseSource(np.random.default_rng(3), 1, integ.noise_dim(plan), np.float32)
+    try:
+        integ.run(plan, np.zeros((1, sde.dim), np.float32), out.shape[1], noise, 0.0, dt, out)
+    finally:
+        noise.close()
+
+    def arrays(v):
+        if isinstance(v, np.ndarray):
+            yield v
+        elif isinstance(v, dict):
+            for u in v.values():
+                yield from arrays(u)
+        elif isinstance(v, (list, tuple)):
+            for u in v:
+                yield from arrays(u)
+
+    tables = list(arrays(plan.tables))
+    assert len(tables) > 10
+    for a in tables + [out]:
+        if a.dtype.kind == "f":
+            assert not np.any((a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny))
+    est = covariance_with_errors(out)
+    assert np.max(np.abs(est.z_scores(sde.stationary_covariance()))) < 4.5
