@@ -159,6 +159,7 @@ def test_segmented_run_equals_stepwise(segments, chains, steps, chunk, dt, monke
     """Running P trajectory segments side by side and stitching them is the same
     recursion as stepping one step at a time, given the same normals."""
     monkeypatch.setattr("spu_emulator.integrate.exact.CHUNK_NUMBERS", chunk)  # many chunks
+    monkeypatch.setattr("spu_emulator.integrate.exact.SCAN_WIDE_STATES", 0)  # 130: plain
     sde = assemble(load("netlists/nonequilibrium.yaml")).to_sde()
     integ = Exact(segments=segments)
     plan = integ.init(sde, dt)
@@ -209,7 +210,8 @@ def _scan_noise(Z, edges):
 
 @pytest.mark.parametrize("netlist", ["nonequilibrium", "spu8", "wide12"])
 @pytest.mark.parametrize(
-    "chains,steps", [(1, 1), (1, 7), (1, 50), (2, 101), (3, 1000), (1, 5003), (5, 3001)]
+    "chains,steps",
+    [(1, 1), (1, 7), (1, 50), (2, 101), (3, 1000), (1, 5003), (5, 3001), (130, 70)],
 )
 @pytest.mark.parametrize("chunk", [1 << 22, 700])
 @pytest.mark.parametrize("dt", [1e-8, 1e-6])  # 1e-6: responses negligible after ~10² steps
@@ -224,6 +226,7 @@ def test_scan_run_equals_stepwise(netlist, chains, steps, chunk, dt, monkeypatch
     n = sde.dim
     assert n <= ex.SCAN_STATES
     integ = Exact()
+    monkeypatch.setattr(ex, "SCAN_WIDE_STATES", n)  # wide batches of 24 states, too
     plan = integ.init(sde, dt)
     assert plan.horizon is not None and (dt < 1e-7 or plan.horizon < 1000)
     r = integ.noise_dim(plan)
@@ -379,12 +382,13 @@ def test_float32_scan_decays_at_the_exact_rate(chains, chunk, monkeypatch):
     assert abs((1 - lam32) / (1 - lam) - 1) > 1e-3
 
 
-def test_float32_rounding_warning():
+def test_float32_rounding_warning(monkeypatch):
     """A float32 layout that steps with the rounded F warns when the slowest decay rate
     may move by more than 0.1%; wide batches of small states then take the scan
     instead (no drift); float64 is quiet."""
     import warnings
 
+    import spu_emulator.integrate.exact as ex
     from spu_emulator.errors import PrecisionWarning
 
     sde = _tank("10 megOhm")
@@ -395,7 +399,10 @@ def test_float32_rounding_warning():
     assert stepping.rounding_drift(stepping.init(sde, h, np.float32), 200) > 1.0
     integ = Exact()
     p = integ.init(sde, h, np.float32)
-    assert integ.uses_scan(200, sde.dim, p) and not integ.uses_scan(200, sde.dim)
+    assert integ.uses_scan(200, sde.dim)  # 2 states: wide batches always scan
+    with monkeypatch.context() as mp:  # were they stepped plainly, the drift would decide
+        mp.setattr(ex, "SCAN_WIDE_STATES", 0)
+        assert integ.uses_scan(200, sde.dim, p) and not integ.uses_scan(200, sde.dim)
     assert integ.rounding_drift(p, 200) == integ.rounding_drift(p, 1) == 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("error", PrecisionWarning)

@@ -54,7 +54,11 @@ RNG_BOUND_STATES = 96
 #: Small batches of states up to this size take the blocked scan (:meth:`Exact._run_scan`):
 #: measured 1.3–2.2× the segmented layout from n = 8 to 96, 0.5× at n = 128.
 SCAN_STATES = RNG_BOUND_STATES
-#: Wide batches of small states take the scan when stepping with the rounded F would
+#: Wide batches of up to this many states always take the scan (spu8, 256 chains:
+#: 9.1–9.4 M chain-steps/s against 6.7–7.1 M stepped plainly in float32, 4.2–4.6 M against
+#: 3.5–3.9 M in float64; even at 24 states, plain stepping ahead from 32).
+SCAN_WIDE_STATES = 16
+#: Wider batches of small states take the scan when stepping with the rounded F would
 #: shift a decay rate by more than this (float32 with very many steps per relaxation time).
 SCAN_FOR_DRIFT = 1e-4
 #: Numbers (normals or states) per chunk of the blocked scan: in cache, yet long
@@ -325,12 +329,13 @@ class Exact(Integrator):
 
     def uses_scan(self, chains: int, n: int, plan: ExactPlan | None = None) -> bool:
         """Whether a run of ``chains`` chains of n states takes the blocked scan: small
-        batches always; wide ones (faster stepped plainly from n ≈ 32 on, but with the
+        batches and states up to SCAN_WIDE_STATES always; wide ones otherwise (faster
+        stepped plainly from n ≈ 32 on, but with the
         rounded F every step) when that rounding would shift a decay rate by more than
         SCAN_FOR_DRIFT (float32 with very many steps per relaxation time)."""
         if self.segments is not None or n > SCAN_STATES:
             return False
-        if chains < WIDE_BATCH:
+        if chains < WIDE_BATCH or n <= SCAN_WIDE_STATES:
             return True
         return plan is not None and self._stepping_drift(plan) > SCAN_FOR_DRIFT
 
