@@ -133,7 +133,8 @@ def negligible_horizon(F: Array, cov: Array, tol: float) -> tuple[Array | None, 
     (Σ − F Σ Fᵀ = Q ⪰ 0), so ‖F^j‖ ≤ ‖F^H‖ < tol for every j ≥ H. The search doubles
     (powers F^(2^i)), then adds powers of two greedily. (None, None) when Σ is not
     positive definite or the contraction check fails (no truncation then)."""
-    cov = 0.5 * (np.asarray(cov, float) + np.asarray(cov, float).T)
+    cov = np.asarray(cov, float)
+    cov = 0.5 * (cov + cov.T)
     d = np.diag(cov)
     if not np.all(d > 0):
         return None, None
@@ -245,10 +246,8 @@ class Exact(Integrator):
         # the transition has the eigenvalues of A already: |λ(F)| = exp(h Re λ(A))
         rho = float(np.exp(dt * np.max(sde.eigenvalues().real))) if hasattr(sde, "eigenvalues") else None
         cov = None
-        if sde.dim <= HORIZON_STATES:  # the layouts with tables of powers; O(n³), once
-            cov = sde.boltzmann_covariance() if hasattr(sde, "boltzmann_covariance") else None
-            if cov is None and hasattr(sde, "stationary_covariance"):
-                cov = sde.stationary_covariance()
+        if sde.dim <= HORIZON_STATES and hasattr(sde, "equilibrium_covariance"):
+            cov = sde.equilibrium_covariance()  # layouts with tables of powers; O(n³), cached
         return ExactPlan.build(F, Lq, mu, dt, dt_, rho, cov=cov)
 
     def noise_dim(self, plan: ExactPlan) -> int:
@@ -329,10 +328,10 @@ class Exact(Integrator):
 
     def uses_scan(self, chains: int, n: int, plan: ExactPlan | None = None) -> bool:
         """Whether a run of ``chains`` chains of n states takes the blocked scan: small
-        batches and states up to SCAN_WIDE_STATES always; wide ones otherwise (faster
-        stepped plainly from n ≈ 32 on, but with the
-        rounded F every step) when that rounding would shift a decay rate by more than
-        SCAN_FOR_DRIFT (float32 with very many steps per relaxation time)."""
+        batches and states up to SCAN_WIDE_STATES always; wider ones (faster stepped
+        plainly from n ≈ 32 on, but with the rounded F every step) when that rounding
+        would shift a decay rate by more than SCAN_FOR_DRIFT (float32 with very many
+        steps per relaxation time)."""
         if self.segments is not None or n > SCAN_STATES:
             return False
         if chains < WIDE_BATCH or n <= SCAN_WIDE_STATES:

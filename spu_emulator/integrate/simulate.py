@@ -138,13 +138,9 @@ def simulate(
     # Initial state.
     init_rng = np.random.Generator(np.random.SFC64(gen.bit_generator.seed_seq.spawn(1)[0]))
     if isinstance(x0, str):
-        if x0 == "stationary" and hasattr(sde, "stationary_covariance"):
-            # At one temperature the stationary law is Boltzmann, k_B T M⁻¹ (cheap and
-            # exact); otherwise solve the Lyapunov equation.
-            S = sde.boltzmann_covariance() if hasattr(sde, "boltzmann_covariance") else None
-            if S is None:
-                S = sde.stationary_covariance()
-            w, V = np.linalg.eigh(S)
+        if x0 == "stationary" and hasattr(sde, "equilibrium_covariance"):
+            # Boltzmann k_B T M⁻¹ at one temperature, else Lyapunov (shared with the plan)
+            w, V = np.linalg.eigh(sde.equilibrium_covariance())
             Lw = V * np.sqrt(np.clip(w, 0, None))
             start = sde.stationary_mean() + init_rng.standard_normal((chains, n)) @ Lw.T
         elif x0 in ("stationary", "zeros"):

@@ -121,6 +121,18 @@ class LinearSDE:
         Sy = 0.5 * (Sy + Sy.T)
         return S @ Sy @ S.T
 
+    def equilibrium_covariance(self) -> Array:
+        """The stationary covariance by the cheapest exact route: k_B T M⁻¹ at one
+        temperature, else the Lyapunov solution. Computed once, then cached (read-only)."""
+        cached = self.meta.get("_equilibrium_cov")
+        if cached is None:
+            cached = self.boltzmann_covariance()
+            if cached is None:
+                cached = self.stationary_covariance()
+            cached.flags.writeable = False
+            self.meta["_equilibrium_cov"] = cached
+        return cached
+
     def boltzmann_covariance(self) -> Array | None:
         """k_B T M⁻¹ when the circuit is at one temperature (the FDT oracle), else None."""
         if self.temperature is None or self.mass is None:
