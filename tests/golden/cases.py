@@ -195,10 +195,11 @@ def machine() -> dict:
     kernel for this CPU and its thread count (reductions are split differently)."""
     from threadpoolctl import threadpool_info
 
-    blas = [
-        {k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
-        for i in threadpool_info() if i.get("user_api") == "blas"
-    ]
+    blas = sorted(
+        ({k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+         for i in threadpool_info() if i.get("user_api") == "blas"),
+        key=lambda d: json.dumps(d, sort_keys=True),
+    )
     return {"numpy": np.__version__, "blas": blas}
 
 
