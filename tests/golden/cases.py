@@ -193,6 +193,7 @@ def produce(workdir: Path) -> dict[str, dict]:
 def machine() -> dict:
     """What decides the last bits of floating-point results: the BLAS library, its
     kernel for this CPU and its thread count (reductions are split differently)."""
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS too, as every run does)
     from threadpoolctl import threadpool_info
 
     blas = sorted(
