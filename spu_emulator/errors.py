@@ -18,7 +18,21 @@ class SPUError(Exception):
 
 
 class InputError(SPUError):
-    """Bad user input that is not a netlist: a matrix file, an option value, a model file."""
+    """Bad user input that is not a netlist: a matrix file, a parameter value, a model file.
+
+    ``param`` names the offending parameter of the library call (``duration``,
+    ``x0``); the message then reads ``"<param>: <message>"``. The CLI shows the
+    command-line flag that sets that parameter instead (``--duration: ...``).
+    """
+
+    def __init__(self, message: str, param: str | None = None):
+        self.message = message
+        self.param = param
+        super().__init__(f"{param}: {message}" if param else message)
+
+    def with_name(self, name: str) -> InputError:
+        """The same error, naming the parameter ``name`` (e.g. its CLI flag)."""
+        return type(self)(self.message, name)
 
 
 class NetlistError(SPUError):

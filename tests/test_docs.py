@@ -6,7 +6,7 @@ import pytest
 
 from spu_emulator.netlist import load as load_mod_api  # noqa: F401
 from spu_emulator.netlist import loads
-from spu_emulator.netlist.load import ELEMENT_PARSERS, SECTION_PARSERS, TOP_KEYS, _load_extensions
+from spu_emulator.netlist.reader import ELEMENT_PARSERS, SECTION_PARSERS, TOP_KEYS, _load_extensions
 
 DOC = open("docs/netlist-format.md").read()
 BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC, re.S)

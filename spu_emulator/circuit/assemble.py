@@ -1,8 +1,14 @@
-"""Assemble a linear netlist into circuit matrices and a linear SDE.
+"""Assemble any netlist into circuit matrices and its noise sources: the one path
+Netlist → Circuit → SDE.
 
-State x = (v, i_L): voltages of the capacitive nodes (netlist node order) and the
-inductor currents (netlist element order). Kirchhoff's current law at every node and
-L di/dt = (voltage across each inductor) give
+Every element stamps itself into one :class:`CircuitBuilder`; the builder records
+every noise source once, with its two-sided intensity (:class:`NoiseSpec`), and the
+circuit carries that table to the SDE, the driven simulation and the SPICE deck.
+
+Linear netlists give a :class:`Circuit`. State x = (v, i_L): voltages of the
+capacitive nodes (netlist node order) and the inductor currents (netlist element
+order). Kirchhoff's current law at every node and L di/dt = (voltage across each
+inductor) give
 
     C_N dv   = (−G v − A_L i_L + u_v) dt + N_v dW
     L   di_L = (A_Lᵀ v − R_L i_L) dt     + N_i dW
@@ -10,35 +16,89 @@ L di/dt = (voltage across each inductor) give
 i.e. M dx = (−K x + u) dt + N dW with M = blkdiag(C_N, L). Purely resistive nodes
 without capacitance are eliminated by Kron reduction (Schur complement of G), which
 also maps their injected DC and noise currents onto the remaining nodes.
+
+Nonlinear netlists (a nonlinear capacitor, an energy coupler or a time-dependent
+bias) give a :class:`NonlinearCircuit` in node charges q: every node carries one
+nonlinear capacitor (energy J2 q² + J4 q⁴), couplers add J q_a q_b, and
+
+    dq = (−G ∇E(q) + G_b V_b(t) + I_dc) dt + N dW.
+
 Cost: O(n³) for n nodes, once.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..errors import InstabilityError, TopologyError
-from ..netlist.schema import Element, Netlist
+from ..netlist.base import GROUND, Element, Waveform
+from ..netlist.schema import Netlist
 from ..units import K_B
 
 Array = np.ndarray
 
 
-class CircuitBuilder:
-    """Stamp target: elements call these while the circuit is assembled."""
+@dataclass(frozen=True, slots=True)
+class NoiseSpec:
+    """One white-noise input of the circuit, in SDE column order.
 
-    def __init__(self, nodes: list[str]):
+    ``kind`` is ``"current"`` (amperes injected into ``nodes[1]``, drawn from
+    ``nodes[0]``: a resistor's noise or an injected source) or ``"voltage"`` (volts in
+    series with inductor ``element``, aiding its current: a series resistance's noise).
+    ``intensity`` q is the two-sided white-noise intensity (A²·s or V²·s): the source
+    is √q dW/dt, i.e. 2 k_B T / R for a resistor, S / 2 for a one-sided PSD S,
+    2 k_B T R_s for a series resistance. ``temperature`` is the source's temperature
+    (nan for injected noise, which has none)."""
+
+    label: str
+    kind: str
+    element: str
+    nodes: tuple[str, str]
+    intensity: float
+    temperature: float
+
+    @property
+    def amplitude(self) -> float:
+        """√q: the source per unit white noise."""
+        return float(np.sqrt(self.intensity))
+
+    @property
+    def unit(self) -> str:
+        return "A" if self.kind == "current" else "V"
+
+
+class CircuitBuilder:
+    """Stamp target: elements call these while the circuit is assembled.
+
+    ``nodes`` are the rows of the node matrices; ``linear`` says which kind of circuit
+    is being built (a linear stamp in a nonlinear circuit, or the reverse, is a
+    located :class:`TopologyError`)."""
+
+    def __init__(self, netlist: Netlist, nodes: list[str], linear: bool):
+        self.netlist = netlist
+        self.linear = linear
         self.index = {n: i for i, n in enumerate(nodes)}
         n = len(nodes)
         self.C = np.zeros((n, n))
         self.G = np.zeros((n, n))
         self.u = np.zeros(n)
-        #: (node -> injected amplitude, bath temperature or nan for injected noise, label)
-        self.noise_cols: list[tuple[dict[str, float], float, str]] = []
+        #: noise sources in stamp order (resistors, injected), then series resistances
+        self.noise: list[NoiseSpec] = []
+        self.series_noise: list[NoiseSpec] = []
         self.inductors: list[tuple[Element, str, str, float, float, float]] = []
         self.mutuals: list[tuple[Element, str, str, float]] = []
+        # nonlinear circuits
+        self.J2 = np.zeros(n)
+        self.J4 = np.zeros(n)
+        self.Jc = np.zeros((n, n))
+        self.bias: list[tuple[int, float, Waveform, str]] = []
+
+    def _err(self, msg: str, e: Element | None) -> TopologyError:
+        return TopologyError(msg, file=self.netlist.source, path=e.origin if e else None)
 
     def _pair(self, mat: Array, a: str, b: str, val: float) -> None:
         ia, ib = self.index.get(a), self.index.get(b)
@@ -50,58 +110,147 @@ class CircuitBuilder:
             mat[ia, ib] -= val
             mat[ib, ia] -= val
 
-    def capacitance(self, element: Element, a: str, b: str, c: float) -> None:
-        self._pair(self.C, a, b, c)
-
+    # ---- linear and nonlinear ---------------------------------------------------
     def conductance(self, element: Element, a: str, b: str, r: float, temperature: float) -> None:
         self._pair(self.G, a, b, 1.0 / r)
-        if temperature > 0:
-            s = np.sqrt(2.0 * K_B * temperature / r)  # two-sided intensity of 4kT/R
-            self.noise_cols.append(({a: s, b: -s}, temperature, element.name))
-
-    def inductor(self, element, a, b, inductance, series_r, temperature) -> None:
-        self.inductors.append((element, a, b, inductance, series_r, temperature))
-
-    def mutual(self, element: Element, l1: str, l2: str, k: float) -> None:
-        self.mutuals.append((element, l1, l2, k))
+        if temperature > 0:  # two-sided intensity of 4kT/R; current injected into a
+            q = 2.0 * K_B * temperature / r
+            self.noise.append(NoiseSpec(element.name, "current", element.name, (b, a), q, temperature))
 
     def current(self, element: Element, a: str, b: str, dc: float, noise_psd: float) -> None:
         for node, sign in ((b, 1.0), (a, -1.0)):
             if node in self.index:
                 self.u[self.index[node]] += sign * dc
-        if noise_psd > 0:
-            s = np.sqrt(noise_psd / 2.0)  # one-sided PSD S -> two-sided intensity S/2
-            self.noise_cols.append(({b: s, a: -s}, float("nan"), element.name))
+        if noise_psd > 0:  # one-sided PSD S -> two-sided intensity S/2
+            self.noise.append(
+                NoiseSpec(element.name, "current", element.name, (a, b), noise_psd / 2.0, math.nan)
+            )
+
+    def bias_resistor(self, element, node, other, r, temperature, bias: Waveform) -> None:
+        self.conductance(element, node, other, r, temperature)
+        if self.linear:  # a constant source: its Norton equivalent V_b/R beside R
+            self.current(element, other, node, bias.values[0] / r, 0.0)
+        else:
+            self.bias.append((self.index[node], 1.0 / r, bias, element.name))
+
+    # ---- linear only --------------------------------------------------------------
+    def capacitance(self, element: Element, a: str, b: str, c: float) -> None:
+        if not self.linear:
+            raise self._err(
+                f"linear capacitor {element.name!r} in a nonlinear netlist: write it as a "
+                f"nonlinear capacitor (type NC, J2 = 1/(2C) = {1 / (2 * c):.6g}) to ground",
+                element,
+            )
+        self._pair(self.C, a, b, c)
+
+    def inductor(self, element, a, b, inductance, series_r, temperature) -> None:
+        if not self.linear:
+            raise self._err(
+                f"inductor {element.name!r}: nonlinear netlists are overdamped (no inductors)",
+                element,
+            )
+        self.inductors.append((element, a, b, inductance, series_r, temperature))
+        if series_r > 0 and temperature > 0:
+            self.series_noise.append(NoiseSpec(
+                f"{element.name}.series_R", "voltage", element.name, (a, b),
+                2.0 * K_B * temperature * series_r, temperature,
+            ))
+
+    def mutual(self, element: Element, l1: str, l2: str, k: float) -> None:
+        if not self.linear:
+            self.inductor(element, "", "", 0.0, 0.0, 0.0)
+        self.mutuals.append((element, l1, l2, k))
+
+    # ---- nonlinear only -----------------------------------------------------------
+    def nonlinear_capacitor(self, element, node, J2, J4) -> None:
+        i = self.index[node]
+        self.J2[i] += J2
+        self.J4[i] += J4
+
+    def energy_coupling(self, element, a, b, J) -> None:
+        for n in (a, b):
+            if n not in self.index:
+                raise self._err(
+                    f"energy coupler {element.name!r}: node {n!r} has no nonlinear capacitor",
+                    element,
+                )
+        ia, ib = self.index[a], self.index[b]
+        self.Jc[ia, ib] += J
+        self.Jc[ib, ia] += J
+
+    # ---- results ------------------------------------------------------------------
+    @property
+    def all_noise(self) -> tuple[NoiseSpec, ...]:
+        return tuple(self.noise) + tuple(self.series_noise)
+
+    def noise_columns(self, specs: list[NoiseSpec]) -> Array:
+        """(nodes, len(specs)): each current source's √q into its node, out of the other."""
+        N = np.zeros((len(self.index), len(specs)))
+        for c, spec in enumerate(specs):
+            s = np.sqrt(spec.intensity)
+            frm, into = spec.nodes
+            for node, val in ((into, s), (frm, -s)):
+                if node in self.index:
+                    N[self.index[node], c] += val
+        return N
 
 
 @dataclass(frozen=True, eq=False)
-class Circuit:
+class CircuitBase:
+    """What every assembled circuit has: its netlist, state nodes and noise table."""
+
+    netlist: Netlist
+    nodes: tuple[str, ...]
+    noise: tuple[NoiseSpec, ...]
+
+    linear: bool = field(default=True, init=False)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def noise_sources(self) -> tuple[str, ...]:
+        """Labels of the noise sources, in SDE column order."""
+        return tuple(s.label for s in self.noise)
+
+    @property
+    def temperatures(self) -> tuple[float, ...]:
+        return tuple(s.temperature for s in self.noise)
+
+    @property
+    def intensities(self) -> Array:
+        """Two-sided intensity q_j of every noise source (A²·s or V²·s), column order."""
+        return np.array([s.intensity for s in self.noise], dtype=float)
+
+    def to_sde(self) -> Any:
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """What ``spu check`` reports beyond the netlist's own counts."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, eq=False)
+class Circuit(CircuitBase):
     """Assembled circuit matrices (SI units) of a linear netlist.
 
     Shapes: n voltage states, m inductors, p noise sources.
     ``C`` (n,n) Maxwell capacitance; ``G`` (n,n) Kron-reduced conductance; ``L`` (m,m)
     inductance with mutual terms; ``A_L`` (n,m) inductor incidence (+1 at the node the
     current leaves); ``R_L`` (m,) series resistances; ``u`` (n+m,) DC input;
-    ``N`` (n+m, p) noise input (columns labelled by ``noise_sources``).
+    ``N`` (n+m, p) noise input (columns: ``noise``).
     """
 
-    netlist: Netlist
-    nodes: tuple[str, ...]
-    reduced_nodes: tuple[str, ...]
-    inductors: tuple[str, ...]
-    C: Array
-    G: Array
-    L: Array
-    A_L: Array
-    R_L: Array
-    u: Array
-    N: Array
-    noise_sources: tuple[str, ...]
-    temperatures: tuple[float, ...] = field(default=())
-
-    @property
-    def n_nodes(self) -> int:
-        return len(self.nodes)
+    reduced_nodes: tuple[str, ...] = ()
+    inductors: tuple[str, ...] = ()
+    C: Array = field(default_factory=lambda: np.zeros((0, 0)))
+    G: Array = field(default_factory=lambda: np.zeros((0, 0)))
+    L: Array = field(default_factory=lambda: np.zeros((0, 0)))
+    A_L: Array = field(default_factory=lambda: np.zeros((0, 0)))
+    R_L: Array = field(default_factory=lambda: np.zeros(0))
+    u: Array = field(default_factory=lambda: np.zeros(0))
+    N: Array = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -145,19 +294,111 @@ class Circuit:
 
         return LinearSDE.from_circuit(self)
 
+    def describe(self, sde: Any = None) -> dict[str, Any]:
+        sde = self.to_sde() if sde is None else sde
+        return {
+            "state_nodes": list(self.nodes),
+            "reduced_nodes": list(self.reduced_nodes),
+            "states": len(sde.state_names),
+            "noise_sources": len(self.noise),
+            "equilibrium": self.equal_temperature is not None,
+            "modes": sde.modes(),
+            "relaxation_time": sde.relaxation_time(),
+        }
 
-def assemble(netlist: Netlist) -> Circuit:
-    """Stamp every element and Kron-reduce capacitance-free nodes. O(n³)."""
-    if not netlist.is_linear:
-        bad = next(e for e in netlist.elements if not e.LINEAR)
-        raise TopologyError(
-            f"element {bad.name!r} ({bad.TYPE}) is nonlinear: use the nonlinear SDE "
-            "(spu_emulator.sde.nonlinear) and the euler method",
-            file=netlist.source,
-            path=bad.origin,
-        )
+
+@dataclass(frozen=True, eq=False)
+class NonlinearCircuit(CircuitBase):
+    """Assembled nonlinear circuit in node charges (see the module docstring).
+
+    Shapes: n nodes (one nonlinear capacitor each, in element order), p noise
+    sources, k bias sources. ``J2``, ``J4`` (n,) the capacitors' energy coefficients;
+    ``Jc`` (n,n) symmetric energy couplings; ``G`` (n,n) conductance; ``I`` (n,) DC
+    current; ``N`` (n,p) noise input; ``bias_index`` (k,) node of each bias resistor,
+    ``bias_conductance`` (k,), ``bias_waveforms`` (k,).
+    """
+
+    J2: Array = field(default_factory=lambda: np.zeros(0))
+    J4: Array = field(default_factory=lambda: np.zeros(0))
+    Jc: Array = field(default_factory=lambda: np.zeros((0, 0)))
+    G: Array = field(default_factory=lambda: np.zeros((0, 0)))
+    I: Array = field(default_factory=lambda: np.zeros(0))  # noqa: E741
+    N: Array = field(default_factory=lambda: np.zeros((0, 0)))
+    bias_index: Array = field(default_factory=lambda: np.zeros(0, int))
+    bias_conductance: Array = field(default_factory=lambda: np.zeros(0))
+    bias_waveforms: tuple[Waveform, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "linear", False)
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return tuple(f"q({n})" for n in self.nodes)
+
+    def to_sde(self):
+        """The nonlinear SDE dq = (−G ∇E(q) + G_b V_b(t) + I) dt + N dW."""
+        from ..sde.nonlinear import NonlinearSDE
+
+        return NonlinearSDE.from_circuit(self)
+
+    def describe(self, sde: Any = None) -> dict[str, Any]:
+        sde = self.to_sde() if sde is None else sde
+        return {
+            "state_nodes": list(self.nodes),
+            "states": sde.dim,
+            "noise_sources": len(self.noise),
+            "bias_sources": len(self.bias_index),
+            "default_dt": sde.default_dt(),
+        }
+
+
+def assemble(netlist: Netlist) -> Circuit | NonlinearCircuit:
+    """Stamp every element: a :class:`Circuit` for a linear netlist (with Kron
+    reduction of capacitance-free nodes), a :class:`NonlinearCircuit` otherwise. O(n³)."""
+    if netlist.is_linear:
+        return _assemble_linear(netlist)
+    return _assemble_nonlinear(netlist)
+
+
+def _assemble_nonlinear(netlist: Netlist) -> NonlinearCircuit:
+    src = netlist.source
+    nc = [e for e in netlist.elements if e.TYPE == "NC"]
+    nodes = [e.nodes[0] for e in nc]
+    seen: set[str] = set()
+    for n in nodes:
+        if n in seen:
+            raise TopologyError(f"node {n!r} has two nonlinear capacitors; give each node one",
+                                file=src)
+        seen.add(n)
+    for n in netlist.nodes:
+        if n not in seen:
+            raise TopologyError(
+                f"node {n!r} has no nonlinear capacitor: in a nonlinear netlist every node "
+                "needs one (a linear capacitor C is type NC with J2 = 1/(2C))",
+                file=src,
+            )
+    b = CircuitBuilder(netlist, nodes, linear=False)
+    for e in netlist.elements:
+        e.stamp(b, netlist.temperature)
+    return NonlinearCircuit(
+        netlist=netlist,
+        nodes=tuple(nodes),
+        noise=b.all_noise,
+        J2=b.J2,
+        J4=b.J4,
+        Jc=b.Jc,
+        G=b.G,
+        I=b.u,
+        N=b.noise_columns(b.noise),
+        bias_index=np.array([i for i, *_ in b.bias], dtype=int),
+        bias_conductance=np.array([g for _, g, *_ in b.bias]),
+        bias_waveforms=tuple(w for *_, w, _ in b.bias),
+    )
+
+
+def _assemble_linear(netlist: Netlist) -> Circuit:
     all_nodes = list(netlist.nodes)
-    b = CircuitBuilder(all_nodes)
+    b = CircuitBuilder(netlist, all_nodes, linear=True)
     for e in netlist.elements:
         e.stamp(b, netlist.temperature)
 
@@ -165,22 +406,19 @@ def assemble(netlist: Netlist) -> Circuit:
     state = [i for i, _ in enumerate(all_nodes) if b.C[i, i] > 0]
     red = [i for i, _ in enumerate(all_nodes) if b.C[i, i] <= 0]
 
-    # Inductors: incidence, inductance matrix, series resistance and its noise.
+    # Inductors: incidence, inductance matrix with mutual terms, series resistance.
     ind_names = [e.name for e, *_ in b.inductors]
     m = len(ind_names)
     A_full = np.zeros((n_all, m))
     Lmat = np.zeros((m, m))
     R_L = np.zeros(m)
-    ind_noise: list[tuple[int, float, str, float]] = []
-    for j, (e, na, nb, ind, rs, t) in enumerate(b.inductors):
+    for j, (_, na, nb, ind, rs, _) in enumerate(b.inductors):
         if na in b.index:
             A_full[b.index[na], j] = 1.0
         if nb in b.index:
             A_full[b.index[nb], j] = -1.0
         Lmat[j, j] = ind
         R_L[j] = rs
-        if rs > 0 and t > 0:
-            ind_noise.append((j, np.sqrt(2.0 * K_B * t * rs), e.name, t))
     pos = {name: j for j, name in enumerate(ind_names)}
     for _, l1, l2, k in b.mutuals:
         i1, i2 = pos[l1], pos[l2]
@@ -196,18 +434,11 @@ def assemble(netlist: Netlist) -> Circuit:
                 f"definite: the mutual couplings {ks} are jointly too strong"
             ) from None
 
-    # Noise columns over all nodes, then Kron reduction onto the state nodes.
-    p_res = len(b.noise_cols)
-    N_nodes = np.zeros((n_all, p_res + len(ind_noise)))
-    for c, (entries, _, _) in enumerate(b.noise_cols):
-        for node, val in entries.items():
-            if node in b.index:
-                N_nodes[b.index[node], c] += val
-    labels = [lab for _, _, lab in b.noise_cols] + [
-        f"{name}.series_R" for _, _, name, _ in ind_noise
-    ]
-    temperatures = [t for _, t, _ in b.noise_cols] + [t for *_, t in ind_noise]
-
+    # Noise columns over all nodes (series-resistance columns zero there), then Kron
+    # reduction onto the state nodes.
+    p_res = len(b.noise)
+    N_nodes = np.zeros((n_all, p_res + len(b.series_noise)))
+    N_nodes[:, :p_res] = b.noise_columns(b.noise)
     G, C, u = b.G, b.C, b.u
     if red:
         G_rr = G[np.ix_(red, red)]
@@ -236,8 +467,8 @@ def assemble(netlist: Netlist) -> Circuit:
     n = len(state)
     N = np.zeros((n + m, N_v.shape[1]))
     N[:n] = N_v
-    for c, (j, s, _, _) in enumerate(ind_noise):
-        N[n + j, p_res + c] = s
+    for c, spec in enumerate(b.series_noise):
+        N[n + pos[spec.element], p_res + c] = np.sqrt(spec.intensity)
     try:
         np.linalg.cholesky(C_s)
     except np.linalg.LinAlgError:
@@ -247,6 +478,7 @@ def assemble(netlist: Netlist) -> Circuit:
     return Circuit(
         netlist=netlist,
         nodes=tuple(all_nodes[i] for i in state),
+        noise=b.all_noise,
         reduced_nodes=tuple(all_nodes[i] for i in red),
         inductors=tuple(ind_names),
         C=C_s,
@@ -256,6 +488,7 @@ def assemble(netlist: Netlist) -> Circuit:
         R_L=R_L,
         u=np.concatenate([u_v, np.zeros(m)]),
         N=N,
-        noise_sources=tuple(labels),
-        temperatures=tuple(temperatures),
     )
+
+
+__all__ = ["Circuit", "CircuitBase", "CircuitBuilder", "NoiseSpec", "NonlinearCircuit", "assemble"]

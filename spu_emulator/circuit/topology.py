@@ -18,7 +18,8 @@ from __future__ import annotations
 import networkx as nx
 
 from ..errors import TopologyError
-from ..netlist.schema import GROUND, Element, Netlist
+from ..netlist.base import GROUND, Element
+from ..netlist.schema import Netlist
 
 
 def _err(netlist: Netlist, message: str, element: Element | None = None) -> TopologyError:
@@ -56,7 +57,7 @@ def check_topology(netlist: Netlist) -> None:
                 "it has no state and no defined voltage; add a capacitor to it",
                 touching[n][0] if touching[n] else None,
             )
-        reactive = [e for e in touching[n] if not e.DISSIPATIVE and e.TYPE not in ("I",)]
+        reactive = [e for e in touching[n] if not e.DISSIPATIVE and not e.SOURCE]
         if reactive:
             raise _err(
                 netlist,
@@ -95,9 +96,7 @@ def check_topology(netlist: Netlist) -> None:
         if a != GROUND and b != GROUND:
             g2.add_edge(a, b)
     for comp in nx.connected_components(g2):
-        if not any(
-            e.DISSIPATIVE or getattr(e, "series_R", 0.0) > 0 for n in comp for e in touching[n]
-        ):
+        if not any(e.lossy for n in comp for e in touching[n]):
             raise _err(
                 netlist,
                 f"no dissipative path: node(s) {_fmt(comp)} reach no resistor, so their "
@@ -124,7 +123,7 @@ def check_topology(netlist: Netlist) -> None:
     # 5. loops of loss-free inductors.
     g4 = nx.MultiGraph()
     for e in els:
-        if e.TYPE == "L" and getattr(e, "series_R", 0.0) == 0:
+        if e.lossless_inductor:
             g4.add_edge(*e.nodes[:2], name=e.name, element=e)
     try:
         cycle = nx.find_cycle(g4)

@@ -20,7 +20,6 @@ come after the elements it names (the emitter writes it last).
 
 from __future__ import annotations
 
-import importlib
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,9 +29,6 @@ import numpy as np
 from ..errors import NetlistError
 from ..netlist.dump import dumps
 from ..netlist.schema import GROUND, Inductor, Netlist
-
-# the module, not the ``load`` function that spu_emulator.netlist exports under that name
-_load_mod = importlib.import_module("spu_emulator.netlist.load")
 
 Array = np.ndarray
 
@@ -178,19 +174,18 @@ def _program_from(ctx, node, nodes: set[str], inductors: set[str]) -> ProgramMap
     return ProgramMap(real, target, tuple(variables), report)
 
 
-def register() -> None:
-    """Let the netlist loader accept (and check) the ``program:`` section."""
-    _load_mod.SECTION_PARSERS.setdefault("program", _parse_program_section)
-
-
-register()
+#: Top-level netlist sections this module defines: the loader accepts (and checks)
+#: ``program:`` in every netlist (it imports this mapping on first use).
+NETLIST_SECTIONS = {"program": _parse_program_section}
 
 
 def loads_design(text: str, file: str | None = None) -> Design:
     """Parse a design netlist (with its ``program:`` section)."""
-    netlist = _load_mod.loads(text, file)
-    ctx = _load_mod.Context(file)
-    root = _load_mod._compose(text, ctx)
+    from ..netlist import reader  # the YAML side: imported only when reading a file
+
+    netlist = reader.loads(text, file)
+    ctx = reader.Context(file)
+    root = reader._compose(text, ctx)
     top = ctx.mapping(root)
     if "program" not in top:
         raise NetlistError(
@@ -214,4 +209,4 @@ def load_design(path: str | os.PathLike[str]) -> Design:
     return loads_design(text, p)
 
 
-__all__ = ["Design", "ProgramMap", "Variable", "load_design", "loads_design", "register"]
+__all__ = ["Design", "NETLIST_SECTIONS", "ProgramMap", "Variable", "load_design", "loads_design"]

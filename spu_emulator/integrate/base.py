@@ -1,9 +1,10 @@
-"""Integrators share one small interface; :func:`simulate` runs any of them.
+"""Integrators share one small interface; :class:`~.simulate.Stepper` (and
+:func:`~.simulate.simulate` over it) runs any of them.
 
-An integrator prepares a *plan* for an SDE and a step (``init``), advances a batch of
-chains one step (``step``) and, for speed, many steps at once (``run``, which by
-default loops over ``step``). ``order`` is the (weak) order of accuracy; exact
-integrators report ``inf``.
+An integrator says which SDEs it can integrate (``supports``), prepares a *plan* for
+an SDE and a step (``init``), advances a batch of chains one step (``step``) and, for
+speed, many steps at once (``run``, which by default loops over ``step``). ``order``
+is the (weak) order of accuracy; exact integrators report ``inf``.
 """
 
 from __future__ import annotations
@@ -14,14 +15,26 @@ from typing import Any
 
 import numpy as np
 
+from .noise import NoiseSource, box_muller_f32
+
 Array = np.ndarray
 Progress = Callable[[int], None]  # called with the number of steps just completed
+
+
+#: Numbers (normals) per block of steps the generic loop draws at once (memory bound).
+LOOP_NUMBERS = 1 << 22
+#: Steps per block of the generic loop (when the numbers allow).
+LOOP_STEPS = 4096
 
 
 class Integrator(ABC):
     name: str = "?"
     order: float = 1.0
     exact: bool = False
+
+    def supports(self, sde: Any) -> str | None:
+        """None if this integrator can integrate ``sde``, else the reason (one line)."""
+        return None
 
     @abstractmethod
     def init(self, sde: Any, dt: float, dtype: np.dtype) -> Any:
@@ -52,7 +65,9 @@ class Integrator(ABC):
         override it with a fused version (they jump straight over saved intervals)."""
         x = x0
         total = n_steps * save_every
-        chunk = max(1, min(total, 4096 // save_every * save_every or save_every))
+        per_step = max(1, x0.shape[0] * self.noise_dim(plan))
+        steps = max(1, min(LOOP_STEPS, LOOP_NUMBERS // per_step))
+        chunk = max(1, min(total, steps // save_every * save_every or save_every))
         k = 0
         while k < total:
             m = min(chunk, total - k)
@@ -66,163 +81,4 @@ class Integrator(ABC):
                 progress(m // save_every)
 
 
-#: Pairs of normals per pass of :func:`box_muller_f32` (temporaries stay in L1/L2).
-_BM_PAIRS = 1 << 15
-_BM_RADIUS_SCALE = np.float32(2.0**-31)
-_BM_RADIUS_SHIFT = np.float32(2.0**-32)
-_BM_ANGLE_SCALE = np.float32(2.0 * np.pi / 2.0**32)
-
-
-def box_muller_f32(bitgen: np.random.BitGenerator, out: Array) -> Array:
-    """Fill a C-contiguous float32 array with standard normals: Box–Muller on raw
-    64-bit words, vectorized (about 1.6× numpy's float32 ziggurat on this kind of
-    machine, whose per-number cost bounds small circuits).
-
-    Each pair uses one 64-bit word: 31 bits give the radius u ∈ [2⁻³², 1] (uniform
-    on a 2⁻³¹ grid, then rounded to float32), r = √(−2 ln u); 32 bits give the angle
-    θ ∈ [−π, π); the pair is (r cos θ, r sin θ). Exact in law up to float32 rounding,
-    except that |z| ≤ √(64 ln 2) ≈ 6.66 (P(|z| > 6.66) = 2.7e-11 for a true normal).
-    """
-    flat = out.reshape(-1)
-    if flat.dtype != np.float32 or not flat.flags.c_contiguous:
-        raise ValueError("box_muller_f32 needs a C-contiguous float32 array")
-    total = flat.size
-    rad = np.empty(_BM_PAIRS, np.float32)
-    ang = np.empty(_BM_PAIRS, np.float32)
-    i = 0
-    while i < total:
-        h = min(_BM_PAIRS, (total - i + 1) // 2)  # pairs in this pass
-        k = min(h, total - i - h)  # second halves used (h − 1 for an odd tail)
-        words = bitgen.random_raw(h).view(np.uint32).reshape(h, 2)
-        r, a = rad[:h], ang[:h]
-        u = np.right_shift(words[:, 0], 1)  # 31 bits: fits int32, which converts fast
-        np.copyto(r, u.view(np.int32), casting="unsafe")
-        r *= _BM_RADIUS_SCALE
-        r += _BM_RADIUS_SHIFT
-        np.log(r, out=r)
-        r *= np.float32(-2.0)
-        np.sqrt(r, out=r)
-        np.copyto(a, words[:, 1].view(np.int32), casting="unsafe")
-        a *= _BM_ANGLE_SCALE
-        first, second = flat[i : i + h], flat[i + h : i + h + k]
-        np.sin(a[:k], out=second)
-        second *= r[:k]
-        np.cos(a, out=first)
-        first *= r
-        i += h + k
-    return out
-
-
-class NoiseSource:
-    """Standard normals for (steps, chains, dim), drawn in blocks from a fixed set of
-    independent streams, so that the same seed gives the same numbers whether or
-    not they are generated on worker threads.
-
-    Every block is split along the step axis into ``N_STREAMS`` contiguous parts;
-    part s always comes from stream s. With ``threads=True`` the parts are filled
-    concurrently (numpy releases the GIL while filling), and the next block is
-    generated in the background while the caller works on the current one.
-    Streams are children of the caller's generator (``SeedSequence.spawn``) using
-    SFC64, the fastest of numpy's bit generators for normals. float64 normals come from
-    numpy's ziggurat; float32 ones from :func:`box_muller_f32` (faster, see there).
-    """
-
-    N_STREAMS = 2
-
-    def __init__(
-        self,
-        rng: np.random.Generator,
-        chains: int,
-        dim: int,
-        dtype: np.dtype = np.float64,
-        threads: bool = True,
-    ):
-        seeds = rng.bit_generator.seed_seq.spawn(self.N_STREAMS)
-        self.streams = [np.random.Generator(np.random.SFC64(s)) for s in seeds]
-        self.chains, self.dim, self.dtype = chains, dim, np.dtype(dtype)
-        self.threads = threads
-        self._pool = None
-        self._pending: tuple[tuple[int, int], list[Any], Array] | None = None
-
-    def _fill(self, s: int, part: Array) -> None:
-        if not part.size:
-            return
-        if self.dtype == np.float32:
-            box_muller_f32(self.streams[s].bit_generator, part)
-        else:
-            self.streams[s].standard_normal(out=part, dtype=self.dtype)
-
-    def _parts(self, z: Array) -> list[Array]:
-        m = z.shape[0]
-        edges = [m * s // self.N_STREAMS for s in range(self.N_STREAMS + 1)]
-        return [z[edges[s] : edges[s + 1]] for s in range(self.N_STREAMS)]
-
-    def _start(self, m: int, chains: int) -> tuple[tuple[int, int], list[Any], Array]:
-        z = np.empty((m, chains, self.dim), dtype=self.dtype)
-        parts = self._parts(z)
-        if self.threads and z.size >= 1 << 15:
-            pool = self._ensure_pool()
-            futs = [pool.submit(self._fill, s, p) for s, p in enumerate(parts)]
-        else:
-            for s, p in enumerate(parts):
-                self._fill(s, p)
-            futs = []
-        return (m, chains), futs, z
-
-    def _ensure_pool(self):
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(max_workers=self.N_STREAMS)
-        return self._pool
-
-    def part(self, s: int, m: int, rows: int) -> Array:
-        """Normals (m, rows, dim) from stream s alone, filled on the calling thread:
-        for integrators whose workers each own one stream (worker s, stream s)."""
-        z = np.empty((m, rows, self.dim), dtype=self.dtype)
-        self._fill(s, z)
-        return z
-
-    def map(self, fn: Callable[[int], Any], n: int, size: int = 1 << 20) -> list[Any]:
-        """fn(0), …, fn(n−1): on the worker threads with ``threads`` (and ``size``,
-        the amount of work in numbers, large enough), else in order here."""
-        if self.threads and n > 1 and size >= 1 << 15:
-            pool = self._ensure_pool()
-            return [f.result() for f in [pool.submit(fn, s) for s in range(n)]]
-        return [fn(s) for s in range(n)]
-
-    def _finish_pending(self) -> None:
-        """Let a prefetched block finish (it stays pending for a matching draw)."""
-        if self._pending is not None:
-            for f in self._pending[1]:
-                f.result()
-
-    def draw(self, m: int, prefetch: int | None = None, chains: int | None = None) -> Array:
-        """Normals for the next m steps, shape (m, chains, dim) (``chains`` defaults to
-        the source's; an integrator may ask for more rows, e.g. trajectory segments).
-        With ``prefetch``, the following block (that many steps, same rows) starts at
-        once in the background. Draws must be requested in the same sizes to
-        reproduce a run."""
-        rows = self.chains if chains is None else chains
-        if self._pending is not None and self._pending[0] == (m, rows):
-            _, futs, z = self._pending
-        else:
-            if self._pending is not None:  # a different size than prefetched: finish it first
-                for f in self._pending[1]:
-                    f.result()
-            _, futs, z = self._start(m, rows)
-        self._pending = None
-        for f in futs:
-            f.result()
-        if prefetch:
-            self._pending = self._start(prefetch, rows)
-        return z
-
-    def close(self) -> None:
-        if self._pending is not None:
-            for f in self._pending[1]:
-                f.result()
-            self._pending = None
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+__all__ = ["Integrator", "NoiseSource", "box_muller_f32"]

@@ -31,7 +31,6 @@ import numpy as np
 import scipy.linalg as sla
 
 from ..errors import InputError
-from ..units import K_B
 
 Array = np.ndarray
 
@@ -54,31 +53,19 @@ class DrivenTrajectory:
     def voltages(self) -> Array:
         return self.states[:, : self.n_voltage]
 
+    node_names: tuple[str, ...] = ()
+
     @property
     def nodes(self) -> tuple[str, ...]:
-        return tuple(s[2:-1] for s in self.state_names[: self.n_voltage])
+        return self.node_names
 
 
 def source_intensities(circuit: Any) -> Array:
     """Two-sided intensity q_j (A²·s or V²·s) of every noise source of an assembled
-    :class:`~spu_emulator.circuit.assemble.Circuit`, in ``circuit.noise_sources``
-    order: 2 k_B T / R for resistors, S / 2 for injected noise of one-sided PSD S,
-    2 k_B T R_s for inductor series resistances."""
-    net = circuit.netlist
-    qs = []
-    for label, t in zip(circuit.noise_sources, circuit.temperatures, strict=True):
-        if label.endswith(".series_R") and label not in {e.name for e in net.elements}:
-            e = net.element(label[: -len(".series_R")])
-            qs.append(2.0 * K_B * t * e.series_R)
-            continue
-        e = net.element(label)
-        if e.TYPE in ("R", "RB"):  # a resistor, or a resistor to a bias source
-            qs.append(2.0 * K_B * t / e.R)
-        elif e.TYPE == "I":
-            qs.append(e.noise_psd / 2.0)
-        else:  # pragma: no cover - the assembler creates no other noise columns
-            raise InputError(f"noise source {label!r} of unknown kind")
-    return np.asarray(qs, float)
+    circuit, in ``circuit.noise`` order: 2 k_B T / R for resistors, S / 2 for injected
+    noise of one-sided PSD S, 2 k_B T R_s for inductor series resistances (computed once,
+    at assembly: :class:`~spu_emulator.circuit.assemble.NoiseSpec`)."""
+    return circuit.intensities
 
 
 def input_matrix(circuit: Any, sde: Any | None = None) -> Array:
@@ -182,10 +169,11 @@ def simulate_driven(
         states=states,
         inputs=u,
         state_names=tuple(sde.state_names),
-        n_voltage=getattr(sde, "n_voltage", n),
+        n_voltage=sde.n_voltage,
         sources=tuple(sources),
         interpolation=interpolation,
         meta={"distinct_steps": len(cache)},
+        node_names=tuple(sde.node_names),
     )
 
 
@@ -289,8 +277,9 @@ def simulate_driven_nonlinear(
         states=y,
         inputs=u,
         state_names=tuple(sde.state_names),
-        n_voltage=getattr(sde, "n_voltage", n),
+        n_voltage=sde.n_voltage,
         sources=tuple(sources),
         interpolation="linear",
         meta={"method": "DOP853 per interval", "rtol": rtol, "drift_evaluations": evals},
+        node_names=tuple(sde.node_names),
     )

@@ -232,21 +232,35 @@ class Exact(Integrator):
     order = float("inf")
     exact = True
 
-    def __init__(self, segments: int | None = None, rank_tol: float = 1e-13):
+    def __init__(self, segments: int | None = None, rank_tol: float = 1e-13,
+                 equilibrium: bool = False):
         self.segments = segments
         self.rank_tol = rank_tol
+        #: at one temperature, build the transition from the Boltzmann law (one n × n
+        #: exponential, :meth:`LinearSDE.equilibrium_transition`) instead of Van Loan
+        self.equilibrium = equilibrium
+
+    def supports(self, sde) -> str | None:
+        if getattr(sde, "linear", False):
+            return None
+        return ("the exact method needs a linear circuit (this SDE is nonlinear): use the "
+                "euler or heun method")
 
     def init(self, sde, dt: float, dtype=np.float64) -> ExactPlan:
+        mu = sde.stationary_mean() if np.any(sde.b) else np.zeros(sde.dim)
+        dt_ = np.dtype(dtype)
+        if self.equilibrium:
+            eq = sde.equilibrium_transition(dt)
+            if eq is not None:
+                return ExactPlan.build(eq[0], eq[1], mu, dt, dt_)
         F, Q = sde.transition(dt)
         w, V = np.linalg.eigh(Q)
         keep = w > self.rank_tol * max(w.max(initial=0.0), 1e-300)
         Lq = V[:, keep] * np.sqrt(w[keep])
-        mu = sde.stationary_mean() if np.any(sde.b) else np.zeros(sde.dim)
-        dt_ = np.dtype(dtype)
         # the transition has the eigenvalues of A already: |λ(F)| = exp(h Re λ(A))
-        rho = float(np.exp(dt * np.max(sde.eigenvalues().real))) if hasattr(sde, "eigenvalues") else None
+        rho = float(np.exp(dt * np.max(sde.eigenvalues().real)))
         cov = None
-        if sde.dim <= HORIZON_STATES and hasattr(sde, "equilibrium_covariance"):
+        if sde.dim <= HORIZON_STATES:
             cov = sde.equilibrium_covariance()  # layouts with tables of powers; O(n³), cached
         return ExactPlan.build(F, Lq, mu, dt, dt_, rho, cov=cov)
 

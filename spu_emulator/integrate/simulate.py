@@ -1,4 +1,12 @@
-"""One entry point for every integrator: ``simulate(sde, integrator, ...) -> Trajectory``."""
+"""One stepping loop for every integrator: :class:`Stepper`, and
+``simulate(sde, integrator, ...) -> Trajectory`` over it.
+
+Everything that advances chains in time — ``spu simulate``, the sampling layer's
+boards, the generative computer's noising and generation, the SPICE statistics
+reference — goes through :class:`Stepper`: it checks that the integrator supports the
+SDE, builds the integrator's plan once, and advances the batch block by block from
+its current state, drawing normals from one noise source.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +18,21 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, PrecisionWarning
-from .base import Integrator, NoiseSource
-from .euler import EulerMaruyama
+from .base import Integrator
+from .euler import EulerMaruyama, Heun
 from .exact import Exact
+from .noise import NoiseSource, SequentialNoise
+from .progress import Progress
 
 #: Warn when rounding F to the working precision may shift a decay rate by more than this.
 ROUNDING_DRIFT_WARN = 1e-3
 
 Array = np.ndarray
 
-INTEGRATORS: dict[str, type[Integrator]] = {"exact": Exact, "euler": EulerMaruyama}
+INTEGRATORS: dict[str, type[Integrator]] = {"exact": Exact, "euler": EulerMaruyama, "heun": Heun}
+#: How a run draws its normals: from independent streams spawned from the seed (the
+#: default; threads allowed), or in order from the caller's generator itself.
+NOISE_MODES = ("streams", "sequential")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +63,7 @@ class Trajectory:
     netlist_name: str = ""
     wall_time: float = 0.0
     meta: dict = field(default_factory=dict)
+    node_names: tuple[str, ...] = ()
 
     @property
     def chains(self) -> int:
@@ -57,11 +71,12 @@ class Trajectory:
 
     @property
     def voltages(self) -> Array:
+        """The node states (B, T, n_voltage): voltages, or charges of a nonlinear circuit."""
         return self.states[:, :, : self.n_voltage]
 
     @property
     def nodes(self) -> tuple[str, ...]:
-        return tuple(s[2:-1] for s in self.state_names[: self.n_voltage])
+        return self.node_names
 
     def to_npz_dict(self) -> dict[str, Any]:
         return {
@@ -78,7 +93,9 @@ class Trajectory:
         }
 
 
-def _as_rng(rng: np.random.Generator | int | None) -> tuple[np.random.Generator, int | None]:
+def as_generator(rng: np.random.Generator | int | None) -> tuple[np.random.Generator, int | None]:
+    """(generator, seed or None): an explicit seed or Generator is required (no global
+    randomness)."""
     if isinstance(rng, np.random.Generator):
         return rng, None
     if rng is None:
@@ -87,6 +104,85 @@ def _as_rng(rng: np.random.Generator | int | None) -> tuple[np.random.Generator,
         )
     seed = int(rng)
     return np.random.default_rng(seed), seed
+
+
+def get_integrator(integrator: Integrator | str) -> Integrator:
+    """An integrator instance from itself or its name (one of :data:`INTEGRATORS`)."""
+    if isinstance(integrator, str):
+        if integrator not in INTEGRATORS:
+            raise InputError(
+                f"unknown method {integrator!r} (choose from {', '.join(INTEGRATORS)})"
+            )
+        return INTEGRATORS[integrator]()
+    return integrator
+
+
+class Stepper:
+    """Advance B chains of ``sde`` with ``integrator`` from ``x0`` (B, n): the loop
+    every run goes through.
+
+    ``dt`` is the integration step; states are kept every ``save_every`` steps (exact
+    integrators jump straight over the steps in between: their plan is built for
+    h = save_every·dt). ``noise`` supplies the standard normals (a
+    :class:`~.noise.NoiseSource` or :class:`~.noise.SequentialNoise`); ``plan``, if
+    given, replaces ``integrator.init(sde, h, dtype)``. Each :meth:`advance` continues
+    from where the last one ended (state and time).
+    """
+
+    def __init__(
+        self,
+        sde: Any,
+        integrator: Integrator | str,
+        dt: float,
+        x0: Array,
+        noise: NoiseSource,
+        *,
+        t0: float = 0.0,
+        save_every: int = 1,
+        dtype: Any = np.float64,
+        plan: Any = None,
+    ):
+        self.integrator = get_integrator(integrator)
+        reason = self.integrator.supports(sde)
+        if reason:
+            raise InputError(reason)
+        if not (np.isfinite(dt) and dt > 0):
+            raise InputError(f"step dt must be positive, got {dt!r}")
+        if int(save_every) < 1:
+            raise InputError(f"save every must be ≥ 1, got {save_every}")
+        self.sde, self.dt, self.t0 = sde, float(dt), float(t0)
+        self.every = int(save_every)
+        self.dtype = np.dtype(dtype)
+        self.h = self.dt * self.every if self.integrator.exact else self.dt
+        self.plan = plan if plan is not None else self.integrator.init(sde, self.h, self.dtype)
+        self.noise = noise
+        self.x = np.asarray(x0).astype(self.dtype)
+        self.steps = 0  # integration steps done
+
+    @property
+    def t(self) -> float:
+        """Time of the current state."""
+        return self.t0 + self.steps * self.dt
+
+    @property
+    def chains(self) -> int:
+        return self.x.shape[0]
+
+    def advance(self, n_saved: int, out: Array | None = None, progress=None) -> Array:
+        """Run ``n_saved`` × save_every steps; return (and write into ``out``, if given)
+        the kept states (B, n_saved, n). ``progress(k)`` is called with kept-state
+        counts as they complete."""
+        B, n = self.x.shape
+        if out is None:
+            out = np.empty((B, n_saved, n), self.dtype)
+        if n_saved <= 0:
+            return out
+        kw = {} if self.integrator.exact else {"save_every": self.every}
+        self.integrator.run(self.plan, self.x, n_saved, self.noise, self.t, self.dt, out,
+                            progress, **kw)
+        self.x = out[:, -1].copy()
+        self.steps += n_saved * self.every
+        return out
 
 
 def simulate(
@@ -98,26 +194,29 @@ def simulate(
     rng: np.random.Generator | int | None = None,
     *,
     chains: int = 1,
-    x0: Array | str | None = "stationary",
+    x0: Array | str | None = "auto",
     save: SaveAt = SaveAt(),
     dtype: Any = np.float64,
     threads: bool = True,
-    progress: bool | Any = False,
+    noise: str = "streams",
+    progress: Progress | None = None,
 ) -> Trajectory:
     """Integrate ``sde`` from t0 to t1 with step dt for ``chains`` independent chains.
 
-    ``x0``: an array (n,) or (chains, n), ``"zeros"``, or ``"stationary"`` (draw from
-    the exact stationary distribution, linear SDEs only; nonlinear ones start at 0).
-    Exact integrators jump straight over unsaved steps (F and Q of save.every·dt).
+    ``x0``: an array (n,) or (chains, n), ``"zeros"``, ``"stationary"`` (draw from
+    the exact stationary law: SDEs that have one, i.e. linear ones), or ``"auto"``
+    (stationary where known, else zeros). Exact integrators jump straight over
+    unsaved steps (F and Q of save.every·dt). ``noise``: ``"streams"`` (independent
+    streams spawned from ``rng``; ``threads`` may fill them concurrently: same bytes)
+    or ``"sequential"`` (every normal straight from ``rng``, in step order).
+    ``progress`` (see :mod:`.progress`) hears of every saved state.
     Returns a :class:`Trajectory` with states at t0 + k·save.every·dt for k ≥ 1 and
     t ≥ save.t_start. Cost: O(steps · chains · n · r) for the exact method.
     """
-    if isinstance(integrator, str):
-        if integrator not in INTEGRATORS:
-            raise InputError(
-                f"unknown method {integrator!r} (choose from {', '.join(INTEGRATORS)})"
-            )
-        integrator = INTEGRATORS[integrator]()
+    integrator = get_integrator(integrator)
+    reason = integrator.supports(sde)
+    if reason:
+        raise InputError(reason)
     if not (np.isfinite(dt) and dt > 0):
         raise InputError(f"step dt must be positive, got {dt!r}")
     if not t1 > t0:
@@ -127,8 +226,10 @@ def simulate(
     every = int(save.every)
     if every < 1:
         raise InputError(f"save every must be ≥ 1, got {every}")
-    gen, seed = _as_rng(rng)
-    n = sde.dim if hasattr(sde, "dim") else len(sde.state_names)
+    if noise not in NOISE_MODES:
+        raise InputError(f"noise must be one of {', '.join(NOISE_MODES)}, got {noise!r}")
+    gen, seed = as_generator(rng)
+    n = sde.dim
     total_steps = int(round((t1 - t0) / dt))
     n_saved = total_steps // every
     skip = int(np.ceil(max(save.t_start - t0, 0.0) / (every * dt) - 1e-9))
@@ -138,15 +239,16 @@ def simulate(
     # Initial state.
     init_rng = np.random.Generator(np.random.SFC64(gen.bit_generator.seed_seq.spawn(1)[0]))
     if isinstance(x0, str):
-        if x0 == "stationary" and hasattr(sde, "equilibrium_covariance"):
-            # Boltzmann k_B T M⁻¹ at one temperature, else Lyapunov (shared with the plan)
-            w, V = np.linalg.eigh(sde.equilibrium_covariance())
-            Lw = V * np.sqrt(np.clip(w, 0, None))
-            start = sde.stationary_mean() + init_rng.standard_normal((chains, n)) @ Lw.T
-        elif x0 in ("stationary", "zeros"):
+        if x0 not in ("auto", "stationary", "zeros"):
+            raise InputError(f"x0 must be 'auto', 'stationary', 'zeros' or an array, got {x0!r}")
+        start = None if x0 == "zeros" else sde.stationary_sample(chains, init_rng)
+        if start is None:
+            if x0 == "stationary":
+                raise InputError(
+                    "x0='stationary' needs an SDE with a closed-form stationary law (a linear "
+                    "circuit); start from 'zeros' or a given state"
+                )
             start = np.zeros((chains, n))
-        else:
-            raise InputError(f"x0 must be 'stationary', 'zeros' or an array, got {x0!r}")
     else:
         start = np.broadcast_to(np.asarray(x0, float), (chains, n)).copy()
     start = start.astype(dtype)
@@ -166,84 +268,42 @@ def simulate(
             PrecisionWarning,
             stacklevel=2,
         )
-    noise = NoiseSource(gen, chains, integrator.noise_dim(plan), dtype, threads=threads)
-    bar = _progress_bar(progress, n_saved)
+    if noise == "streams":
+        source = NoiseSource(gen, chains, integrator.noise_dim(plan), dtype, threads=threads)
+    else:
+        source = SequentialNoise(gen, chains, integrator.noise_dim(plan), dtype)
+    stepper = Stepper(sde, integrator, dt, start, source, t0=t0, save_every=every, dtype=dtype,
+                      plan=plan)
+    report = None
+    if progress is not None:
+        progress.start(n_saved, "step")
+        report = progress.update
     t_start = time.perf_counter()
     try:
-        x = start
-        kw = {} if integrator.exact else {"save_every": every}
         if skip:
-            burn = np.empty((chains, skip, n), dtype)
-            integrator.run(plan, x, skip, noise, t0, dt, burn, bar, **kw)
-            x = burn[:, -1].copy()
-            del burn
-        out = np.empty((chains, n_saved - skip, n), dtype)
-        if n_saved - skip:
-            integrator.run(
-                plan, x, n_saved - skip, noise, t0 + skip * every * dt, dt, out, bar, **kw
-            )
+            stepper.advance(skip, progress=report)  # burn-in: simulated, not kept
+        out = stepper.advance(n_saved - skip, progress=report)
     finally:
-        noise.close()
-        if hasattr(bar, "close"):
-            bar.close()
+        source.close()
+        if progress is not None:
+            progress.close()
     wall = time.perf_counter() - t_start
     t = t0 + (np.arange(skip, n_saved) + 1) * every * dt
     return Trajectory(
         t=t,
         states=out,
         state_names=tuple(sde.state_names),
-        n_voltage=getattr(sde, "n_voltage", n),
+        n_voltage=sde.n_voltage,
         seed=seed,
         method=integrator.name,
         dt=dt,
-        netlist_digest=getattr(sde, "netlist_digest", ""),
-        netlist_name=getattr(sde, "netlist_name", ""),
+        netlist_digest=sde.netlist_digest,
+        netlist_name=sde.netlist_name,
         wall_time=wall,
         meta={"save_every": every, "chains": chains, "dtype": dtype.name, "rounding_drift": drift},
+        node_names=tuple(sde.node_names),
     )
 
 
-def _progress_bar(progress: bool | Any, total: int):
-    """A callable taking step counts: tqdm on a terminal when available, else None."""
-    if not progress:
-        return None
-    if callable(progress):
-        return progress
-    import sys
-
-    if not sys.stderr.isatty():
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _PlainProgress(total)
-    bar = tqdm(total=total, unit="step", unit_scale=True, dynamic_ncols=True, leave=False)
-
-    class _Bar:
-        def __call__(self, k: int) -> None:
-            bar.update(k)
-
-        def close(self) -> None:
-            bar.close()
-
-    return _Bar()
-
-
-class _PlainProgress:
-    def __init__(self, total: int):
-        self.total, self.done, self.last = total, 0, 0.0
-
-    def __call__(self, k: int) -> None:
-        import sys
-
-        self.done += k
-        now = time.perf_counter()
-        if now - self.last > 0.5 or self.done >= self.total:
-            self.last = now
-            sys.stderr.write(f"\r  simulating: {100 * self.done / max(self.total, 1):5.1f}%")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        import sys
-
-        sys.stderr.write("\n")
+__all__ = ["INTEGRATORS", "NOISE_MODES", "SaveAt", "Stepper", "Trajectory", "as_generator",
+           "get_integrator", "simulate"]

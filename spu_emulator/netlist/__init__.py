@@ -1,18 +1,38 @@
-"""Netlists: the YAML contract (load) and the validated objects (schema)."""
+"""Netlists: the YAML contract (load, dump) and the validated objects (schema).
 
-from .load import FORMAT, load, loads
+The element types and :class:`Netlist` import no YAML library; ``load``/``loads``
+(which need PyYAML) are imported on first use, so the numerics that only handle
+netlist objects never import yaml.
+"""
+
 from .schema import (
     ELEMENT_TYPES,
     GROUND,
+    BiasedResistor,
     Capacitor,
     CurrentSource,
     Element,
+    EnergyCoupler,
     Inductor,
     MutualInductance,
     Netlist,
+    NonlinearCapacitor,
     Readout,
     Resistor,
+    Waveform,
+    register_element,
 )
+
+FORMAT = "spu-netlist/1"
+
+
+def __getattr__(name: str):
+    if name in ("load", "loads"):
+        from . import reader as _reader
+
+        return getattr(_reader, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FORMAT",
@@ -20,12 +40,17 @@ __all__ = [
     "loads",
     "ELEMENT_TYPES",
     "GROUND",
+    "BiasedResistor",
     "Capacitor",
     "CurrentSource",
     "Element",
+    "EnergyCoupler",
     "Inductor",
     "MutualInductance",
     "Netlist",
+    "NonlinearCapacitor",
     "Readout",
     "Resistor",
+    "Waveform",
+    "register_element",
 ]

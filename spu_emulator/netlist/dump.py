@@ -1,11 +1,11 @@
-"""Netlist → YAML text (spu-netlist/1) that :func:`~spu_emulator.netlist.load.loads`
+"""Netlist → YAML text (spu-netlist/1) that :func:`~spu_emulator.netlist.reader.loads`
 reads back to an equal :class:`~spu_emulator.netlist.schema.Netlist`.
 
 Values are written exactly: every float is its shortest round-trip ``repr`` in SI
 units, spelled so that YAML reads it as a float (``1.0e-09``, never ``1e-09``,
 which YAML 1.1 would read as a string). Cells are written in the ``cells:`` section
 (their ``<cell>.C``, ``<cell>.L``, ``<cell>.R`` elements), every other element in
-``elements:`` in netlist order, so node order and element order survive the trip.
+``elements:`` in netlist order, each as its own :meth:`~.base.Element.yaml_entry`, so node order and element order survive the trip.
 Extra top-level sections (e.g. the compiler's ``program:`` map) are appended last,
 after every element they may refer to. Pure text: O(size of the netlist).
 """
@@ -16,16 +16,7 @@ import json
 import math
 from typing import Any
 
-from .schema import (
-    GROUND,
-    Capacitor,
-    CurrentSource,
-    Element,
-    Inductor,
-    MutualInductance,
-    Netlist,
-    Resistor,
-)
+from .schema import GROUND, Capacitor, Element, Inductor, Netlist, Resistor
 
 
 def fmt_float(x: float) -> str:
@@ -93,34 +84,6 @@ def _cell_entry(netlist: Netlist, cell: str, by_name: dict[str, Element]) -> tup
     return entry, used
 
 
-def _element_entry(e: Element) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": e.name, "type": e.TYPE}
-    if isinstance(e, MutualInductance):
-        out["inductors"] = list(e.inductors)
-        out["k"] = e.k
-        return out
-    out["nodes"] = list(e.nodes)
-    if isinstance(e, Resistor):
-        out["value"] = e.R
-        if e.temperature is not None:
-            out["temperature"] = e.temperature
-    elif isinstance(e, Capacitor):
-        out["value"] = e.C
-    elif isinstance(e, Inductor):
-        out["value"] = e.L
-        if e.series_R:
-            out["series_R"] = e.series_R
-        if e.temperature is not None:
-            out["temperature"] = e.temperature
-    elif isinstance(e, CurrentSource):
-        out["dc"] = e.dc
-        if e.noise_psd:
-            out["noise_psd"] = e.noise_psd
-    else:
-        raise ValueError(f"element {e.name!r}: type {e.TYPE} has no YAML emitter")
-    return out
-
-
 def dumps(netlist: Netlist, sections: dict[str, Any] | None = None) -> str:
     """YAML text of ``netlist``; ``sections`` are extra top-level keys written last
     (each a mapping or list, written one flow item per line)."""
@@ -142,7 +105,7 @@ def dumps(netlist: Netlist, sections: dict[str, Any] | None = None) -> str:
     rest = [e for e in netlist.elements if e.name not in used]
     if rest:
         lines.append("elements:")
-        lines.extend(f"  - {flow(_element_entry(e))}" for e in rest)
+        lines.extend(f"  - {flow(e.yaml_entry())}" for e in rest)
     for key, value in (sections or {}).items():
         lines.append(f"{key}:")
         if isinstance(value, dict):

@@ -56,10 +56,10 @@ import scipy.linalg as sla
 from ..circuit.assemble import assemble
 from ..errors import InputError
 from ..hardware.design import Design
-from ..integrate.base import NoiseSource
-from ..integrate.exact import Exact, ExactPlan
-from ..netlist.schema import GROUND
-from ..units import K_B
+from ..integrate.exact import Exact
+from ..integrate.noise import NoiseSource
+from ..integrate.simulate import Stepper
+from ..netlist.base import GROUND
 
 Array = np.ndarray
 
@@ -178,30 +178,6 @@ class Readout:
         return y, clipped
 
 
-def equilibrium_transition(sde, h: float) -> tuple[Array, Array, Array] | None:
-    """(F, Lq, Lz) for a circuit at one temperature (see module docstring): the exact
-    transition x' = F x + Lq z over h, and Lz with Lz Lzᵀ = k_B T M⁻¹ (the Boltzmann
-    covariance, for equilibrium starts); None if the circuit is not at one
-    temperature. One n × n exponential and a few n × n products."""
-    if sde.temperature is None or sde.mass is None:
-        return None
-    kT = K_B * float(sde.temperature)
-    S = sde.scale  # x = S z, z = Rᵀ x energy coordinates, S = R⁻ᵀ
-    R = np.linalg.cholesky(sde.mass)
-    Az = R.T @ sde.A @ S
-    Fz = sla.expm(Az * h)
-    Qz = np.eye(sde.dim) - Fz @ Fz.T
-    Qz = 0.5 * (Qz + Qz.T)
-    try:
-        Lqz = np.linalg.cholesky(Qz)
-    except np.linalg.LinAlgError:  # h ≪ the fastest time: nearly singular, factor robustly
-        w, V = np.linalg.eigh(Qz)
-        keep = w > 1e-13 * max(float(w.max(initial=0.0)), 1e-300)
-        Lqz = V[:, keep] * np.sqrt(w[keep])
-    F = S @ Fz @ R.T
-    return F, np.sqrt(kT) * (S @ Lqz), np.sqrt(kT) * S
-
-
 @contextlib.contextmanager
 def _blas_threads(limit: int | None) -> Iterator[None]:
     if limit is None:
@@ -264,17 +240,13 @@ class Board:
         self.chains, self.groups = chains, groups
         self.dtype = np.dtype(dtype)
         gen = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        self.integ = Exact()
-        eq = equilibrium_transition(self.sde, self.h)
-        mu = self.sde.stationary_mean() if np.any(self.sde.b) else np.zeros(self.sde.dim)
-        if eq is not None:
-            F, Lq, self._Lz = eq
-            self.plan = ExactPlan.build(F, Lq, mu, self.h, self.dtype)
-        else:
-            self._Lz = None
-            self.plan = self.integ.init(self.sde, self.h, self.dtype)
+        # at one temperature: the Boltzmann transition (one n × n exponential), else Van Loan
+        integ = Exact(equilibrium=True)
+        plan = integ.init(self.sde, self.h, self.dtype)
+        self._Lz = self.sde.boltzmann_factor()
+        mu = plan.mu
         self._scale = self.readout.scale.astype(self.dtype)
-        self.noise = NoiseSource(gen, chains, self.integ.noise_dim(self.plan), self.dtype, threads=True)
+        self.noise = NoiseSource(gen, chains, integ.noise_dim(plan), self.dtype, threads=True)
         self.moments = Moments.zeros(groups, self.d)
         self.burn_in = 15.0 * self.tau if burn_in is None else float(burn_in)
         if not (np.isfinite(self.burn_in) and self.burn_in >= 0):
@@ -284,12 +256,22 @@ class Board:
         self.equilibrium_start = self._Lz is not None and self.burn_in >= EQUILIBRIUM_BURN_IN * self.tau
         if self.equilibrium_start:
             z = gen.standard_normal((chains, self.sde.dim))
-            self.x = (mu + z @ self._Lz.T).astype(self.dtype)
+            x = (mu + z @ self._Lz.T).astype(self.dtype)
         else:
-            self.x = np.zeros((chains, self.sde.dim), self.dtype)
+            x = np.zeros((chains, self.sde.dim), self.dtype)
+        self.stepper = Stepper(self.sde, integ, self.h, x, self.noise, dtype=self.dtype, plan=plan)
+        if not self.equilibrium_start:
             burn_steps = int(np.ceil(self.burn_in / self.h - 1e-9))
             if burn_steps:
                 self._steps(burn_steps, accumulate=False)
+
+    @property
+    def plan(self):
+        return self.stepper.plan
+
+    @property
+    def x(self) -> Array:
+        return self.stepper.x
 
     @property
     def emulated_time(self) -> float:
@@ -306,9 +288,7 @@ class Board:
         with _blas_threads(self.blas_threads):
             while k < n_steps:
                 m = min(per_chunk, n_steps - k)
-                out = np.empty((self.chains, m, n), self.dtype)
-                self.integ.run(self.plan, self.x, m, self.noise, 0.0, self.h, out)
-                self.x = out[:, -1].copy()
+                out = self.stepper.advance(m)
                 if accumulate or keep:
                     y, clipped = self.readout.apply(out, self._scale, self.adc)  # (B, m, d)
                     if self.adc is not None:

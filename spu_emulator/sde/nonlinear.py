@@ -21,111 +21,28 @@ Cost per step: O(n² ) for the dense coupling and conductance products.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
-from ..errors import TopologyError
-from ..netlist.schema import GROUND, Element, Netlist, Waveform
-from ..units import K_B
+from ..netlist.base import Waveform
+from ..netlist.schema import Netlist
+from .base import SDE
 
 Array = np.ndarray
 
 
-class NonlinearBuilder:
-    """Stamp target for nonlinear netlists (see :class:`NonlinearSDE`)."""
-
-    def __init__(self, netlist: Netlist):
-        self.netlist = netlist
-        nc = [e for e in netlist.elements if e.TYPE == "NC"]
-        self.nodes = [e.nodes[0] for e in nc]
-        if len(set(self.nodes)) != len(self.nodes):
-            dup = next(n for n in self.nodes if self.nodes.count(n) > 1)
-            raise self._err(f"node {dup!r} has two nonlinear capacitors; give each node one", None)
-        self.index = {n: i for i, n in enumerate(self.nodes)}
-        for n in netlist.nodes:
-            if n not in self.index:
-                raise self._err(
-                    f"node {n!r} has no nonlinear capacitor: in a nonlinear netlist every node "
-                    "needs one (a linear capacitor C is type NC with J2 = 1/(2C))",
-                    None,
-                )
-        n = len(self.nodes)
-        self.J2 = np.zeros(n)
-        self.J4 = np.zeros(n)
-        self.Jc = np.zeros((n, n))
-        self.G = np.zeros((n, n))
-        self.I = np.zeros(n)
-        self.noise: list[tuple[dict[str, float], str]] = []
-        self.bias: list[tuple[int, float, Waveform, str]] = []
-
-    def _err(self, msg: str, e: Element | None) -> TopologyError:
-        return TopologyError(msg, file=self.netlist.source, path=e.origin if e else None)
-
-    def _pair(self, a: str, b: str, val: float) -> None:
-        ia, ib = self.index.get(a), self.index.get(b)
-        if ia is not None:
-            self.G[ia, ia] += val
-        if ib is not None:
-            self.G[ib, ib] += val
-        if ia is not None and ib is not None:
-            self.G[ia, ib] -= val
-            self.G[ib, ia] -= val
-
-    # -- stamps ---------------------------------------------------------------
-    def nonlinear_capacitor(self, e, node, J2, J4) -> None:
-        i = self.index[node]
-        self.J2[i] += J2
-        self.J4[i] += J4
-
-    def energy_coupling(self, e, a, b, J) -> None:
-        for n in (a, b):
-            if n not in self.index:
-                raise self._err(
-                    f"energy coupler {e.name!r}: node {n!r} has no nonlinear capacitor", e
-                )
-        ia, ib = self.index[a], self.index[b]
-        self.Jc[ia, ib] += J
-        self.Jc[ib, ia] += J
-
-    def conductance(self, e, a, b, r, temperature) -> None:
-        self._pair(a, b, 1.0 / r)
-        if temperature > 0:
-            s = np.sqrt(2.0 * K_B * temperature / r)
-            self.noise.append(({a: s, b: -s}, e.name))
-
-    def bias_resistor(self, e, node, other, r, temperature, bias: Waveform) -> None:
-        self.conductance(e, node, other, r, temperature)
-        self.bias.append((self.index[node], 1.0 / r, bias, e.name))
-
-    def current(self, e, a, b, dc, noise_psd) -> None:
-        for node, sign in ((b, 1.0), (a, -1.0)):
-            if node in self.index:
-                self.I[self.index[node]] += sign * dc
-        if noise_psd > 0:
-            s = np.sqrt(noise_psd / 2.0)
-            self.noise.append(({b: s, a: -s}, e.name))
-
-    def capacitance(self, e, a, b, c) -> None:
-        raise self._err(
-            f"linear capacitor {e.name!r} in a nonlinear netlist: write it as a nonlinear "
-            f"capacitor (type NC, J2 = 1/(2C) = {1 / (2 * c):.6g}) to ground",
-            e,
-        )
-
-    def inductor(self, e, *args) -> None:
-        raise self._err(f"inductor {e.name!r}: nonlinear netlists are overdamped (no inductors)", e)
-
-    def mutual(self, e, *args) -> None:
-        self.inductor(e)
-
-
 @dataclass(frozen=True, eq=False)
-class NonlinearSDE:
+class NonlinearSDE(SDE):
     """dq = (−G ∇E(q) + G_b V_b(t) + I) dt + B dW in node charges q (C).
 
     Shapes: n nodes, p noise sources, k bias sources. ``bias_index`` (k,) node of
-    each bias resistor, ``bias_conductance`` (k,), ``bias_waveforms`` (k,).
+    each bias resistor, ``bias_conductance`` (k,), ``bias_waveforms`` (k,). Built by
+    :meth:`~spu_emulator.circuit.assemble.NonlinearCircuit.to_sde`.
     """
+
+    quantity: ClassVar[str] = "charge"
+    default_method: ClassVar[str] = "euler"
 
     nodes: tuple[str, ...]
     J2: Array
@@ -143,31 +60,29 @@ class NonlinearSDE:
     meta: dict = field(default_factory=dict)
 
     @classmethod
-    def from_netlist(cls, netlist: Netlist) -> NonlinearSDE:
-        b = NonlinearBuilder(netlist)
-        for e in netlist.elements:
-            e.stamp(b, netlist.temperature)
-        n = len(b.nodes)
-        N = np.zeros((n, len(b.noise)))
-        for c, (entries, _) in enumerate(b.noise):
-            for node, val in entries.items():
-                if node != GROUND:
-                    N[b.index[node], c] += val
+    def from_circuit(cls, circuit) -> NonlinearSDE:
         return cls(
-            nodes=tuple(b.nodes),
-            J2=b.J2,
-            J4=b.J4,
-            Jc=b.Jc,
-            G=b.G,
-            I=b.I,
-            B=N,
-            bias_index=np.array([i for i, *_ in b.bias], dtype=int),
-            bias_conductance=np.array([g for _, g, *_ in b.bias]),
-            bias_waveforms=tuple(w for *_, w, _ in b.bias),
-            temperature=netlist.temperature,
-            netlist_digest=netlist.digest,
-            netlist_name=netlist.name,
+            nodes=tuple(circuit.nodes),
+            J2=circuit.J2,
+            J4=circuit.J4,
+            Jc=circuit.Jc,
+            G=circuit.G,
+            I=circuit.I,
+            B=circuit.N,
+            bias_index=circuit.bias_index,
+            bias_conductance=circuit.bias_conductance,
+            bias_waveforms=circuit.bias_waveforms,
+            temperature=circuit.netlist.temperature,
+            netlist_digest=circuit.netlist.digest,
+            netlist_name=circuit.netlist.name,
         )
+
+    @classmethod
+    def from_netlist(cls, netlist: Netlist) -> NonlinearSDE:
+        """``assemble(netlist).to_sde()`` for a nonlinear netlist."""
+        from ..circuit.assemble import assemble
+
+        return assemble(netlist).to_sde()
 
     @property
     def dim(self) -> int:
@@ -180,6 +95,14 @@ class NonlinearSDE:
     @property
     def n_voltage(self) -> int:
         return self.dim
+
+    @property
+    def node_names(self) -> tuple[str, ...]:  # type: ignore[override]
+        return self.nodes
+
+    @property
+    def diffusion(self) -> Array:
+        return self.B
 
     def energy(self, q: Array) -> Array:
         """E(q) in joules for a batch q (..., n)."""
@@ -215,7 +138,7 @@ class NonlinearSDE:
             out[self.bias_index[k]] += self.bias_conductance[k] * self.bias_waveforms[k](t)
         return out
 
-    def drift(self, q: Array, t: float = 0.0) -> Array:
+    def drift(self, q: Array, t: float = 0.0) -> Array:  # noqa: D102
         return -self.voltage(q) @ self.G.T + self.bias_current(t)
 
     def linearized_rates(self) -> Array:
@@ -223,8 +146,8 @@ class NonlinearSDE:
         H = np.diag(2.0 * self.J2) + self.Jc
         return np.linalg.eigvals(-self.G @ H)
 
-    def default_dt(self) -> float:
+    def default_dt(self, method: str = "euler") -> float:
         """0.01 / (fastest linearized rate): Euler's bias in the stationary variance of
-        a harmonic well is ≈ h·rate/2, here ≈ 0.5 %."""
+        a harmonic well is ≈ h·rate/2, here ≈ 0.5 % (Heun's is smaller)."""
         lam = self.linearized_rates()
         return float(0.01 / np.max(np.abs(lam)))

@@ -50,19 +50,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..circuit.assemble import NoiseSpec, assemble
 from ..errors import InputError
-from ..netlist.schema import (
-    GROUND_NAMES,
-    BiasedResistor,
-    Capacitor,
-    CurrentSource,
-    EnergyCoupler,
-    Inductor,
-    MutualInductance,
-    Netlist,
-    NonlinearCapacitor,
-    Resistor,
-)
+from ..netlist.base import GROUND_NAMES, Element
+from ..netlist.schema import EnergyCoupler, Netlist, NonlinearCapacitor
 from ..units import K_B
 
 Array = np.ndarray
@@ -70,55 +61,15 @@ Array = np.ndarray
 C_TO_K = 273.15  # ngspice's CONSTCtoK
 
 
-@dataclass(frozen=True, slots=True)
-class NoiseSourceSpec:
-    """One white-noise input of the emulator's SDE, in Circuit.noise_sources order.
-
-    ``kind`` is ``"current"`` (amperes injected into ``nodes[1]``, drawn from
-    ``nodes[0]``) or ``"voltage"`` (volts in series with inductor ``element``,
-    aiding its current). ``intensity`` q is the two-sided white-noise intensity
-    (A²·s or V²·s): the source is sqrt(q) dW/dt."""
-
-    label: str
-    kind: str
-    element: str
-    nodes: tuple[str, str]
-    intensity: float
+#: One noise input of the emulator's SDE (the circuit's own record of it).
+NoiseSourceSpec = NoiseSpec
 
 
-def noise_source_table(netlist: Netlist) -> list[NoiseSourceSpec]:
-    """The emulator's noise sources in :attr:`Circuit.noise_sources` order (and in
-    :class:`~spu_emulator.sde.nonlinear.NonlinearSDE` column order): resistors and bias
-    resistors above 0 K and injected current noise in element order, then inductor
-    series resistances above 0 K."""
-    out: list[NoiseSourceSpec] = []
-    series: list[NoiseSourceSpec] = []
-    for e in netlist.elements:
-        if isinstance(e, Resistor | BiasedResistor):
-            t = netlist.temperature if e.temperature is None else e.temperature
-            if t > 0:
-                # emulator column {a: +s, b: −s}: current injected into a, drawn from b
-                out.append(
-                    NoiseSourceSpec(
-                        e.name, "current", e.name, (e.nodes[1], e.nodes[0]), 2.0 * K_B * t / e.R
-                    )
-                )
-        elif isinstance(e, CurrentSource):
-            if e.noise_psd > 0:
-                out.append(
-                    NoiseSourceSpec(
-                        e.name, "current", e.name, (e.nodes[0], e.nodes[1]), e.noise_psd / 2.0
-                    )
-                )
-        elif isinstance(e, Inductor):
-            t = netlist.temperature if e.temperature is None else e.temperature
-            if e.series_R > 0 and t > 0:
-                series.append(
-                    NoiseSourceSpec(
-                        f"{e.name}.series_R", "voltage", e.name, e.nodes, 2.0 * K_B * t * e.series_R
-                    )
-                )
-    return out + series
+def noise_source_table(netlist: Netlist) -> list[NoiseSpec]:
+    """The emulator's noise sources in SDE column order (:attr:`Circuit.noise`, computed
+    once at assembly): resistors and bias resistors above 0 K and injected current
+    noise in element order, then inductor series resistances above 0 K."""
+    return list(assemble(netlist).noise)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,17 +95,6 @@ class SpiceNames:
         return f"v({self.node(node)})"
 
 
-_PREFIX = {
-    Resistor: "R",
-    Capacitor: "C",
-    Inductor: "L",
-    MutualInductance: "K",
-    CurrentSource: "I",
-    BiasedResistor: "R",
-    NonlinearCapacitor: "B",
-}
-
-
 def _safe(name: str) -> str:
     s = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
     return s or "x"
@@ -174,24 +114,16 @@ def spice_names(netlist: Netlist) -> SpiceNames:
     nodes = {n: claim(_safe(n)) for n in netlist.nodes}
     elements: dict[str, str] = {}
     for e in netlist.elements:
-        if isinstance(e, EnergyCoupler):
-            continue  # terms of the NC B sources, no SPICE element of its own
-        prefix = _PREFIX.get(type(e))
-        if prefix is None:
-            raise InputError(f"element {e.name!r} of type {e.TYPE} has no SPICE equivalent")
-        elements[e.name] = claim(f"{prefix.lower()}_{_safe(e.name)}")
+        if e.SPICE_PREFIX is None:
+            if type(e).spice is Element.spice:
+                raise InputError(f"element {e.name!r} of type {e.TYPE} has no SPICE equivalent")
+            continue  # e.g. an energy coupler: terms of other elements' lines
+        elements[e.name] = claim(f"{e.SPICE_PREFIX.lower()}_{_safe(e.name)}")
     aux: dict[tuple[str, str], str] = {}
-    roles = {
-        Inductor: ("x", "y", "r_s", "v_n"),
-        Resistor: ("i_n",),
-        CurrentSource: ("i_n", "eq", "r_eq", "v_eq", "f_eq"),
-        BiasedResistor: ("b", "v_b", "i_n"),
-        NonlinearCapacitor: ("v", "v_s", "f_q", "c_q"),
-    }
     charges: dict[str, str] = {}
     for e in netlist.elements:
         base = _safe(e.name)
-        for role in roles.get(type(e), ()):
+        for role in e.SPICE_ROLES:
             head, _, tail = role.rpartition("_")
             aux[(e.name, role)] = claim(
                 f"{head}_{base}_{tail}" if head else f"{elements[e.name]}_{role}"
@@ -298,7 +230,7 @@ class PWLInputs:
     values: Array
 
 
-def _tran_value(spec: NoiseSourceSpec, j: int, sources: TrNoise | PWLInputs) -> str:
+def _tran_value(spec: NoiseSpec, j: int, sources: TrNoise | PWLInputs) -> str:
     if isinstance(sources, TrNoise):
         na = np.sqrt(spec.intensity / sources.interval)
         return f"dc 0 trnoise({fmt(na)} {fmt(sources.interval)} 0 0)"
@@ -320,6 +252,60 @@ def _wrap(line: str, width: int = 100) -> list[str]:
             cur = f"{cur} {tok}" if cur else tok
     out.append(cur)
     return out
+
+
+class DeckWriter:
+    """The :class:`~spu_emulator.netlist.base.SpiceDeck` elements write their lines
+    through: SPICE names, number format, temperature parameters, charge nodes and
+    couplings (nonlinear decks), and the transient noise source of a series
+    resistance."""
+
+    def __init__(self, names: SpiceNames, t0: float, caux: dict[str, float],
+                 terms: dict[str, list[tuple[str, float]]],
+                 by_element: dict[str, list[tuple[int, NoiseSpec]]],
+                 sources: TrNoise | PWLInputs | None):
+        self.names, self.t0, self.caux, self.terms = names, t0, caux, terms
+        self.by_element, self.sources = by_element, sources
+
+    def node(self, name: str) -> str:
+        return self.names.node(name)
+
+    def name(self, element: Element | str) -> str:
+        return self.names.elements[element if isinstance(element, str) else element.name]
+
+    def aux(self, element: Element, role: str) -> str:
+        return self.names.aux[(element.name, role)]
+
+    def fmt(self, x: float) -> str:
+        return fmt(x)
+
+    def temperature(self, t: float | None) -> str:
+        """`` dtemp=T−T₀`` (nothing at the deck temperature, `` noisy=0`` at 0 K)."""
+        t = self.t0 if t is None else t
+        if t <= 0:
+            return " noisy=0"
+        return "" if t == self.t0 else f" dtemp={fmt(float(f'{t - self.t0:.12g}'))}"
+
+    def wrap(self, line: str) -> list[str]:
+        return _wrap(line)
+
+    def charge_node(self, node: str) -> str:
+        return self.names.charges[node]
+
+    def charge_capacitance(self, node: str) -> float:
+        return self.caux[node]
+
+    def couplings(self, node: str) -> list[tuple[str, float]]:
+        return self.terms.get(node, [])
+
+    def series_noise(self, element: Element) -> str | None:
+        if self.sources is None:
+            return None
+        vsrc = [s for s in self.by_element.get(element.name, ()) if s[1].kind == "voltage"]
+        if not vsrc:
+            return None
+        j, spec = vsrc[0]
+        return _tran_value(spec, j, self.sources)
 
 
 def to_spice(
@@ -382,7 +368,7 @@ def to_spice(
     t0c = fmt(float(f"{t0 - C_TO_K:.12g}"))
     lines.append(f".options temp={t0c} tnom={t0c}")
     table = noise_source_table(netlist)
-    by_element: dict[str, list[tuple[int, NoiseSourceSpec]]] = {}
+    by_element: dict[str, list[tuple[int, NoiseSpec]]] = {}
     for j, spec in enumerate(table):
         by_element.setdefault(spec.element, []).append((j, spec))
     if isinstance(sources, PWLInputs):
@@ -393,85 +379,9 @@ def to_spice(
                 f"(sources: {', '.join(s.label for s in table)}), got {vals.shape}"
             )
 
-    def temp_params(t: float | None) -> str:
-        t = t0 if t is None else t
-        if t <= 0:
-            return " noisy=0"
-        return "" if t == t0 else f" dtemp={fmt(float(f'{t - t0:.12g}'))}"
-
+    deck = DeckWriter(names, t0, caux, terms, by_element, sources)
     for e in netlist.elements:
-        if isinstance(e, EnergyCoupler):
-            continue
-        sn = names.elements[e.name]
-        a, b = (names.node(n) for n in e.nodes) if e.nodes else ("", "")
-        if isinstance(e, NonlinearCapacitor):
-            node = e.nodes[0]
-            qn, c = names.charges[node], caux[node]
-            # v = 2 J2 q + 4 J4 q³ + Σ J q_b with q = C_aux v(q_node): coefficients on v(q)
-            expr = [f"{fmt(2.0 * e.J2 * c)}*v({qn})"]
-            if e.J4 != 0:
-                expr.append(f"{fmt(4.0 * e.J4 * c**3)}*v({qn})*v({qn})*v({qn})")
-            for other, J in terms.get(node, ()):
-                expr.append(f"{fmt(J * caux[other])}*v({names.charges[other]})")
-            body = "+".join(expr).replace("+-", "-")
-            y = names.aux[(e.name, "v")]
-            vs = names.aux[(e.name, "v_s")]
-            lines.append(f"* {e.name}: E = J2 q^2 + J4 q^4, J2={fmt(e.J2)} J4={fmt(e.J4)}")
-            lines.append(f"{vs} {a} {y} dc 0")
-            lines.extend(_wrap(f"{sn} {y} 0 v={body}"))
-            lines.append(f"{names.aux[(e.name, 'f_q')]} 0 {qn} {vs} 1")
-            lines.append(f"{names.aux[(e.name, 'c_q')]} {qn} 0 {fmt(c)}")
-        elif isinstance(e, BiasedResistor):
-            x = names.aux[(e.name, "b")]
-            lines.append(f"{sn} {a} {x} {fmt(e.R)}{temp_params(e.temperature)}")
-            w = e.bias
-            src = f"dc {fmt(w.values[0])}"
-            if not w.constant:
-                pts = " ".join(
-                    f"{fmt(tt)} {fmt(v)}" for tt, v in zip(w.times, w.values, strict=True)
-                )
-                src += f" pwl({pts})"
-            lines.extend(_wrap(f"{names.aux[(e.name, 'v_b')]} {x} {b} {src}"))
-        elif isinstance(e, Resistor):
-            lines.append(f"{sn} {a} {b} {fmt(e.R)}{temp_params(e.temperature)}")
-        elif isinstance(e, Capacitor):
-            lines.append(f"{sn} {a} {b} {fmt(e.C)}")
-        elif isinstance(e, Inductor):
-            if e.series_R > 0:
-                mid = names.aux[(e.name, "x")]
-                lines.append(f"{sn} {a} {mid} {fmt(e.L)}")
-                far = b
-                vsrc = [s for s in by_element.get(e.name, ()) if s[1].kind == "voltage"]
-                if sources is not None and vsrc:
-                    far = names.aux[(e.name, "y")]
-                lines.append(
-                    f"{names.aux[(e.name, 'r_s')]} {mid} {far} {fmt(e.series_R)}{temp_params(e.temperature)}"
-                )
-                if far != b:
-                    j, spec = vsrc[0]
-                    # v(b) − v(y) = e(t): the source aids the inductor current a → b.
-                    lines.extend(
-                        _wrap(
-                            f"{names.aux[(e.name, 'v_n')]} {b} {far} {_tran_value(spec, j, sources)}"
-                        )
-                    )
-            else:
-                lines.append(f"{sn} {a} {b} {fmt(e.L)}")
-        elif isinstance(e, MutualInductance):
-            l1, l2 = (names.elements[x] for x in e.inductors)
-            lines.append(f"{sn} {l1} {l2} {fmt(e.k)}")
-        elif isinstance(e, CurrentSource):
-            lines.append(f"{sn} {a} {b} dc {fmt(e.dc)}")
-            if e.noise_psd > 0:
-                # .noise: white current noise S as the short-circuit current of a resistor
-                # R_S = 4 k_B T0 / S at T0, sensed by a 0 V source and copied by a CCCS.
-                rs = 4.0 * K_B * t0 / e.noise_psd
-                node, r_eq, v_eq, f_eq = (
-                    names.aux[(e.name, k)] for k in ("eq", "r_eq", "v_eq", "f_eq")
-                )
-                lines.append(f"{r_eq} {node} 0 {fmt(rs)}")
-                lines.append(f"{v_eq} {node} 0 dc 0")
-                lines.append(f"{f_eq} {a} {b} {v_eq} 1")
+        lines.extend(e.spice(deck))
         if sources is not None:
             for j, spec in by_element.get(e.name, ()):
                 if spec.kind == "current":

@@ -8,7 +8,7 @@ import pytest
 
 from spu_emulator.circuit.assemble import assemble
 from spu_emulator.hardware.compiler import CompileOptions, compile_matrix
-from spu_emulator.sampling.engine import Board, Readout, equilibrium_transition
+from spu_emulator.sampling.engine import Board, Readout
 from spu_emulator.sampling.matrices import h_matrix, m_matrix, spd
 
 
@@ -25,7 +25,7 @@ def _designs():
 def test_sampling_equilibrium_transition_matches_van_loan(design, factor):
     sde = assemble(design.netlist).to_sde()
     h = factor * sde.relaxation_time()
-    F, Lq, Lz = equilibrium_transition(sde, h)
+    F, Lq, Lz = sde.equilibrium_transition(h)
     F0, Q0 = sde.transition(h)
     assert np.allclose(F, F0, rtol=0, atol=1e-9 * np.max(np.abs(F0)))
     Q = Lq @ Lq.T

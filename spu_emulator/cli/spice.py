@@ -19,7 +19,7 @@ from ..errors import InputError
 
 
 def _checks(text: str) -> tuple[str, ...]:
-    from .compare import CHECKS
+    from ..spice.compare import CHECKS
 
     items = tuple(s.strip() for s in text.split(",") if s.strip())
     bad = [s for s in items if s not in CHECKS]
@@ -43,7 +43,7 @@ def _positive(text: str) -> float:
 def cmd_spice_export(args: argparse.Namespace) -> int:
     from ..io import write_text
     from ..netlist import load
-    from .export import TrNoise, export
+    from ..spice.export import TrNoise, export
 
     net = load(args.netlist)
     deck = export(net, transient_noise=TrNoise(args.trnoise) if args.trnoise else None)
@@ -69,7 +69,7 @@ def _positive_points(text: str) -> float:
 
 def cmd_spice_calibrate(args: argparse.Namespace) -> int:
     from ..netlist import load
-    from .compare import ValidateOptions, compare_all, run_ngspice, save_outputs
+    from ..spice.compare import ValidateOptions, compare_all, run_ngspice, save_outputs
 
     net = load(args.netlist)
     opts = ValidateOptions(quick=args.quick, seed=args.seed)
@@ -99,7 +99,7 @@ def cmd_spice_calibrate(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from ..io import dumps_json
     from ..netlist import load
-    from .compare import ValidateOptions, compare_all, load_outputs, options_from_dict, validate
+    from ..spice.compare import ValidateOptions, compare_all, load_outputs, options_from_dict, validate
 
     net = load(args.netlist)
     if args.reference:
@@ -123,7 +123,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                                max_trnoise_points=args.max_trnoise_points)
         report = validate(net, opts, args.checks)
     if args.plot:
-        from .plots import plot_report
+        from ..spice.plots import plot_report
 
         for path in plot_report(report, args.plot):
             print(f"wrote {path}", file=sys.stderr)
@@ -136,7 +136,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add ``spice`` (``export``, ``calibrate``) and ``validate`` to the ``spu`` CLI."""
-    from .compare import CHECKS
+    from ..spice.compare import CHECKS
 
     sp = subparsers.add_parser("spice", help="SPICE bridge: export a netlist as an ngspice deck")
     ssub = sp.add_subparsers(dest="spice_command", metavar="SUBCOMMAND", parser_class=type(sp))

@@ -1,41 +1,28 @@
-"""The ``spu`` command line: thin wrappers over library functions.
-
-``main(argv=None) -> int``: each subcommand parses, calls one library function and
-writes its output. Every :class:`~spu_emulator.errors.SPUError` becomes one line on
-stderr and its exit status (2 for bad input, 1 for a failed cross-check).
-"""
+"""``spu check | analyze | simulate | plot``: the core commands (netlist in, exact
+analysis or a trajectory out). Thin: parse, call one library function, write."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-import warnings
-from collections.abc import Sequence
 
 import numpy as np
 
-from . import __version__
-from .errors import InputError, PrecisionWarning, SPUError
-from .io import dumps_json, save_npz
-
-#: Subpackages that contribute subcommands through ``register(subparsers)``.
-COMMAND_MODULES = (
-    "spu_emulator.spice.commands",
-    "spu_emulator.sampling.commands",
-    "spu_emulator.generative.commands",
-)
+from ..errors import InputError
+from ..io import dumps_json, save_npz
+from .options import nonneg_float, positive_float, positive_int
+from .progress import TerminalProgress
 
 
 def _fmt_si(x: float, unit: str) -> str:
-    from .units import format_si
+    from ..units import format_si
 
     return format_si(float(x), unit)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .analysis import summary
-    from .netlist import load
+    from ..analysis import summary
+    from ..netlist import load
 
     s = summary(load(args.netlist))
     if args.json:
@@ -76,12 +63,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .analysis import analyze
-    from .netlist import load
+    from ..analysis import analyze
+    from ..netlist import load
 
     a = analyze(load(args.netlist))
     if args.out:
-        from .io import write_json
+        from ..io import write_json
 
         write_json(args.out, a)
     if args.json:
@@ -110,8 +97,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .analysis import run_simulation, trajectory_summary
-    from .netlist import load
+    from ..analysis import run_simulation, trajectory_summary
+    from ..netlist import load
 
     if not args.out.endswith(".npz"):
         raise InputError(
@@ -124,18 +111,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             x0 = np.load(args.x0, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise InputError(f"--x0 {args.x0}: cannot read a .npy array ({exc})") from None
-    method = args.method or ("exact" if netlist.is_linear else "euler")
     traj = run_simulation(
         netlist,
         args.duration,
         dt=args.dt,
         chains=args.chains,
         seed=args.seed,
-        method=method,
+        method=args.method,
         burn_in=args.burn_in,
         save_every=args.save_every,
         float32=args.float32,
-        progress=not args.json,
+        progress=TerminalProgress("simulating", quiet=args.json),
         x0=x0,
     )
     data = traj.to_npz_dict()
@@ -153,8 +139,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from . import plots
-    from .netlist import load
+    from .. import plots
+    from ..netlist import load
 
     netlist = load(args.netlist)
     written = plots.plot_all(
@@ -165,53 +151,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_float(text: str) -> float:
-    from .units import ValueParseError, parse_value
-
-    try:
-        x = parse_value(text, "s")
-    except ValueParseError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if not (np.isfinite(x) and x > 0):
-        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
-    return x
-
-
-def _nonneg_float(text: str) -> float:
-    from .units import ValueParseError, parse_value
-
-    try:
-        x = parse_value(text, "s")
-    except ValueParseError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if not (np.isfinite(x) and x >= 0):
-        raise argparse.ArgumentTypeError(f"must be non-negative, got {text!r}")
-    return x
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {v}")
-    return v
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with exit status 2 and a one-line message (its default, kept)."""
-
-    def error(self, message: str):  # noqa: D401
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="spu", description="Circuit-level emulator of thermodynamic computers.")
-    p.add_argument("--version", action="version", version=f"spu_emulator {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
-
+def register(sub) -> None:
+    """Add ``check``, ``analyze``, ``simulate`` and ``plot``."""
     c = sub.add_parser(
         "check", help="validate a netlist and print a summary (nodes, states, modes)"
     )
@@ -231,30 +172,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("netlist")
     s.add_argument(
         "--duration",
-        type=_positive_float,
+        type=positive_float,
         required=True,
         help="simulated time, e.g. 1e-4 or '100 us'",
     )
     s.add_argument(
-        "--dt", type=_positive_float, help="step (default: from the circuit's time scales)"
+        "--dt", type=positive_float, help="step (default: from the circuit's time scales)"
     )
-    s.add_argument("--chains", type=_positive_int, default=1, help="independent chains (default 1)")
+    s.add_argument("--chains", type=positive_int, default=1, help="independent chains (default 1)")
     s.add_argument(
         "--seed", type=int, default=0, help="random seed (default 0); same seed, same bytes"
     )
     s.add_argument(
         "--method",
-        choices=("exact", "euler"),
+        choices=("exact", "euler", "heun"),
         default=None,
-        help="exact (linear circuits, default) or euler (default for nonlinear ones)",
+        help="exact (linear circuits, default), euler (default for nonlinear ones) or heun",
     )
     s.add_argument(
         "--burn-in",
-        type=_nonneg_float,
+        type=nonneg_float,
         default=0.0,
         help="simulate but do not store this much time first",
     )
-    s.add_argument("--save-every", type=_positive_int, default=1, help="store every k-th step")
+    s.add_argument("--save-every", type=positive_int, default=1, help="store every k-th step")
     s.add_argument(
         "--float32",
         action="store_true",
@@ -276,46 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--out-dir", default=".", help="directory for the PNGs (default: .)")
     pl.add_argument("--trajectory", help="an .npz from `spu simulate` (default: simulate now)")
     pl.add_argument(
-        "--duration", type=_positive_float, help="simulated time when no trajectory is given"
+        "--duration", type=positive_float, help="simulated time when no trajectory is given"
     )
     pl.add_argument("--seed", type=int, default=0)
     pl.set_defaults(func=cmd_plot)
-
-    for mod_name in COMMAND_MODULES:
-        try:
-            mod = importlib.import_module(mod_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == mod_name:  # that capability is not installed in this tree
-                continue
-            raise
-        mod.register(sub)
-    return p
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Our own warnings as one line on stderr; others as Python shows them."""
-    if issubclass(category, PrecisionWarning):
-        sys.stderr.write(f"spu: warning: {message}\n")
-    else:
-        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        with warnings.catch_warnings():  # restores the default display afterwards
-            warnings.showwarning = _show_warning
-            return int(args.func(args) or 0)
-    except SPUError as exc:
-        sys.stderr.write(f"spu: error: {exc}\n")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("spu: interrupted\n")
-        return 130
-    except BrokenPipeError:
-        return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

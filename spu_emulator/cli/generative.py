@@ -65,9 +65,9 @@ class _Progress:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .config import PRESETS
-    from .data import load_dataset
-    from .train import TrainedModel, train
+    from ..generative.config import PRESETS
+    from ..generative.data import load_dataset
+    from ..generative.train import TrainedModel, train
 
     if args.preset not in PRESETS:
         raise InputError(f"--preset: unknown preset {args.preset!r} (have {', '.join(PRESETS)})")
@@ -127,9 +127,9 @@ def _png_grid(path: str, images: np.ndarray, lo: float, hi: float) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .energy import format_heat, heat_report
-    from .generate import generate
-    from .train import TrainedModel
+    from ..generative.energy import format_heat, heat_report
+    from ..generative.generate import generate
+    from ..generative.train import TrainedModel
 
     if args.count < 1:
         raise InputError(f"--count must be >= 1, got {args.count}")
@@ -144,7 +144,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     g = generate(tm, args.count, np.random.default_rng(args.seed), method=args.method)
     save_npy(args.out, g.images)
     if args.x0_out:
-        from .circuit import simulate_arguments, to_charges
+        from ..generative.circuit import simulate_arguments, to_charges
 
         scale = _scale(args)
         save_npy(args.x0_out, to_charges(tm, g.x_start, scale))
@@ -164,16 +164,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from .config import PRESETS
-    from .data import load_dataset, split_indices
-    from .metrics import Reference, format_report, full_report
-    from .train import TrainedModel
+    from ..generative.config import PRESETS
+    from ..generative.data import load_dataset, split_indices
+    from ..generative.metrics import Reference, format_report, full_report
+    from ..generative.train import TrainedModel
 
     path = Path(args.samples)
     if not path.is_file():
         raise InputError(f"{path}: samples file not found")
     if path.suffix == ".npz":  # a `spu simulate` trajectory of the exported circuit
-        from .circuit import load_trajectory, trajectory_images
+        from ..generative.circuit import load_trajectory, trajectory_images
 
         if not args.model:
             raise InputError(f"{path}: scoring a simulated trajectory needs --model (the model "
@@ -212,7 +212,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def _scale(args: argparse.Namespace):  # -> PhysicalScale
-    from .export import PhysicalScale
+    from ..generative.export import PhysicalScale
 
     if args.temperature <= 0 or args.capacitance <= 0 or args.time_unit <= 0:
         raise InputError("--temperature, --capacitance and --time-unit must be positive")
@@ -228,8 +228,8 @@ def _scale_options(p: argparse.ArgumentParser, temperature: bool = True) -> None
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import write_netlist
-    from .train import TrainedModel
+    from ..generative.export import write_netlist
+    from ..generative.train import TrainedModel
 
     tm = TrainedModel.load(args.model)
     scale = _scale(args)

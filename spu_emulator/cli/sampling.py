@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..hardware import design as _design  # noqa: F401  (registers the `program:` netlist section)
 from ..io import dumps_json, save_npy, write_text
 from ..units import ValueParseError, parse_value
 
@@ -148,7 +147,7 @@ def cmd_program(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from ..hardware.design import load_design
-    from .gaussian import sample
+    from ..sampling.gaussian import sample
 
     design = load_design(args.design)
     rate = _quantity(args.rate, "Hz", "--rate") if args.rate else None
@@ -214,7 +213,7 @@ def _info_dict(info) -> dict[str, Any]:
 
 
 def cmd_invert(args: argparse.Namespace) -> int:
-    from .linalg import inv
+    from ..sampling.linalg import inv
 
     A = read_matrix(args.matrix, spd=True)
     X, info = inv(A, seed=args.seed, bank=_bank(args), rounding=args.rounding,
@@ -228,7 +227,7 @@ def cmd_invert(args: argparse.Namespace) -> int:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    from .linalg import solve
+    from ..sampling.linalg import solve
 
     A = read_matrix(args.matrix, spd=True)
     b = read_matrix(args.rhs, "right-hand side", vector=True)
@@ -243,7 +242,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 
 def cmd_logdet(args: argparse.Namespace) -> int:
-    from .linalg import logdet
+    from ..sampling.linalg import logdet
 
     A = read_matrix(args.matrix, spd=True)
     val, info = logdet(A, seed=args.seed, bank=_bank(args), rounding=args.rounding,

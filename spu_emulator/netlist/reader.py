@@ -8,149 +8,29 @@ plain YAML silently overwrites) are caught.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from ..errors import NetlistError
-from ..units import DEFAULT_TEMPERATURE, ValueParseError, parse_value
+from ..units import DEFAULT_TEMPERATURE
+from .context import Context, Node, _join
 from .schema import (
+    ELEMENT_TYPES,
     GROUND,
     GROUND_NAMES,
-    BiasedResistor,
     Capacitor,
-    CurrentSource,
     Element,
-    EnergyCoupler,
     Inductor,
     MutualInductance,
     Netlist,
-    NonlinearCapacitor,
     Readout,
     Resistor,
-    Waveform,
 )
 
-FORMAT = "spu-netlist/1"
-
-
-@dataclass(slots=True)
-class Node:
-    """A YAML value with its path and line, for located errors."""
-
-    value: Any  # dict[str, Node] | list[Node] | scalar
-    path: str
-    line: int | None
-
-
-class Context:
-    """Carries the file name and builds located errors."""
-
-    def __init__(self, file: str | None):
-        self.file = file
-
-    def error(self, node: Node | None, message: str, path: str | None = None) -> NetlistError:
-        return NetlistError(
-            message,
-            file=self.file,
-            path=path if path is not None else (node.path if node else None),
-            line=node.line if node else None,
-        )
-
-    # ---- typed accessors -------------------------------------------------
-    def mapping(self, node: Node, what: str = "a mapping") -> dict[str, Node]:
-        if not isinstance(node.value, dict):
-            raise self.error(node, f"expected {what}, got {_kind(node.value)}")
-        return node.value
-
-    def sequence(self, node: Node) -> list[Node]:
-        if not isinstance(node.value, list):
-            raise self.error(node, f"expected a list, got {_kind(node.value)}")
-        return node.value
-
-    def keys(
-        self, node: Node, required: tuple[str, ...], optional: tuple[str, ...] = ()
-    ) -> dict[str, Node]:
-        m = self.mapping(node)
-        allowed = set(required) | set(optional)
-        for k, v in m.items():
-            if k not in allowed:
-                raise self.error(
-                    v,
-                    f"unknown key {k!r} (allowed: {', '.join(sorted(allowed))})",
-                    _join(node.path, k),
-                )
-        for k in required:
-            if k not in m:
-                raise self.error(node, f"missing required field {k!r}", _join(node.path, k))
-        return m
-
-    def string(self, node: Node) -> str:
-        v = node.value
-        if isinstance(v, bool) or v is None or isinstance(v, (dict, list)):
-            raise self.error(node, f"expected a name, got {_kind(v)}")
-        if isinstance(v, float):
-            raise self.error(node, f"expected a name, got number {v!r}")
-        s = str(v)
-        if not s.strip() or any(c.isspace() for c in s):
-            raise self.error(node, f"names must be non-empty with no spaces, got {s!r}")
-        return s
-
-    def quantity(
-        self,
-        node: Node,
-        unit: str,
-        *,
-        positive: bool = False,
-        nonnegative: bool = False,
-        check: Callable[[float], str | None] | None = None,
-    ) -> float:
-        try:
-            x = parse_value(node.value, unit)
-        except ValueParseError as exc:
-            raise self.error(node, str(exc)) from None
-        if not math.isfinite(x):
-            raise self.error(node, f"must be finite, got {node.value!r}")
-        if positive and not x > 0:
-            raise self.error(node, f"must be positive, got {node.value!r}")
-        if nonnegative and x < 0:
-            raise self.error(node, f"must be non-negative, got {node.value!r}")
-        if check is not None and (msg := check(x)):
-            raise self.error(node, msg)
-        return x
-
-    def node_pair(self, node: Node) -> tuple[str, str]:
-        seq = self.sequence(node)
-        if len(seq) != 2:
-            raise self.error(node, f"expected two node names, got {len(seq)}")
-        a, b = (self.string(x) for x in seq)
-        a = GROUND if a in GROUND_NAMES else a
-        b = GROUND if b in GROUND_NAMES else b
-        if a == b:
-            raise self.error(node, f"self-loop: both terminals on node {a!r}")
-        return a, b
-
-
-def _join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
-def _kind(v: Any) -> str:
-    if v is None:
-        return "nothing (null)"
-    if isinstance(v, dict):
-        return "a mapping"
-    if isinstance(v, list):
-        return "a list"
-    if isinstance(v, bool):
-        return f"boolean {v}"
-    return f"{type(v).__name__} {v!r}"
+from . import FORMAT
 
 
 # libyaml's parser (when PyYAML was built with it) composes the same nodes, with the same
@@ -203,166 +83,15 @@ def _compose(text: str, ctx: Context) -> Node | None:
     return convert(root, "")
 
 
-# ---------------------------------------------------------------------------
-# Element parsers: one per `type:`; extensions register more in ELEMENT_PARSERS.
-# ---------------------------------------------------------------------------
-
-ElementParser = Callable[[Context, Node, dict[str, Node], str], Element]
-
-
-def _temperature(ctx: Context, m: dict[str, Node]) -> float | None:
-    if "temperature" not in m:
-        return None
-    return ctx.quantity(m["temperature"], "K", nonnegative=True)
-
-
-def _parse_R(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
-    ctx.keys(node, ("name", "type", "nodes", "value"), ("temperature",))
-    return Resistor(
-        name=name,
-        nodes=ctx.node_pair(m["nodes"]),
-        R=ctx.quantity(m["value"], "Ohm", positive=True),
-        temperature=_temperature(ctx, m),
-        origin=node.path,
-    )
-
-
-def _parse_C(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
-    ctx.keys(node, ("name", "type", "nodes", "value"))
-    return Capacitor(
-        name=name,
-        nodes=ctx.node_pair(m["nodes"]),
-        C=ctx.quantity(m["value"], "F", positive=True),
-        origin=node.path,
-    )
-
-
-def _parse_L(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
-    ctx.keys(node, ("name", "type", "nodes", "value"), ("series_R", "temperature"))
-    return Inductor(
-        name=name,
-        nodes=ctx.node_pair(m["nodes"]),
-        L=ctx.quantity(m["value"], "H", positive=True),
-        series_R=ctx.quantity(m["series_R"], "Ohm", nonnegative=True) if "series_R" in m else 0.0,
-        temperature=_temperature(ctx, m),
-        origin=node.path,
-    )
-
-
-def _parse_I(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
-    ctx.keys(node, ("name", "type", "nodes"), ("dc", "value", "noise_psd"))
-    if "dc" in m and "value" in m:
-        raise ctx.error(m["value"], "give either 'dc' or 'value' (they mean the same), not both")
-    dc_node = m.get("dc") or m.get("value")
-    return CurrentSource(
-        name=name,
-        nodes=ctx.node_pair(m["nodes"]),
-        dc=ctx.quantity(dc_node, "A") if dc_node is not None else 0.0,
-        noise_psd=ctx.quantity(m["noise_psd"], "A2/Hz", nonnegative=True)
-        if "noise_psd" in m
-        else 0.0,
-        origin=node.path,
-    )
-
-
-def _parse_K(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
-    ctx.keys(node, ("name", "type", "inductors"), ("k", "value"))
-    if ("k" in m) == ("value" in m):
-        raise ctx.error(node, "give the coupling factor as 'k'", _join(node.path, "k"))
-    seq = ctx.sequence(m["inductors"])
-    if len(seq) != 2:
-        raise ctx.error(m["inductors"], f"expected two inductor names, got {len(seq)}")
-    l1, l2 = (ctx.string(x) for x in seq)
-    if l1 == l2:
-        raise ctx.error(m["inductors"], f"an inductor cannot couple to itself ({l1!r})")
-    knode = m.get("k") or m["value"]
-    k = ctx.quantity(
-        knode, "1", check=lambda x: None if abs(x) < 1 else f"|k| must be < 1, got {x:g}"
-    )
-    return MutualInductance(name=name, nodes=(), inductors=(l1, l2), k=k, origin=node.path)
-
-
-def _to_ground(ctx: Context, node: Node) -> tuple[str, str]:
-    a, b = ctx.node_pair(node)
-    if b != GROUND or a == GROUND:
-        raise ctx.error(
-            node,
-            f"this element connects a node to ground: write nodes: [node, gnd], got [{a}, {b}]",
-        )
-    return a, b
-
-
-def _parse_NC(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
-    ctx.keys(node, ("name", "type", "nodes", "J2"), ("J4",))
-    J2 = ctx.quantity(m["J2"], "1")
-    J4 = ctx.quantity(m["J4"], "1", nonnegative=True) if "J4" in m else 0.0
-    if J4 == 0 and J2 <= 0:
-        raise ctx.error(
-            m["J2"], f"with J4 = 0 the energy must be confining: J2 must be positive, got {J2:g}"
-        )
-    return NonlinearCapacitor(
-        name=name, nodes=_to_ground(ctx, m["nodes"]), J2=J2, J4=J4, origin=node.path
-    )
-
-
-def _waveform(ctx: Context, node: Node) -> Waveform:
-    if not isinstance(node.value, dict):
-        return Waveform(values=(ctx.quantity(node, "V"),))
-    mm = ctx.keys(node, ("pwl",))
-    pts = ctx.sequence(mm["pwl"])
-    if not pts:
-        raise ctx.error(mm["pwl"], "a pwl waveform needs at least one [time, value] point")
-    times, values = [], []
-    for p in pts:
-        pair = ctx.sequence(p)
-        if len(pair) != 2:
-            raise ctx.error(p, "each pwl point is [time, value]")
-        t = ctx.quantity(pair[0], "s")
-        if times and not t > times[-1]:
-            raise ctx.error(pair[0], f"pwl times must increase, got {t:g} after {times[-1]:g}")
-        times.append(t)
-        values.append(ctx.quantity(pair[1], "V"))
-    if len(values) == 1:
-        return Waveform(values=(values[0],))
-    return Waveform(times=tuple(times), values=tuple(values))
-
-
-def _parse_RB(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
-    ctx.keys(node, ("name", "type", "nodes", "value"), ("bias", "temperature"))
-    return BiasedResistor(
-        name=name,
-        nodes=_to_ground(ctx, m["nodes"]),
-        R=ctx.quantity(m["value"], "Ohm", positive=True),
-        bias=_waveform(ctx, m["bias"]) if "bias" in m else Waveform(),
-        temperature=_temperature(ctx, m),
-        origin=node.path,
-    )
-
-
-def _parse_EC(ctx: Context, node: Node, m: dict[str, Node], name: str) -> Element:
-    ctx.keys(node, ("name", "type", "nodes", "J"))
-    a, b = ctx.node_pair(m["nodes"])
-    if GROUND in (a, b):
-        raise ctx.error(m["nodes"], "an energy coupler joins two node charges, not ground")
-    return EnergyCoupler(name=name, nodes=(a, b), J=ctx.quantity(m["J"], "1"), origin=node.path)
-
-
-ELEMENT_PARSERS: dict[str, ElementParser] = {
-    "R": _parse_R,
-    "C": _parse_C,
-    "L": _parse_L,
-    "I": _parse_I,
-    "K": _parse_K,
-    "NC": _parse_NC,
-    "RB": _parse_RB,
-    "EC": _parse_EC,
-}
+#: Element types by ``type:`` (the registry of :mod:`.base`; each type parses itself).
+ELEMENT_PARSERS = ELEMENT_TYPES
 
 #: Top-level sections that extensions may claim: key -> parser(ctx, node, builder).
 SECTION_PARSERS: dict[str, Callable[[Context, Node, _Builder], None]] = {}
 
-#: Modules that register extra top-level sections; imported on first use so that a
-#: plain ``load()`` accepts every section the project defines.
+#: Modules that define extra top-level sections (a ``NETLIST_SECTIONS`` mapping of
+#: key -> parser); imported on first use so that a plain ``load()`` accepts every
+#: section the project defines.
 SECTION_MODULES = ("spu_emulator.hardware.design",)
 _extensions_loaded = False
 
@@ -375,10 +104,13 @@ def _load_extensions() -> None:
         _extensions_loaded = True
         for mod in SECTION_MODULES:
             try:
-                importlib.import_module(mod)
+                module = importlib.import_module(mod)
             except ModuleNotFoundError as exc:  # that part of the project is absent
                 if exc.name != mod:
                     raise
+                continue
+            for key, parser in getattr(module, "NETLIST_SECTIONS", {}).items():
+                SECTION_PARSERS.setdefault(key, parser)
 
 
 TOP_KEYS = (
@@ -430,7 +162,7 @@ def _parse_cells(ctx: Context, sec: Node, b: _Builder) -> None:
             raise ctx.error(m["name"], f"cell name {name!r} is already used as a node")
         b.cells.append(name)
         b.nodes.append(name)
-        t = _temperature(ctx, m)
+        t = ctx.temperature(m)
         gnd = (name, GROUND)
         c = ctx.quantity(m["C"], "F", positive=True)
         b.add(Capacitor(name=f"{name}.C", nodes=gnd, C=c, origin=f"{cn.path}.C"), m["C"])
@@ -480,7 +212,7 @@ def _parse_couplers(ctx: Context, sec: Node, b: _Builder) -> None:
                 raise ctx.error(
                     m["temperature"], "a capacitive coupler has no temperature (it is noiseless)"
                 )
-            kwargs["temperature"] = _temperature(ctx, m)
+            kwargs["temperature"] = ctx.temperature(m)
         b.add(
             cls(name=name, nodes=(a, bb), origin=f"{cn.path}.{kind}", **kwargs),
             m.get("name", m[kind]),
@@ -495,12 +227,12 @@ def _parse_elements(ctx: Context, sec: Node, b: _Builder) -> None:
         if "name" not in m:
             raise ctx.error(en, "missing required field 'name'", _join(en.path, "name"))
         t = m["type"].value
-        if not isinstance(t, str) or t not in ELEMENT_PARSERS:
+        if not isinstance(t, str) or t not in ELEMENT_TYPES:
             raise ctx.error(
-                m["type"], f"unknown element type {t!r} (known: {', '.join(ELEMENT_PARSERS)})"
+                m["type"], f"unknown element type {t!r} (known: {', '.join(ELEMENT_TYPES)})"
             )
         name = ctx.string(m["name"])
-        b.add(ELEMENT_PARSERS[t](ctx, en, m, name), m["name"])
+        b.add(ELEMENT_TYPES[t].parse(ctx, en, m, name), m["name"])
 
 
 def _check_references(ctx: Context, b: _Builder, by_name: dict[str, Node]) -> None:

@@ -1,0 +1,60 @@
+"""Progress on a terminal: the CLI's implementation of
+:class:`~spu_emulator.integrate.progress.Progress`.
+
+A tqdm bar when tqdm is installed and stderr is a terminal; otherwise a plain line
+every half second on a terminal, and nothing when stderr is not a terminal (logs and
+pipes stay clean). ``quiet`` silences it altogether.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+
+class TerminalProgress:
+    def __init__(self, what: str = "simulating", quiet: bool = False):
+        self.what = what
+        self.active = not quiet and sys.stderr.isatty()
+        self.bar: Any = None
+        self.total = self.done = 0
+        self.last = 0.0
+
+    def start(self, total: int, unit: str = "step") -> None:
+        if not self.active:
+            return
+        self.total, self.done = total, 0
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            self.bar = None
+            return
+        self.bar = tqdm(total=total, unit=unit, unit_scale=True, dynamic_ncols=True,
+                        leave=False, desc=self.what, file=sys.stderr)
+
+    def update(self, k: int) -> None:
+        if not self.active:
+            return
+        if self.bar is not None:
+            self.bar.update(k)
+            return
+        self.done += k
+        now = time.perf_counter()
+        if now - self.last > 0.5 or self.done >= self.total:
+            self.last = now
+            pct = 100 * self.done / max(self.total, 1)
+            sys.stderr.write(f"\r  {self.what}: {pct:5.1f}%")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if not self.active:
+            return
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        elif self.total:
+            sys.stderr.write("\n")
+
+
+__all__ = ["TerminalProgress"]
