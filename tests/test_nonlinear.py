@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
+from spu_emulator.circuit import assemble
 from spu_emulator.cli import main
 from spu_emulator.integrate import SaveAt, simulate
 from spu_emulator.netlist import load, loads
 from spu_emulator.sampling.estimators import covariance_with_errors
-from spu_emulator.sde.nonlinear import NonlinearSDE
 from spu_emulator.units import K_B
 
 
@@ -25,7 +25,7 @@ def boltzmann_moments(J2, J4, Jab, kT, span=6e-16, m=1201):
 def test_nonlinear_pair_is_boltzmann():
     nl = load("netlists/nonlinear_pair.yaml")
     assert not nl.is_linear
-    sde = NonlinearSDE.from_netlist(nl)
+    sde = assemble(nl).to_sde()
     h = sde.default_dt()
     tr = simulate(
         sde,
@@ -47,7 +47,7 @@ def test_nonlinear_pair_is_boltzmann():
 
 
 def test_energy_and_voltage_are_consistent():
-    sde = NonlinearSDE.from_netlist(load("netlists/nonlinear_pair.yaml"))
+    sde = assemble(load("netlists/nonlinear_pair.yaml")).to_sde()
     q = np.random.default_rng(0).standard_normal((5, 2)) * 1e-16
     eps = 1e-22
     for i in range(2):
@@ -66,7 +66,7 @@ elements:
   - {name: N, type: NC, nodes: [a, gnd], J2: 5e11}
   - {name: R, type: RB, nodes: [a, gnd], value: 1 kOhm, bias: {pwl: [[0, 1 V], [2 ns, 1 V], [4 ns, 0 V]]}}
 """
-    sde = NonlinearSDE.from_netlist(loads(y))
+    sde = assemble(loads(y)).to_sde()
     tr = simulate(sde, "euler", 0, 8e-9, 1e-13, 0, chains=1, x0="zeros")
     q = tr.states[0, :, 0]
     t = tr.t
@@ -87,7 +87,7 @@ elements:
   - {name: N, type: NC, nodes: [a, gnd], J2: 5e11, J4: 5e42}
   - {name: R, type: RB, nodes: [a, gnd], value: 1 kOhm}
 """
-    sde = NonlinearSDE.from_netlist(loads(y))
+    sde = assemble(loads(y)).to_sde()
     rate = 2 * 5e11 / 1e3
     h0, levels, chains = 0.0125 / rate, 5, 100_000
     fine_steps = int(round(4 / rate / h0))

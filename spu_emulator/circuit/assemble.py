@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InstabilityError, TopologyError
-from ..netlist.base import GROUND, Element, Waveform
+from ..netlist.base import Element, Waveform
 from ..netlist.schema import Netlist
 from ..units import K_B
 

@@ -99,7 +99,13 @@ def cmd_spice_calibrate(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from ..io import dumps_json
     from ..netlist import load
-    from ..spice.compare import ValidateOptions, compare_all, load_outputs, options_from_dict, validate
+    from ..spice.compare import (
+        ValidateOptions,
+        compare_all,
+        load_outputs,
+        options_from_dict,
+        validate,
+    )
 
     net = load(args.netlist)
     if args.reference:

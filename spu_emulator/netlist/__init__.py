@@ -5,6 +5,7 @@ The element types and :class:`Netlist` import no YAML library; ``load``/``loads`
 netlist objects never import yaml.
 """
 
+from .base import FORMAT
 from .schema import (
     ELEMENT_TYPES,
     GROUND,
@@ -22,8 +23,6 @@ from .schema import (
     Waveform,
     register_element,
 )
-
-FORMAT = "spu-netlist/1"
 
 
 def __getattr__(name: str):

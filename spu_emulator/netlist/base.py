@@ -23,6 +23,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+#: The format string every netlist declares (``format: spu-netlist/1``).
+FORMAT = "spu-netlist/1"
 GROUND_NAMES = frozenset({"gnd", "0"})
 GROUND = "gnd"
 

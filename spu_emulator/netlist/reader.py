@@ -16,6 +16,7 @@ import yaml
 
 from ..errors import NetlistError
 from ..units import DEFAULT_TEMPERATURE
+from .base import FORMAT
 from .context import Context, Node, _join
 from .schema import (
     ELEMENT_TYPES,
@@ -29,9 +30,6 @@ from .schema import (
     Readout,
     Resistor,
 )
-
-from . import FORMAT
-
 
 # libyaml's parser (when PyYAML was built with it) composes the same nodes, with the same
 # line marks, ~10x faster than the pure-Python one: a trained generative computer's

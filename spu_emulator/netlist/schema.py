@@ -36,6 +36,7 @@ from .elements import (
     Resistor,
 )
 
+
 @dataclass(frozen=True, slots=True)
 class Readout:
     """ADC readout of the cell voltages: sample ``rate`` (Hz), ``bits`` and

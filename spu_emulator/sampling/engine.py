@@ -51,7 +51,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg as sla
 
 from ..circuit.assemble import assemble
 from ..errors import InputError

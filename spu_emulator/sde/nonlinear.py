@@ -26,7 +26,6 @@ from typing import ClassVar
 import numpy as np
 
 from ..netlist.base import Waveform
-from ..netlist.schema import Netlist
 from .base import SDE
 
 Array = np.ndarray
@@ -76,13 +75,6 @@ class NonlinearSDE(SDE):
             netlist_digest=circuit.netlist.digest,
             netlist_name=circuit.netlist.name,
         )
-
-    @classmethod
-    def from_netlist(cls, netlist: Netlist) -> NonlinearSDE:
-        """``assemble(netlist).to_sde()`` for a nonlinear netlist."""
-        from ..circuit.assemble import assemble
-
-        return assemble(netlist).to_sde()
 
     @property
     def dim(self) -> int:

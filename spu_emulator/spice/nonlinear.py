@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..circuit.assemble import assemble
 from ..errors import CrossCheckError, InputError
 from ..integrate.driven import simulate_driven_nonlinear
 from ..netlist.schema import BiasedResistor, Netlist, Resistor
@@ -79,7 +80,7 @@ EULER_STEP_FRACTION = 0.1
 
 
 def nonlinear_sde(netlist: Netlist) -> NonlinearSDE:
-    return NonlinearSDE.from_netlist(netlist)
+    return assemble(netlist).to_sde()
 
 
 def timescales(netlist: Netlist, sde: NonlinearSDE | None = None) -> tuple[float, float]:

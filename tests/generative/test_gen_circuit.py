@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from spu_emulator.analysis import run_simulation
+from spu_emulator.circuit import assemble
 from spu_emulator.cli import main
 from spu_emulator.errors import InputError
 from spu_emulator.generative.circuit import (
@@ -82,14 +83,13 @@ def test_circuit_path_equals_model_path_for_the_same_noise(setup):
     from spu_emulator.generative.noising import generation_feature
     from spu_emulator.integrate.base import NoiseSource
     from spu_emulator.integrate.simulate import simulate
-    from spu_emulator.sde.nonlinear import NonlinearSDE
 
     tm, d = setup
     c, m, scale = tm.config, tm.model, PhysicalScale()
     q0, tau = scale.charge_unit(m.kT), scale.time_unit
     chains, n = 20, round(c.generation_time / c.dt)
     x0 = generate(tm, chains, np.random.default_rng(5)).x_start
-    sde = NonlinearSDE.from_netlist(load(d / "c.yaml"))
+    sde = assemble(load(d / "c.yaml")).to_sde()
     tr = simulate(sde, "euler", 0.0, n * c.dt * tau, c.dt * tau, np.random.default_rng(9),
                   chains=chains, x0=q0 * x0, threads=False)
     gen = np.random.default_rng(9)  # the same streams simulate() draws its normals from

@@ -5,6 +5,7 @@ the model file round-trips and the export is a loadable netlist with the same dr
 import numpy as np
 import pytest
 
+from spu_emulator.circuit import assemble
 from spu_emulator.generative.config import PRESETS, Config
 from spu_emulator.generative.data import load_dataset
 from spu_emulator.generative.generate import generate
@@ -117,12 +118,11 @@ def test_paper_preset_smoke(digits):
 def test_export_netlist_loads_and_has_the_model_drift(tiny_model, tmp_path):
     from spu_emulator.generative.export import PhysicalScale, write_netlist
     from spu_emulator.netlist import load
-    from spu_emulator.sde.nonlinear import NonlinearSDE
 
     scale = PhysicalScale(temperature=300.0, capacitance=1e-12, time_unit=1e-6)
     path = tmp_path / "c.yaml"
     write_netlist(path, tiny_model.model, scale)
-    sde = NonlinearSDE.from_netlist(load(path))
+    sde = assemble(load(path)).to_sde()
     m = tiny_model.model
     q0, tau = scale.charge_unit(m.kT), scale.time_unit
     x = np.random.default_rng(3).normal(scale=0.5, size=(5, m.n_units))
