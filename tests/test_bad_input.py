@@ -1,9 +1,13 @@
 """≥ 40 malformed netlists: each gives exit status 2 and a one-line message naming
 the file and the field (no traceback)."""
 
+from pathlib import Path
+
 import pytest
 
 from spu_emulator.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
 
 H = "format: spu-netlist/1\n"
 CELL = "cells:\n  - {name: a, C: 1 nF, L: 1 uH, R: 1 kOhm}\n"
@@ -249,7 +253,7 @@ def test_line_numbers_are_reported(tmp_path, capsys):
 
 
 def test_bad_cli_options(tmp_path, capsys):
-    nl = "netlists/single_cell.yaml"
+    nl = f"{ROOT}/netlists/single_cell.yaml"
     for argv in (
         ["simulate", nl, "--duration", "-1", "--out", str(tmp_path / "a.npz")],
         ["simulate", nl, "--duration", "1u", "--chains", "0", "--out", str(tmp_path / "a.npz")],

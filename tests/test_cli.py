@@ -6,12 +6,15 @@ import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from spu_emulator.cli import main
 from spu_emulator.units import K_B
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_json(capsys, argv):
@@ -20,7 +23,7 @@ def run_json(capsys, argv):
 
 
 def test_analyze_json_keys(capsys):
-    a = run_json(capsys, ["analyze", "netlists/coupled_pair.yaml", "--json"])
+    a = run_json(capsys, ["analyze", f"{ROOT}/netlists/coupled_pair.yaml", "--json"])
     for key in (
         "nodes",
         "voltage_covariance",
@@ -38,7 +41,7 @@ def test_analyze_json_keys(capsys):
 
 
 def test_check_prints_summary(capsys):
-    assert main(["check", "netlists/rc_network.yaml"]) == 0
+    assert main(["check", f"{ROOT}/netlists/rc_network.yaml"]) == 0
     out = capsys.readouterr().out
     assert "OK" in out and "Kron-reduced (no capacitance): m" in out
 
@@ -49,7 +52,7 @@ def test_simulate_npz_and_json(tmp_path, capsys):
         capsys,
         [
             "simulate",
-            "netlists/spu8.yaml",
+            f"{ROOT}/netlists/spu8.yaml",
             "--duration",
             "200us",
             "--chains",
@@ -78,7 +81,7 @@ def test_same_seed_same_bytes(tmp_path, method):
         out = tmp_path / f"{method}{k}.npz"
         argv = [
             "simulate",
-            "netlists/nonequilibrium.yaml",
+            f"{ROOT}/netlists/nonequilibrium.yaml",
             "--duration",
             "20us",
             "--chains",
@@ -102,7 +105,7 @@ def test_same_seed_same_bytes(tmp_path, method):
         main(
             [
                 "simulate",
-                "netlists/nonequilibrium.yaml",
+                f"{ROOT}/netlists/nonequilibrium.yaml",
                 "--duration",
                 "20us",
                 "--chains",
@@ -135,7 +138,7 @@ def test_threads_do_not_change_results(chains, duration, dtype):
     from spu_emulator.integrate import simulate
     from spu_emulator.netlist import load
 
-    sde = assemble(load("netlists/spu8.yaml")).to_sde()
+    sde = assemble(load(f"{ROOT}/netlists/spu8.yaml")).to_sde()
     a = simulate(sde, "exact", 0, duration, 1e-8, 5, chains=chains, threads=True, dtype=dtype).states
     b = simulate(sde, "exact", 0, duration, 1e-8, 5, chains=chains, threads=False, dtype=dtype).states
     assert a.dtype == dtype and np.array_equal(a, b)
@@ -147,7 +150,7 @@ def test_plot_writes_pngs(tmp_path, capsys):
         main(
             [
                 "plot",
-                "netlists/coupled_pair.yaml",
+                f"{ROOT}/netlists/coupled_pair.yaml",
                 "--out-dir",
                 str(tmp_path),
                 "--duration",
@@ -164,7 +167,7 @@ def test_plot_writes_pngs(tmp_path, capsys):
 
 def test_readme_example_runs(tmp_path):
     """The README's first command (after the install step) runs as written."""
-    text = open("README.md").read()
+    text = open(ROOT / "README.md").read()
     block = re.search(r"```bash\n(.*?)```", text, re.S).group(1)
     line = next(ln for ln in block.splitlines() if ln.startswith("python3 -m pip install"))
     cmds = [c.strip() for c in line.split("&&")][1:]
@@ -177,6 +180,7 @@ def test_readme_example_runs(tmp_path):
             capture_output=True,
             text=True,
             timeout=300,
+            cwd=ROOT,  # the README's commands run from the repository root
         )
         assert r.returncode == 0, r.stderr
     assert "bash .ci/run" in block
@@ -196,12 +200,12 @@ def test_simulate_x0(tmp_path, capsys):
     x0 = tmp_path / "x0.npy"
     np.save(x0, np.full((3, 2), 2e-16))
     out = tmp_path / "a.npz"
-    assert main(["simulate", "netlists/nonlinear_pair.yaml", "--duration", "20ps", "--chains", "3",
+    assert main(["simulate", f"{ROOT}/netlists/nonlinear_pair.yaml", "--duration", "20ps", "--chains", "3",
                  "--x0", str(x0), "--out", str(out)]) == 0
     first = np.load(out)["states"][:, 0]
     assert np.all(np.abs(first - 2e-16) < 1e-16)  # one short step away from the start
     np.save(x0, np.zeros(5))
-    assert main(["simulate", "netlists/nonlinear_pair.yaml", "--duration", "20ps", "--x0", str(x0),
+    assert main(["simulate", f"{ROOT}/netlists/nonlinear_pair.yaml", "--duration", "20ps", "--x0", str(x0),
                  "--out", str(out)]) == 2
     assert "--x0: expected shape (2,)" in capsys.readouterr().err
 

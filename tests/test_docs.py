@@ -1,6 +1,7 @@
 """docs/netlist-format.md is checked against the parser so the two never drift."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -8,7 +9,9 @@ from spu_emulator.netlist import load as load_mod_api  # noqa: F401
 from spu_emulator.netlist import loads
 from spu_emulator.netlist.reader import ELEMENT_PARSERS, SECTION_PARSERS, TOP_KEYS, _load_extensions
 
-DOC = open("docs/netlist-format.md").read()
+ROOT = Path(__file__).resolve().parent.parent
+
+DOC = open(ROOT / "docs/netlist-format.md").read()
 BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC, re.S)
 
 
@@ -34,6 +37,6 @@ def test_bundled_netlists_are_documented():
     import glob
     import os
 
-    doc = open("docs/netlists.md").read()
-    for f in glob.glob("netlists/*.yaml"):
+    doc = open(ROOT / "docs/netlists.md").read()
+    for f in glob.glob(f"{ROOT}/netlists/*.yaml"):
         assert os.path.basename(f) in doc, f

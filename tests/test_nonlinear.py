@@ -1,5 +1,7 @@
 """Nonlinear elements (NC, RB, EC): parsing, Boltzmann statistics, Euler order."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,8 @@ from spu_emulator.integrate import SaveAt, simulate
 from spu_emulator.netlist import load, loads
 from spu_emulator.sampling.estimators import covariance_with_errors
 from spu_emulator.units import K_B
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def boltzmann_moments(J2, J4, Jab, kT, span=6e-16, m=1201):
@@ -23,7 +27,7 @@ def boltzmann_moments(J2, J4, Jab, kT, span=6e-16, m=1201):
 
 
 def test_nonlinear_pair_is_boltzmann():
-    nl = load("netlists/nonlinear_pair.yaml")
+    nl = load(f"{ROOT}/netlists/nonlinear_pair.yaml")
     assert not nl.is_linear
     sde = assemble(nl).to_sde()
     h = sde.default_dt()
@@ -47,7 +51,7 @@ def test_nonlinear_pair_is_boltzmann():
 
 
 def test_energy_and_voltage_are_consistent():
-    sde = assemble(load("netlists/nonlinear_pair.yaml")).to_sde()
+    sde = assemble(load(f"{ROOT}/netlists/nonlinear_pair.yaml")).to_sde()
     q = np.random.default_rng(0).standard_normal((5, 2)) * 1e-16
     eps = 1e-22
     for i in range(2):
@@ -161,7 +165,7 @@ def test_nonlinear_cli_simulate(tmp_path, capsys):
         main(
             [
                 "simulate",
-                "netlists/nonlinear_pair.yaml",
+                f"{ROOT}/netlists/nonlinear_pair.yaml",
                 "--duration",
                 "20ns",
                 "--chains",
@@ -178,7 +182,7 @@ def test_nonlinear_cli_simulate(tmp_path, capsys):
         main(
             [
                 "simulate",
-                "netlists/nonlinear_pair.yaml",
+                f"{ROOT}/netlists/nonlinear_pair.yaml",
                 "--duration",
                 "20ns",
                 "--method",

@@ -1,5 +1,7 @@
 """Physics oracles: fluctuation–dissipation, kT/C, Lyapunov, Van Loan, simulation."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from randnet import random_netlist_yaml
@@ -10,6 +12,8 @@ from spu_emulator.integrate.base import NoiseSource
 from spu_emulator.netlist import load, loads
 from spu_emulator.sampling.estimators import covariance_with_errors
 from spu_emulator.units import K_B
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _rel(S, R):
@@ -58,7 +62,7 @@ def test_single_cell_kT_over_C_and_L():
 
 def test_two_cell_closed_form():
     """Capacitively coupled pair: Cov(v) = k_B T [[C+Cc, −Cc], [−Cc, C+Cc]]⁻¹."""
-    sde = _sde(open("netlists/coupled_pair.yaml").read())
+    sde = _sde(open(f"{ROOT}/netlists/coupled_pair.yaml").read())
     CN = np.array([[1.2e-9, -0.2e-9], [-0.2e-9, 1.2e-9]])
     assert _rel(sde.stationary_covariance()[:2, :2], K_B * 300 * np.linalg.inv(CN)) < 1e-12
 
@@ -105,7 +109,7 @@ def test_van_loan_against_direct_quadrature():
     RLC drift, at steps from far below to far above the relaxation time."""
     from scipy.linalg import expm
 
-    sde = _sde(open("netlists/nonequilibrium.yaml").read())
+    sde = _sde(open(f"{ROOT}/netlists/nonequilibrium.yaml").read())
     BB = sde.B @ sde.B.T
     for h in (1e-9, 3e-7, 2e-6):
         x, w = np.polynomial.legendre.leggauss(400)
@@ -117,7 +121,7 @@ def test_van_loan_against_direct_quadrature():
 
 
 def test_nonequilibrium_is_not_boltzmann():
-    c = assemble(load("netlists/nonequilibrium.yaml"))
+    c = assemble(load(f"{ROOT}/netlists/nonequilibrium.yaml"))
     assert c.equal_temperature is None
     sde = c.to_sde()
     S = sde.stationary_covariance()
@@ -136,7 +140,7 @@ def test_nonequilibrium_is_not_boltzmann():
     ],
 )
 def test_simulated_covariance_within_standard_errors(name, chains, duration, dtype):
-    sde = assemble(load(f"netlists/{name}.yaml")).to_sde()
+    sde = assemble(load(f"{ROOT}/netlists/{name}.yaml")).to_sde()
     tr = simulate(
         sde, "exact", 0.0, duration, 0.25 * sde.relaxation_time(), 1234, chains=chains, dtype=dtype
     )
@@ -160,7 +164,7 @@ def test_segmented_run_equals_stepwise(segments, chains, steps, chunk, dt, monke
     recursion as stepping one step at a time, given the same normals."""
     monkeypatch.setattr("spu_emulator.integrate.exact.CHUNK_NUMBERS", chunk)  # many chunks
     monkeypatch.setattr("spu_emulator.integrate.exact.SCAN_WIDE_STATES", 0)  # 130: plain
-    sde = assemble(load("netlists/nonequilibrium.yaml")).to_sde()
+    sde = assemble(load(f"{ROOT}/netlists/nonequilibrium.yaml")).to_sde()
     integ = Exact(segments=segments)
     plan = integ.init(sde, dt)
     r = integ.noise_dim(plan)
@@ -222,7 +226,7 @@ def test_scan_run_equals_stepwise(netlist, chains, steps, chunk, dt, monkeypatch
     import spu_emulator.integrate.exact as ex
 
     monkeypatch.setattr(ex, "SCAN_CHUNK", chunk)  # many chunks
-    sde = _wide_spu_sde(12) if netlist == "wide12" else assemble(load(f"netlists/{netlist}.yaml")).to_sde()
+    sde = _wide_spu_sde(12) if netlist == "wide12" else assemble(load(f"{ROOT}/netlists/{netlist}.yaml")).to_sde()
     n = sde.dim
     assert n <= ex.SCAN_STATES
     integ = Exact()
@@ -294,7 +298,7 @@ def test_split_wide_run_equals_stepwise(chains, steps, chunk, monkeypatch):
 
 def test_dc_sources_give_exact_mean():
     """RC network with DC sources: the mean relaxes to G⁻¹ i (Kron-reduced)."""
-    c = assemble(load("netlists/rc_network.yaml"))
+    c = assemble(load(f"{ROOT}/netlists/rc_network.yaml"))
     sde = c.to_sde()
     assert np.allclose(sde.stationary_mean()[: c.n_nodes], np.linalg.solve(c.G, c.u[: c.n_nodes]))
     tr = simulate(
@@ -338,7 +342,7 @@ def test_euler_weak_order():
 
 
 def test_exact_sampled_psd_integrates_to_variance():
-    sde = assemble(load("netlists/single_cell.yaml")).to_sde()
+    sde = assemble(load(f"{ROOT}/netlists/single_cell.yaml")).to_sde()
     dt = 1e-8
     f = np.linspace(0, 0.5 / dt, 200001)
     P = sde.sampled_node_psd(f, dt)[:, 0]
@@ -472,7 +476,7 @@ def test_decayed_tables_hold_no_subnormal_numbers():
     """A float32 run of many relaxation times per chunk (the bench's step): every table
     of powers the blocked scan built is free of subnormal numbers (100× slower GEMMs
     on some CPUs), and the run matches the stationary law."""
-    sde = assemble(load("netlists/spu8.yaml")).to_sde()
+    sde = assemble(load(f"{ROOT}/netlists/spu8.yaml")).to_sde()
     dt = 1.0 / np.max(np.abs(sde.eigenvalues()))
     integ = Exact()
     plan = integ.init(sde, dt, np.float32)
