@@ -1,8 +1,25 @@
 """spu_emulator: a circuit-level emulator of thermodynamic computers.
 
-YAML → Netlist → Circuit → SDE → Trajectory → estimates / samples / models.
-``import spu_emulator`` is light: it never imports PySpice or matplotlib.
+YAML → Netlist → Circuit → SDE → Trajectory → estimates / samples / models::
+
+    import spu_emulator as spu
+
+    netlist = spu.load("netlists/spu8.yaml")       # validated, immutable netlist
+    circuit = spu.assemble(netlist)                 # matrices and noise sources
+    sde = circuit.to_sde()                          # dx = (A x + b) dt + B dW
+    report = spu.analyze(netlist)                   # exact stationary state (Lyapunov)
+    traj = spu.simulate(sde, "exact", 0.0, 1e-4, 5e-8, rng=1, chains=8)
+    x_inv = spu.inv(A)                              # A⁻¹ on an emulated SPU
+
+The names below are imported on first use, so ``import spu_emulator`` stays light
+(no scipy, yaml, matplotlib or PySpice until a function needs them). docs/api.md
+describes each.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from .errors import (
     CrossCheckError,
@@ -16,6 +33,57 @@ from .units import K_B
 
 __version__ = "0.1.0"
 
+#: Public name -> (module, attribute), resolved lazily (PEP 562).
+_API: dict[str, tuple[str, str]] = {
+    # netlists
+    "load": ("spu_emulator.netlist.reader", "load"),
+    "loads": ("spu_emulator.netlist.reader", "loads"),
+    "dumps": ("spu_emulator.netlist.dump", "dumps"),
+    "Netlist": ("spu_emulator.netlist.schema", "Netlist"),
+    "register_element": ("spu_emulator.netlist.base", "register_element"),
+    # circuits and SDEs
+    "assemble": ("spu_emulator.circuit.assemble", "assemble"),
+    "Circuit": ("spu_emulator.circuit.assemble", "Circuit"),
+    "NonlinearCircuit": ("spu_emulator.circuit.assemble", "NonlinearCircuit"),
+    "SDE": ("spu_emulator.sde.base", "SDE"),
+    "LinearSDE": ("spu_emulator.sde.linear", "LinearSDE"),
+    "NonlinearSDE": ("spu_emulator.sde.nonlinear", "NonlinearSDE"),
+    "LangevinSDE": ("spu_emulator.sde.base", "LangevinSDE"),
+    # analysis and simulation
+    "analyze": ("spu_emulator.analysis", "analyze"),
+    "summary": ("spu_emulator.analysis", "summary"),
+    "run_simulation": ("spu_emulator.analysis", "run_simulation"),
+    "simulate": ("spu_emulator.integrate.simulate", "simulate"),
+    "Stepper": ("spu_emulator.integrate.simulate", "Stepper"),
+    "SaveAt": ("spu_emulator.integrate.simulate", "SaveAt"),
+    "Trajectory": ("spu_emulator.integrate.simulate", "Trajectory"),
+    "Exact": ("spu_emulator.integrate.exact", "Exact"),
+    "EulerMaruyama": ("spu_emulator.integrate.euler", "EulerMaruyama"),
+    "Heun": ("spu_emulator.integrate.euler", "Heun"),
+    # sampling layer and thermodynamic linear algebra
+    "sample": ("spu_emulator.sampling.gaussian", "sample"),
+    "inv": ("spu_emulator.sampling.linalg", "inv"),
+    "solve": ("spu_emulator.sampling.linalg", "solve"),
+    "logdet": ("spu_emulator.sampling.linalg", "logdet"),
+    "compile_matrix": ("spu_emulator.hardware.compiler", "compile_matrix"),
+    "load_design": ("spu_emulator.hardware.design", "load_design"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _API[name]
+    except KeyError:
+        raise AttributeError(f"module 'spu_emulator' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value  # resolve once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))
+
+
 __all__ = [
     "K_B",
     "SPUError",
@@ -25,4 +93,5 @@ __all__ = [
     "InputError",
     "CrossCheckError",
     "__version__",
+    *_API,
 ]

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.linalg as sla
 
 from ..errors import InputError
 
@@ -136,6 +135,8 @@ def simulate_driven(
     p1 = By.shape[1]
 
     def matrices(h: float) -> tuple[Array, Array, Array]:
+        import scipy.linalg as sla  # lazy: scipy's import pulls in argparse
+
         aug = np.zeros((n + 2 * p1, n + 2 * p1))
         aug[:n, :n] = Ay
         aug[:n, n : n + p1] = By

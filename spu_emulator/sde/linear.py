@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
-import scipy.linalg as sla
 
 from ..errors import InstabilityError
 from ..units import K_B
@@ -155,6 +154,8 @@ class LinearSDE(SDE):
 
     def stationary_covariance(self) -> Array:
         """Σ solving A Σ + Σ Aᵀ + B Bᵀ = 0 (Bartels–Stewart in energy coordinates). O(n³)."""
+        import scipy.linalg as sla  # lazy: scipy's import pulls in argparse
+
         Ay, By, S, _ = self._scaled()
         Sy = sla.solve_continuous_lyapunov(Ay, -By @ By.T)
         Sy = 0.5 * (Sy + Sy.T)
@@ -186,6 +187,8 @@ class LinearSDE(SDE):
         doubling F₂ = F², Q₂ = F Q Fᵀ + Q (sums of PSD terms: no cancellation).
         Exact for any h and any (non-normal) A. O(n³ log(h‖A‖)).
         """
+        import scipy.linalg as sla  # lazy: scipy's import pulls in argparse
+
         Ay, By, S, Sinv = self._scaled()
         n = Ay.shape[0]
         # Spectral radius (similarity-invariant: the cached eigenvalues of A), bounded
@@ -227,6 +230,8 @@ class LinearSDE(SDE):
         exponential, no Lyapunov solve and no 2n × 2n Van Loan block (8× fewer flops).
         A_z + A_zᵀ ⪯ 0, so ‖F_z‖ ≤ 1 and Q_z ⪰ 0; the subtraction loses only
         ~ε / (1 − e^{−2h/τ}) relative accuracy."""
+        import scipy.linalg as sla  # lazy: scipy's import pulls in argparse
+
         if self.temperature is None or self.mass is None:
             return None
         kT = K_B * float(self.temperature)
