@@ -54,6 +54,14 @@ class DrivenTrajectory:
 
     node_names: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, sde: Any, t: Array, states: Array, inputs: Array, sources, interpolation: str,
+           meta: dict) -> DrivenTrajectory:
+        """The trajectory of ``sde`` (names taken from it)."""
+        return cls(t=t, states=states, inputs=inputs, state_names=tuple(sde.state_names),
+                   n_voltage=sde.n_voltage, sources=tuple(sources), interpolation=interpolation,
+                   meta=meta, node_names=tuple(sde.node_names))
+
     @property
     def nodes(self) -> tuple[str, ...]:
         return self.node_names
@@ -164,18 +172,8 @@ def simulate_driven(
             y[k + 1] = F @ y[k] + Gu @ uu[k] + Gd @ d
         else:
             y[k + 1] = F @ y[k] + Gu @ uu[k]
-    states = y @ S.T
-    return DrivenTrajectory(
-        t=t,
-        states=states,
-        inputs=u,
-        state_names=tuple(sde.state_names),
-        n_voltage=sde.n_voltage,
-        sources=tuple(sources),
-        interpolation=interpolation,
-        meta={"distinct_steps": len(cache)},
-        node_names=tuple(sde.node_names),
-    )
+    return DrivenTrajectory.of(sde, t, y @ S.T, u, sources, interpolation,
+                               {"distinct_steps": len(cache)})
 
 
 def drive_circuit(
@@ -273,14 +271,5 @@ def simulate_driven_nonlinear(
             raise InputError(f"driven simulation failed at t={ta:g}: {sol.message}")
         y[k + 1] = sol.y[:, -1]
         evals += int(sol.nfev)
-    return DrivenTrajectory(
-        t=t,
-        states=y,
-        inputs=u,
-        state_names=tuple(sde.state_names),
-        n_voltage=sde.n_voltage,
-        sources=tuple(sources),
-        interpolation="linear",
-        meta={"method": "DOP853 per interval", "rtol": rtol, "drift_evaluations": evals},
-        node_names=tuple(sde.node_names),
-    )
+    return DrivenTrajectory.of(sde, t, y, u, sources, "linear", {
+        "method": "DOP853 per interval", "rtol": rtol, "drift_evaluations": evals})

@@ -42,9 +42,9 @@ def _noise(plan: EulerPlan, z: Array) -> Array:
     return plan.amp * z if plan.sqrt_h_BT is None else z @ plan.sqrt_h_BT
 
 
-class EulerMaruyama(Integrator):
-    name = "euler"
-    order = 1.0
+class _Explicit(Integrator):
+    """What Euler–Maruyama and Heun share: the plan (√h B or σ√h) and its normals."""
+
     exact = False
 
     def init(self, sde, dt: float, dtype=np.float64) -> EulerPlan:
@@ -52,24 +52,22 @@ class EulerMaruyama(Integrator):
 
     def noise_dim(self, plan: EulerPlan) -> int:
         return plan.sde.noise_dim
+
+
+class EulerMaruyama(_Explicit):
+    name = "euler"
+    order = 1.0
 
     def step(self, plan: EulerPlan, x: Array, z: Array, t: float) -> Array:
         f = plan.sde.drift(x, t)
         return x + plan.h * f + _noise(plan, z)
 
 
-class Heun(Integrator):
+class Heun(_Explicit):
     """Stochastic Heun for additive noise (weak order 2); see the module docstring."""
 
     name = "heun"
     order = 2.0
-    exact = False
-
-    def init(self, sde, dt: float, dtype=np.float64) -> EulerPlan:
-        return _plan(sde, dt, dtype)
-
-    def noise_dim(self, plan: EulerPlan) -> int:
-        return plan.sde.noise_dim
 
     def step(self, plan: EulerPlan, x: Array, z: Array, t: float) -> Array:
         noise = _noise(plan, z)

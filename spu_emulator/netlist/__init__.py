@@ -6,23 +6,8 @@ netlist objects never import yaml.
 """
 
 from .base import FORMAT
-from .schema import (
-    ELEMENT_TYPES,
-    GROUND,
-    BiasedResistor,
-    Capacitor,
-    CurrentSource,
-    Element,
-    EnergyCoupler,
-    Inductor,
-    MutualInductance,
-    Netlist,
-    NonlinearCapacitor,
-    Readout,
-    Resistor,
-    Waveform,
-    register_element,
-)
+from .schema import *  # noqa: F403  (the netlist objects: schema.__all__)
+from .schema import __all__ as _SCHEMA
 
 
 def __getattr__(name: str):
@@ -33,23 +18,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = [
-    "FORMAT",
-    "load",
-    "loads",
-    "ELEMENT_TYPES",
-    "GROUND",
-    "BiasedResistor",
-    "Capacitor",
-    "CurrentSource",
-    "Element",
-    "EnergyCoupler",
-    "Inductor",
-    "MutualInductance",
-    "Netlist",
-    "NonlinearCapacitor",
-    "Readout",
-    "Resistor",
-    "Waveform",
-    "register_element",
-]
+__all__ = ["FORMAT", "load", "loads", *_SCHEMA]  # noqa: F405 (load, loads: lazy)

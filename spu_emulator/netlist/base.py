@@ -120,6 +120,13 @@ class Element:
         """The ``elements:`` entry (plain data, SI floats) that :meth:`parse` reads back."""
         raise NotImplementedError(f"element type {self.TYPE} has no YAML writer")
 
+    def _entry(self, **fields: Any) -> dict[str, Any]:
+        """``{name, type, nodes, **fields}`` without the fields that are None (optional
+        fields at their defaults are left out)."""
+        out: dict[str, Any] = {"name": self.name, "type": self.TYPE, "nodes": list(self.nodes)}
+        out.update({k: v for k, v in fields.items() if v is not None})
+        return out
+
     # ---- circuit -----------------------------------------------------------------
     def stamp(self, s: Stamper, bath_temperature: float) -> None:
         raise NotImplementedError

@@ -58,11 +58,7 @@ class Resistor(Element):
         )
 
     def yaml_entry(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "type": self.TYPE, "nodes": list(self.nodes),
-                               "value": self.R}
-        if self.temperature is not None:
-            out["temperature"] = self.temperature
-        return out
+        return self._entry(value=self.R, temperature=self.temperature)
 
     def stamp(self, s: Stamper, bath_temperature: float) -> None:
         t = bath_temperature if self.temperature is None else self.temperature
@@ -91,7 +87,7 @@ class Capacitor(Element):
         )
 
     def yaml_entry(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.TYPE, "nodes": list(self.nodes), "value": self.C}
+        return self._entry(value=self.C)
 
     def stamp(self, s: Stamper, bath_temperature: float) -> None:
         s.capacitance(self, self.nodes[0], self.nodes[1], self.C)
@@ -127,13 +123,8 @@ class Inductor(Element):
         )
 
     def yaml_entry(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "type": self.TYPE, "nodes": list(self.nodes),
-                               "value": self.L}
-        if self.series_R:
-            out["series_R"] = self.series_R
-        if self.temperature is not None:
-            out["temperature"] = self.temperature
-        return out
+        return self._entry(value=self.L, series_R=self.series_R or None,
+                           temperature=self.temperature)
 
     @property
     def lossy(self) -> bool:
@@ -236,11 +227,7 @@ class CurrentSource(Element):
         )
 
     def yaml_entry(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "type": self.TYPE, "nodes": list(self.nodes),
-                               "dc": self.dc}
-        if self.noise_psd:
-            out["noise_psd"] = self.noise_psd
-        return out
+        return self._entry(dc=self.dc, noise_psd=self.noise_psd or None)
 
     def stamp(self, s: Stamper, bath_temperature: float) -> None:
         s.current(self, self.nodes[0], self.nodes[1], self.dc, self.noise_psd)
@@ -289,8 +276,7 @@ class NonlinearCapacitor(Element):
         return cls(name=name, nodes=ctx.to_ground(m["nodes"]), J2=J2, J4=J4, origin=node.path)
 
     def yaml_entry(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.TYPE, "nodes": list(self.nodes), "J2": self.J2,
-                "J4": self.J4}
+        return self._entry(J2=self.J2, J4=self.J4)
 
     def stamp(self, s: Stamper, bath_temperature: float) -> None:
         s.nonlinear_capacitor(self, self.nodes[0], self.J2, self.J4)
@@ -353,11 +339,7 @@ class BiasedResistor(Element):
         w = self.bias
         bias: Any = (w.values[0] if w.constant
                      else {"pwl": [[t, v] for t, v in zip(w.times, w.values, strict=True)]})
-        out: dict[str, Any] = {"name": self.name, "type": self.TYPE, "nodes": list(self.nodes),
-                               "value": self.R, "bias": bias}
-        if self.temperature is not None:
-            out["temperature"] = self.temperature
-        return out
+        return self._entry(value=self.R, bias=bias, temperature=self.temperature)
 
     def stamp(self, s: Stamper, bath_temperature: float) -> None:
         t = bath_temperature if self.temperature is None else self.temperature
@@ -404,7 +386,7 @@ class EnergyCoupler(Element):
         return cls(name=name, nodes=(a, b), J=ctx.quantity(m["J"], "1"), origin=node.path)
 
     def yaml_entry(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.TYPE, "nodes": list(self.nodes), "J": self.J}
+        return self._entry(J=self.J)
 
     def stamp(self, s: Stamper, bath_temperature: float) -> None:
         s.energy_coupling(self, self.nodes[0], self.nodes[1], self.J)

@@ -31,6 +31,10 @@ from .base import SDE
 Array = np.ndarray
 
 
+#: Matrices the SDE takes from :class:`~spu_emulator.circuit.assemble.NonlinearCircuit`.
+_FROM_CIRCUIT = ("J2", "J4", "Jc", "G", "I", "bias_index", "bias_conductance", "bias_waveforms")
+
+
 @dataclass(frozen=True, eq=False)
 class NonlinearSDE(SDE):
     """dq = (−G ∇E(q) + G_b V_b(t) + I) dt + B dW in node charges q (C).
@@ -60,21 +64,10 @@ class NonlinearSDE(SDE):
 
     @classmethod
     def from_circuit(cls, circuit) -> NonlinearSDE:
-        return cls(
-            nodes=tuple(circuit.nodes),
-            J2=circuit.J2,
-            J4=circuit.J4,
-            Jc=circuit.Jc,
-            G=circuit.G,
-            I=circuit.I,
-            B=circuit.N,
-            bias_index=circuit.bias_index,
-            bias_conductance=circuit.bias_conductance,
-            bias_waveforms=circuit.bias_waveforms,
-            temperature=circuit.netlist.temperature,
-            netlist_digest=circuit.netlist.digest,
-            netlist_name=circuit.netlist.name,
-        )
+        shared = {k: getattr(circuit, k) for k in _FROM_CIRCUIT}
+        return cls(nodes=tuple(circuit.nodes), B=circuit.N, temperature=circuit.netlist.temperature,
+                   netlist_digest=circuit.netlist.digest, netlist_name=circuit.netlist.name,
+                   **shared)
 
     @property
     def dim(self) -> int:
