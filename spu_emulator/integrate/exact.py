@@ -323,22 +323,20 @@ class Exact(Integrator):
         out: Array,
         progress: Progress | None = None,
     ) -> None:
-        # Small states are bound by normal generation, which runs on our own worker
-        # threads: keep BLAS on one thread then, so the two do not oversubscribe the
-        # cores (OpenBLAS threads spin while waiting). Big states are GEMM-bound.
-        # (Independent of whether the normals use threads, so results do not change.)
+        # BLAS runs on one thread in every layout: the normals are drawn on our own
+        # worker threads meanwhile, and OpenBLAS threads spin while they wait, so the two
+        # oversubscribe the cores. Measured on 2 cores with multi-threaded BLAS in the
+        # segment layout: d = 64 batch 1 3.2e4 vs 1.2e5 chain-steps/s single-threaded
+        # (float64; 7e4 vs 2.6e5 in float32), d = 256 5.8e3 vs 1.4e4, d = 1024 (2048
+        # states) 160–270 vs 505–716. (Thread counts never change the results.)
         B, n = x0.shape
-        if self.uses_scan(B, n, plan):
-            with _blas_single_thread(True):
+        with _blas_single_thread(True):
+            if self.uses_scan(B, n, plan):
                 self._run_scan(plan, x0, n_steps, noise, out, progress)
-            return
-        if B >= 2 and n >= SPLIT_STATES and self.layout(B, n, n_steps, n_steps)[0] == 1:
-            with _blas_single_thread(True):
+            elif B >= 2 and n >= SPLIT_STATES and self.layout(B, n, n_steps, n_steps)[0] == 1:
                 self._run_split(plan, x0, n_steps, noise, out, progress)
-            return
-        limit = n <= RNG_BOUND_STATES
-        with _blas_single_thread(limit):
-            self._run(plan, x0, n_steps, noise, out, progress)
+            else:
+                self._run(plan, x0, n_steps, noise, out, progress)
 
     def uses_scan(self, chains: int, n: int, plan: ExactPlan | None = None) -> bool:
         """Whether a run of ``chains`` chains of n states takes the blocked scan: small
@@ -643,7 +641,6 @@ class Exact(Integrator):
         # Chunks of ~4M numbers; each chunk is P segments of K steps for every chain.
         per_chunk = max(1, CHUNK_NUMBERS // max(B * max(r, n), 1))
         P, K_full = self.layout(B, n, n_steps, per_chunk)
-        powers: dict[int, tuple[Array, Array]] = {}
         k = 0
         while k < n_steps:
             steps = min(P * K_full, n_steps - k)
@@ -662,10 +659,11 @@ class Exact(Integrator):
                 out[:, k : k + steps] = X[:steps].transpose(1, 0, 2)
             else:
                 self._stepwise(plan, np.zeros((Pc * B, n), dtype=dev.dtype), Z, X)
-                if K not in powers:
+                key = ("segment", K)
+                if key not in plan.tables:  # once per plan (boards call run per chunk)
                     PT = self._powers_T(plan.F_exact, K, plan)
-                    powers[K] = (PT.astype(plan.F.dtype), PT[:, (K - 1) * n :].copy())
-                PT, FKT = powers[K]
+                    plan.tables[key] = (PT.astype(plan.F.dtype), PT[:, (K - 1) * n :].copy())
+                PT, FKT = plan.tables[key]
                 Y = X.reshape(K, Pc, B, n)
                 starts = np.empty((Pc, B, n), dtype=dev.dtype)
                 s = dev.astype(np.float64)  # float64 chain of starts: no compounded rounding
