@@ -64,7 +64,8 @@ class NetlistError(SPUError):
         if self.line is not None:
             where += f":{self.line}"
         if self.path:
-            where += f": {self.path}"
+            path = self.path if len(self.path) <= 60 else self.path[:59] + "…"
+            where += f": {path}"
         return f"{where}: {self.message}"
 
 
@@ -87,6 +88,14 @@ class MissingDependencyError(SPUError):
     """An optional dependency (ngspice, PySpice, matplotlib, ...) is not installed."""
 
 
-class PrecisionWarning(UserWarning):
+class SPUWarning(UserWarning):
+    """Base class of spu_emulator's warnings; the CLI prints each as one line."""
+
+
+class PlausibilityWarning(SPUWarning):
+    """A legal but suspicious input value (usually a wrong unit), located like an error."""
+
+
+class PrecisionWarning(SPUWarning):
     """A run whose working precision limits its accuracy noticeably (e.g. float32
     stepping over many steps per relaxation time). The CLI prints it as one line."""

@@ -3,12 +3,18 @@
 A value is a number in SI units, or a string: a number, an optional SPICE scale
 suffix (f p n u µ m k meg g t, case-insensitive: ``m`` is milli, ``meg`` is mega), then
 an optional unit that must match the field. The field's unit is matched first, then
-the scale, so ``"300 K"`` on a temperature is 300 kelvin. A bare upper-case ``M``
-(``"1 M"``, ``"1MF"``, ``"1 MOhm"``) is rejected as ambiguous between milli and mega.
+the scale, so ``"300 K"`` on a temperature is 300 kelvin. One-letter units (F H K A V
+s) are matched exactly as written, so they never read as scales: a lone letter that is
+another quantity's unit (``"300 F"`` on a temperature, ``"1 K"`` on a capacitance) is an
+error, and a case variant of the field's own unit that is also a scale (``"1 f"`` on a
+capacitance: femto or farad?) is an error with both readings suggested. A bare
+upper-case ``M`` (``"1 M"``, ``"1MF"``, ``"1 MOhm"``) is rejected as ambiguous between
+milli and mega.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import Decimal
@@ -53,12 +59,52 @@ class ValueParseError(ValueError):
     """Raised with a message that the loader turns into a located NetlistError."""
 
 
+#: What each unit measures (for messages).
+QUANTITY = {"F": "capacitance", "H": "inductance", "Ohm": "resistance", "K": "temperature",
+            "A": "current", "Hz": "frequency", "V": "voltage", "s": "time",
+            "A2/Hz": "current noise PSD", "V2/Hz": "voltage noise PSD", "1": "a plain number"}
+#: Names of the scales (for messages).
+SCALE_NAMES = {"f": "femto", "p": "pico", "n": "nano", "u": "micro", "µ": "micro",
+               "μ": "micro", "m": "milli", "k": "kilo", "meg": "mega", "g": "giga", "t": "tera"}
+#: Plural names of the one-letter units (for messages).
+UNIT_NAMES = {"F": "farads", "H": "henries", "K": "kelvin", "A": "amperes", "V": "volts",
+              "s": "seconds"}
+#: Units written with one letter: matched exactly as written (case-sensitive), so that
+#: they never collide with the case-insensitive scales (F farad vs f femto, K kelvin
+#: vs k kilo).
+SINGLE_LETTER = frozenset(u for u in UNITS if len(u) == 1)
+
+
 def _strip_unit(rest: str, unit: str) -> str | None:
-    """If ``rest`` ends with one spelling of ``unit`` (case-insensitive), return the
-    part before it; else ``None``."""
+    """If ``rest`` ends with one spelling of ``unit``, return the part before it; else
+    ``None``. One-letter units must match exactly (``F``, not ``f``); longer spellings
+    are case-insensitive (``kohm``, ``Hz``)."""
     for spelling in sorted(UNITS[unit], key=len, reverse=True):
-        if rest.lower().endswith(spelling.lower()):
+        if len(spelling) == 1:
+            if rest.endswith(spelling):
+                return rest[:-1].strip()
+        elif rest.lower().endswith(spelling.lower()):
             return rest[: len(rest) - len(spelling)].strip()
+    return None
+
+
+def _lone_letter(value: str, number: str, rest: str, unit: str) -> str | None:
+    """The error for a value whose suffix is a lone letter that is a unit symbol (of
+    this or another quantity) rather than a scale, or None."""
+    if len(rest) != 1:
+        return None
+    if rest in SINGLE_LETTER and rest != unit:  # e.g. 300 F on a temperature
+        hint = ""
+        if rest.lower() in SCALES:
+            hint = f"; for {SCALE_NAMES[rest.lower()]} write '{number} {rest.lower()}{unit if unit != '1' else ''}'"
+        return (f"unit of {value!r} does not fit this field: expected {unit} "
+                f"({QUANTITY[unit]}), got {rest} ({QUANTITY[rest]}, not a scale){hint}")
+    if unit in SINGLE_LETTER and rest != unit and rest.lower() == unit.lower():
+        if rest.lower() in SCALES:  # e.g. C: 1 f — femto (SPICE) or farad?
+            name = UNIT_NAMES[unit]
+            return (f"{value!r} is ambiguous: write '{number} {rest}{unit}' for "
+                    f"{SCALE_NAMES[rest.lower()]}{name} or '{number} {unit}' for {name}")
+        return f"{value!r}: write the unit as {unit!r} (units are case-sensitive)"
     return None
 
 
@@ -76,6 +122,12 @@ def parse_value(value: object, unit: str) -> float:
         raise ValueParseError(
             f"expected a number or a string with unit {unit}, got {type(value).__name__}"
         )
+    return _parse_text(value, unit)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _parse_text(value: str, unit: str) -> float:
+    """:func:`parse_value` of a string (memoized: netlists repeat their values)."""
     m = _NUMBER.match(value)
     if not m:
         raise ValueParseError(f"cannot read {value!r} as a number with an optional unit")
@@ -88,8 +140,11 @@ def parse_value(value: object, unit: str) -> float:
     scale_text = _strip_unit(rest, unit) if unit != "1" else None
     if scale_text is None:
         scale_text = rest
+        lone = _lone_letter(value, m.group(1), rest, unit)
+        if lone:
+            raise ValueParseError(lone)
         if scale_text.lower() not in SCALES and scale_text != "M":
-            other = [u for u in UNITS if u != unit and _strip_unit(rest, u) is not None]
+            other = [u for u in UNITS if u not in (unit, "1") and _strip_unit(rest, u) is not None]
             if other:
                 raise ValueParseError(
                     f"unit of {value!r} does not fit this field: expected {unit}, got {other[0]}"
@@ -111,6 +166,42 @@ def parse_value(value: object, unit: str) -> float:
         )
     # Decimal arithmetic so that "2.2n" is exactly the double nearest 2.2e-9.
     return float(Decimal(m.group(1)).scaleb(exponent))
+
+
+#: Plausible magnitudes per unit: (refused below, refused above, warned below, warned
+#: above), for |x| > 0. Outside the refused bounds a value makes no physical or
+#: numerical sense for a circuit (its reciprocal overflows, or kT overflows the
+#: energies); outside the warned bounds it is legal but usually a wrong unit.
+RANGES: dict[str, tuple[float, float, float, float]] = {
+    "F": (1e-21, 1e3, 1e-18, 1e-1),
+    "H": (1e-18, 1e6, 1e-15, 1e2),
+    "Ohm": (1e-9, 1e18, 1e-6, 1e15),
+    "K": (0.0, 1e9, 0.0, 1e4),
+    "A": (0.0, 1e3, 0.0, 1.0),
+    "A2/Hz": (0.0, 1e-3, 0.0, 1e-14),
+    "V2/Hz": (0.0, 1e-3, 0.0, 1e-10),
+    "Hz": (1e-6, 1e15, 1.0, 1e12),
+    "V": (0.0, 1e6, 0.0, 1e3),
+    "s": (0.0, 1e6, 0.0, 1e3),
+}
+
+
+def check_range(x: float, unit: str) -> tuple[str | None, str | None]:
+    """(error, warning) for a parsed value of ``unit``: a one-line reason it is refused,
+    or one why it looks suspicious (see :data:`RANGES`); (None, None) if plausible."""
+    bounds = RANGES.get(unit)
+    if bounds is None or x == 0 or not math.isfinite(x):
+        return None, None
+    lo, hi, wlo, whi = bounds
+    a = abs(x)
+    what = QUANTITY.get(unit, unit)
+    if a < lo or a > hi:
+        accepted = f"up to {hi:g} {unit}" if lo == 0 else f"{lo:g} to {hi:g} {unit}"
+        return f"{x:g} {unit} is outside the accepted range of {what} ({accepted})", None
+    if a < wlo or a > whi:
+        usual = f"up to {whi:g} {unit}" if wlo == 0 else f"{wlo:g} to {whi:g} {unit}"
+        return None, f"{x:g} {unit} is outside the usual range of {what} ({usual}): check the unit"
+    return None, None
 
 
 def format_value(x: float, unit: str = "") -> str:

@@ -98,7 +98,8 @@ class CircuitBuilder:
         self.bias: list[tuple[int, float, Waveform, str]] = []
 
     def _err(self, msg: str, e: Element | None) -> TopologyError:
-        return TopologyError(msg, file=self.netlist.source, path=e.origin if e else None)
+        return TopologyError(msg, file=self.netlist.source, path=e.origin if e else None,
+                             line=e.line if e else None)
 
     def _pair(self, mat: Array, a: str, b: str, val: float) -> None:
         ia, ib = self.index.get(a), self.index.get(b)

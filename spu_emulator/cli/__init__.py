@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Sequence
 
 from .. import __version__
-from ..errors import InputError, PrecisionWarning, SPUError
+from ..errors import InputError, SPUError, SPUWarning
 
 #: Modules that contribute subcommands through ``register(subparsers)``.
 COMMAND_MODULES = (
@@ -65,7 +65,7 @@ def _flag_error(exc: InputError, args: argparse.Namespace) -> InputError:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Our own warnings as one line on stderr; others as Python shows them."""
-    if issubclass(category, PrecisionWarning):
+    if issubclass(category, SPUWarning):
         sys.stderr.write(f"spu: warning: {message}\n")
     else:
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))

@@ -88,11 +88,13 @@ class SpiceDeck(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Element:
-    """A netlist element. ``origin`` is the YAML path it came from (for messages)."""
+    """A netlist element. ``origin`` is the YAML path it came from and ``line`` its line
+    in the file (for messages; neither is part of the circuit)."""
 
     name: str
     nodes: tuple[str, ...]
     origin: str = field(default="", compare=False)
+    line: int | None = field(default=None, compare=False)
 
     TYPE: ClassVar[str] = "?"
     #: Is this element linear (can the exact integrator handle it)?
@@ -149,7 +151,7 @@ class Element:
         """Parameters as a plain dict (for digests, export and display)."""
         out: dict[str, Any] = {"type": self.TYPE}
         for f in dataclasses.fields(self):
-            if f.name != "origin":
+            if f.name not in ("origin", "line"):
                 v = getattr(self, f.name)
                 out[f.name] = list(v) if isinstance(v, tuple) else v
         return out

@@ -9,12 +9,14 @@ read their own fields through it (:meth:`~spu_emulator.netlist.base.Element.pars
 from __future__ import annotations
 
 import math
+import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import NetlistError
-from ..units import ValueParseError, parse_value
+from ..errors import NetlistError, PlausibilityWarning
+from ..units import ValueParseError, check_range, parse_value
 from .base import GROUND, GROUND_NAMES, Waveform
 
 
@@ -64,11 +66,7 @@ class Context:
         allowed = set(required) | set(optional)
         for k, v in m.items():
             if k not in allowed:
-                raise self.error(
-                    v,
-                    f"unknown key {k!r} (allowed: {', '.join(sorted(allowed))})",
-                    _join(node.path, k),
-                )
+                raise self.error(v, unknown_key(k, allowed), _join(node.path, short(k, 24)[1:-1]))
         for k in required:
             if k not in m:
                 raise self.error(node, f"missing required field {k!r}", _join(node.path, k))
@@ -81,8 +79,8 @@ class Context:
         if isinstance(v, float):
             raise self.error(node, f"expected a name, got number {v!r}")
         s = str(v)
-        if not s.strip() or any(c.isspace() for c in s):
-            raise self.error(node, f"names must be non-empty with no spaces, got {s!r}")
+        if not s or _SPACE.search(s):
+            raise self.error(node, f"names must be non-empty with no spaces, got {short(s)}")
         return s
 
     def quantity(
@@ -99,11 +97,16 @@ class Context:
         except ValueParseError as exc:
             raise self.error(node, str(exc)) from None
         if not math.isfinite(x):
-            raise self.error(node, f"must be finite, got {node.value!r}")
+            raise self.error(node, f"must be finite, got {short(node.value)}")
+        refused, odd = check_range(x, unit)
+        if refused:
+            raise self.error(node, refused)
+        if odd:
+            warnings.warn(str(self.error(node, odd)), PlausibilityWarning, stacklevel=2)
         if positive and not x > 0:
-            raise self.error(node, f"must be positive, got {node.value!r}")
+            raise self.error(node, f"must be positive, got {short(node.value)}")
         if nonnegative and x < 0:
-            raise self.error(node, f"must be non-negative, got {node.value!r}")
+            raise self.error(node, f"must be non-negative, got {short(node.value)}")
         if check is not None and (msg := check(x)):
             raise self.error(node, msg)
         return x
@@ -158,10 +161,40 @@ class Context:
         return Waveform(times=tuple(times), values=tuple(values))
 
 
+def unknown_key(key: str, allowed) -> str:
+    """'unknown key 'X' (did you mean 'Y'?; allowed: ...)'."""
+    import difflib
+
+    near = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.6)
+    if not near:  # case variants (r for R) are close too
+        near = [a for a in sorted(allowed) if a.lower() == str(key).lower()][:1]
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    return f"unknown key {short(key, 24)} ({hint}allowed: {', '.join(sorted(allowed))})"
+
+
 def _join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else key
+
+
+_SPACE = re.compile(r"\s")
+
+#: Longest echo of a user's value or key in a message (the rest is elided).
+ECHO = 40
+
+
+def short(v: Any, limit: int = ECHO) -> str:
+    """A value as a message shows it: repr, cut to ``limit`` characters; collections
+    by their kind (never the loader's internal node objects)."""
+    if isinstance(v, Node):
+        v = v.value
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    r = repr(v)
+    return r if len(r) <= limit else r[: limit - 1] + "…"
 
 
 def _kind(v: Any) -> str:
@@ -173,4 +206,4 @@ def _kind(v: Any) -> str:
         return "a list"
     if isinstance(v, bool):
         return f"boolean {v}"
-    return f"{type(v).__name__} {v!r}"
+    return f"{type(v).__name__} {short(v)}"

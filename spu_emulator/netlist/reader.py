@@ -9,6 +9,7 @@ plain YAML silently overwrites) are caught.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,7 @@ import yaml
 from ..errors import NetlistError
 from ..units import DEFAULT_TEMPERATURE
 from .base import FORMAT
-from .context import Context, Node, _join
+from .context import Context, Node, _join, short, unknown_key
 from .schema import (
     ELEMENT_TYPES,
     GROUND,
@@ -37,10 +38,186 @@ from .schema import (
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+#: Deepest nesting of mappings and lists a netlist may use (netlists need about 6).
+MAX_DEPTH = 64
+#: Aliases may expand the document to at most this many nodes per character of its text
+#: (a plain document has far fewer than one): a few hundred bytes of nested aliases can
+#: otherwise stand for billions of values.
+ALIAS_EXPANSION = 4
+
+
+def _line_of(text: str, position: int | None) -> int | None:
+    return text.count("\n", 0, position) + 1 if position is not None else None
+
+
+_STD_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null"))
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Scalars:
+    """Plain-scalar resolution (YAML 1.1, as PyYAML's safe loader does it) and
+    construction, memoized: a netlist repeats the same few values ("1 nF", "gnd")
+    thousands of times."""
+
+    def __init__(self) -> None:
+        self.resolver = yaml.resolver.Resolver()
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.cache: dict[tuple[str | None, str, bool], Any] = {}
+
+    def value(self, ev: yaml.ScalarEvent) -> tuple[str, Any]:
+        """(tag, Python value) of a scalar event; raises yaml.YAMLError on a bad value
+        and ValueError for a tag that is not a plain YAML type."""
+        plain = ev.implicit[0] and not ev.style  # libyaml marks plain scalars with ""
+        if ev.tag is not None and ev.tag != "!" and not plain:
+            tag = ev.tag
+            if tag not in _STD_TAGS:
+                raise ValueError(f"tagged values are not supported ({short(tag)})")
+        elif plain:
+            tag = None
+        else:
+            return _STR, ev.value  # quoted: a string
+        key = (tag, ev.value, plain)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        if tag is None:
+            tag = self.resolver.resolve(yaml.ScalarNode, ev.value, (True, False))
+            if tag == _MERGE:  # the caller refuses it (not a value)
+                return tag, ev.value
+        node = yaml.ScalarNode(tag, ev.value, ev.start_mark, ev.end_mark, ev.style)
+        result = (tag, self.constructor.construct_object(node, deep=True))
+        self.cache[key] = result
+        return result
+
+
 def _compose(text: str, ctx: Context) -> Node | None:
+    """The document as a tree of located :class:`Node` objects, built straight from
+    libyaml's parse events (several times faster than composing PyYAML nodes first).
+    Keys must be plain scalars (no merge keys, no tags); nesting is bounded by
+    :data:`MAX_DEPTH`; aliases may not expand the document beyond
+    :data:`ALIAS_EXPANSION` times its size."""
     loader = _LOADER(text)
+    scalars = _Scalars()
+    anchors: dict[str, tuple[Node, int]] = {}  # anchor -> (node, its expanded size)
+    # frames: [kind ("map"|"seq"), container, path, line, pending key, key line, size, anchor]
+    stack: list[list[Any]] = []
+    root: list[Node] = []
+    total = [0]
+    budget = max(10_000, ALIAS_EXPANSION * len(text))
+
+    def err(msg: str, path: str | None, line: int | None) -> NetlistError:
+        return NetlistError(msg, ctx.file, path or None, line)
+
+    def child_path(frame: list[Any]) -> str:
+        if frame[0] == "map":
+            return _join(frame[2], frame[4])
+        return _join(frame[2], len(frame[1]))
+
+    def attach(node: Node, size: int) -> None:
+        total[0] += size
+        if total[0] > budget:
+            raise err("the document's aliases expand it far beyond its size (an alias bomb?): "
+                      "write the values out", node.path, node.line)
+        if not stack:
+            root.append(node)
+            return
+        frame = stack[-1]
+        frame[6] += size
+        if frame[0] == "seq":
+            frame[1].append(node)
+        else:
+            frame[1][frame[4]] = node
+            frame[4] = None
+
+    def start(kind: str, ev: Any) -> None:
+        line = ev.start_mark.line + 1
+        if stack and stack[-1][0] == "map" and stack[-1][4] is None:
+            raise err("mapping keys must be plain names", stack[-1][2], line)
+        if len(stack) >= MAX_DEPTH:
+            raise err(f"nesting deeper than {MAX_DEPTH} levels", stack[-1][2], line)
+        path = child_path(stack[-1]) if stack else ""
+        if stack and stack[-1][0] == "map":
+            line = stack[-1][5]  # a value is located at its key's line
+        stack.append([kind, {} if kind == "map" else [], path, line, None, None, 1,
+                      getattr(ev, "anchor", None)])
+
+    Scalar, get_event, check_event = yaml.ScalarEvent, loader.get_event, loader.check_event
+    cache = scalars.cache
     try:
-        root = loader.get_single_node()
+        while check_event():
+            ev = get_event()
+            if type(ev) is Scalar:
+                line = ev.start_mark.line + 1
+                frame = stack[-1] if stack else None
+                if frame is not None and frame[0] == "map" and frame[4] is None:  # a key
+                    if ev.tag not in (None, "!") and ev.tag not in _STD_TAGS:
+                        raise err(f"tagged keys are not supported ({short(ev.tag)})", frame[2],
+                                  line)
+                    try:
+                        tag, key = scalars.value(ev)
+                    except (ValueError, yaml.YAMLError) as exc:
+                        raise err(f"bad key: {str(exc).splitlines()[0]}", frame[2], line) from None
+                    if tag == _MERGE:
+                        raise err("YAML merge keys (<<) are not supported: write the fields out",
+                                  frame[2], line)
+                    key = str(key)
+                    if key in frame[1]:
+                        raise err(f"duplicate key {short(key)}", _join(frame[2], key), line)
+                    frame[4], frame[5] = key, line
+                    continue
+                if frame is None:
+                    path = ""
+                elif frame[0] == "map":
+                    path, line = _join(frame[2], frame[4]), frame[5]
+                else:
+                    path = f"{frame[2]}[{len(frame[1])}]"
+                hit = cache.get((None, ev.value, True)) if not ev.style and ev.tag is None else None
+                if hit is not None:
+                    value = hit[1]
+                else:
+                    try:
+                        _, value = scalars.value(ev)
+                    except ValueError as exc:
+                        raise err(str(exc), path, line) from None
+                    except yaml.YAMLError as exc:
+                        raise err(f"bad value: {str(exc).splitlines()[0]}", path, line) from None
+                node = Node(value, path, line)
+                if ev.anchor:
+                    anchors[ev.anchor] = (node, 1)
+                if frame is None or ev.anchor:
+                    attach(node, 1)
+                    continue
+                total[0] += 1
+                frame[6] += 1
+                if frame[0] == "seq":
+                    frame[1].append(node)
+                else:
+                    frame[1][frame[4]] = node
+                    frame[4] = None
+            elif isinstance(ev, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                if ev.tag is not None and ev.tag not in ("!", "tag:yaml.org,2002:map",
+                                                          "tag:yaml.org,2002:seq"):
+                    raise err(f"tagged values are not supported ({short(ev.tag)})",
+                              child_path(stack[-1]) if stack else "", ev.start_mark.line + 1)
+                start("map" if isinstance(ev, yaml.MappingStartEvent) else "seq", ev)
+            elif isinstance(ev, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                _, container, path, line, _, _, size, anchor = stack.pop()
+                node = Node(container, path, line)
+                if anchor:
+                    anchors[anchor] = (node, size)
+                attach(node, size)
+            elif isinstance(ev, yaml.AliasEvent):
+                line = ev.start_mark.line + 1
+                if ev.anchor not in anchors:
+                    raise err(f"unknown alias *{short(ev.anchor)}", None, line)
+                if stack and stack[-1][0] == "map" and stack[-1][4] is None:
+                    raise err("mapping keys must be plain names", stack[-1][2], line)
+                node, size = anchors[ev.anchor]
+                attach(node, size)
+            elif isinstance(ev, yaml.DocumentStartEvent) and root:
+                raise err("expected a single YAML document, found a second one", None,
+                          ev.start_mark.line + 1)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -49,36 +226,30 @@ def _compose(text: str, ctx: Context) -> Node | None:
             file=ctx.file,
             line=mark.line + 1 if mark else None,
         ) from None
-    except yaml.YAMLError as exc:
-        raise NetlistError(f"YAML error: {exc}", file=ctx.file) from None
-    if root is None:
-        return None
+    except yaml.YAMLError as exc:  # e.g. a control character (a ReaderError: position only)
+        reason = getattr(exc, "reason", None)
+        line = _line_of(text, getattr(exc, "position", None))
+        msg = f"YAML error: {reason}" if reason else f"YAML error: {str(exc).splitlines()[0]}"
+        raise NetlistError(msg, file=ctx.file, line=line) from None
+    return root[0] if root else None
 
-    def convert(n: yaml.Node, path: str) -> Node:
-        line = n.start_mark.line + 1
-        if isinstance(n, yaml.MappingNode):
-            out: dict[str, Node] = {}
-            for kn, vn in n.value:
-                if not isinstance(kn, yaml.ScalarNode):
-                    raise NetlistError(
-                        "mapping keys must be plain names", ctx.file, path, kn.start_mark.line + 1
-                    )
-                key = str(loader.construct_object(kn))
-                if key in out:
-                    raise NetlistError(
-                        f"duplicate key {key!r}", ctx.file, _join(path, key), kn.start_mark.line + 1
-                    )
-                out[key] = convert(vn, _join(path, key))
-            return Node(out, path, line)
-        if isinstance(n, yaml.SequenceNode):
-            return Node([convert(x, _join(path, i)) for i, x in enumerate(n.value)], path, line)
-        try:
-            value = loader.construct_object(n)
-        except yaml.YAMLError as exc:
-            raise NetlistError(f"bad value: {exc}", ctx.file, path, line) from None
-        return Node(value, path, line)
 
-    return convert(root, "")
+_SPICE_SUFFIXES = (".cir", ".sp", ".spi", ".spice", ".net", ".ckt", ".deck")
+_SPICE_LINE = re.compile(r"^\s*(?:[rclkivefghbxdqmj][^\s]*\s+\S+\s+\S+|\.(?:end|tran|noise|ac|op|"
+                         r"options|param|subckt|include|temp|control)\b)", re.I)
+
+
+def looks_like_spice(text: str, file: str | None = None) -> bool:
+    """Is this text a SPICE deck (by its file suffix, or by its lines: element cards
+    and dot commands, a ``.end``)?"""
+    if file and file.lower().endswith(_SPICE_SUFFIXES):
+        return True
+    lines = [ln for ln in text.splitlines()[1:] if ln.strip() and not ln.lstrip().startswith("*")]
+    if not lines:
+        return False
+    hits = sum(1 for ln in lines if _SPICE_LINE.match(ln))
+    return hits >= max(1, len(lines) // 2) and any(
+        ln.strip().lower().startswith(".end") for ln in lines)
 
 
 #: Element types by ``type:`` (the registry of :mod:`.base`; each type parses itself).
@@ -131,7 +302,14 @@ class _Builder:
         self.elements: list[Element] = []
         self.names: dict[str, Node] = {}
         self.nodes: list[str] = []
+        self.node_set: set[str] = set()
         self.cells: list[str] = []
+        self.cell_set: set[str] = set()
+
+    def add_node(self, n: str) -> None:
+        if n != GROUND and n not in self.node_set:
+            self.node_set.add(n)
+            self.nodes.append(n)
 
     def add(self, element: Element, name_node: Node) -> None:
         if element.name in self.names:
@@ -142,9 +320,10 @@ class _Builder:
                 + (f", line {first.line})" if first.line else ")"),
             )
         self.names[element.name] = name_node
+        if element.line is None:  # located for later messages (topology, assembly)
+            object.__setattr__(element, "line", name_node.line)
         for n in element.nodes:
-            if n != GROUND and n not in self.nodes:
-                self.nodes.append(n)
+            self.add_node(n)
         self.elements.append(element)
 
 
@@ -154,12 +333,13 @@ def _parse_cells(ctx: Context, sec: Node, b: _Builder) -> None:
         name = ctx.string(m["name"])
         if name in GROUND_NAMES:
             raise ctx.error(m["name"], f"{name!r} is the ground node and cannot be a cell")
-        if name in b.cells:
+        if name in b.cell_set:
             raise ctx.error(m["name"], f"duplicate cell name {name!r}")
-        if name in b.nodes:
+        if name in b.node_set:
             raise ctx.error(m["name"], f"cell name {name!r} is already used as a node")
         b.cells.append(name)
-        b.nodes.append(name)
+        b.cell_set.add(name)
+        b.add_node(name)
         t = ctx.temperature(m)
         gnd = (name, GROUND)
         c = ctx.quantity(m["C"], "F", positive=True)
@@ -197,7 +377,7 @@ def _parse_couplers(ctx: Context, sec: Node, b: _Builder) -> None:
         kind = kinds[0]
         a, bb = ctx.node_pair(m["between"])
         for n, sub in zip((a, bb), ctx.sequence(m["between"]), strict=True):
-            if n != GROUND and n not in b.nodes:
+            if n != GROUND and n not in b.node_set:
                 raise ctx.error(
                     sub, f"unknown node {n!r}: couplers join cells or nodes defined earlier"
                 )
@@ -277,23 +457,30 @@ def loads(text: str, file: str | None = None) -> Netlist:
     """Parse netlist YAML text. ``file`` names the source in error messages."""
     _load_extensions()
     ctx = Context(file)
-    root = _compose(text, ctx)
-    if root is None:
-        raise NetlistError("empty netlist: expected a mapping with 'format: spu-netlist/1'", file)
-    top = ctx.mapping(root, "a mapping at the top level")
+    try:
+        root = _compose(text, ctx)
+        if root is None:
+            raise NetlistError("empty netlist: expected a mapping with 'format: spu-netlist/1'",
+                               file)
+        top = ctx.mapping(root, "a mapping at the top level")
+    except NetlistError:
+        if looks_like_spice(text, file):
+            raise NetlistError(
+                "this is a SPICE deck, not a spu-netlist YAML file: convert it with "
+                "'spu spice import DECK -o netlist.yaml'", file,
+            ) from None
+        raise
     for k, v in top.items():
         if k not in TOP_KEYS and k not in SECTION_PARSERS:
-            raise ctx.error(
-                v,
-                f"unknown top-level key {k!r} (allowed: {', '.join(TOP_KEYS + tuple(SECTION_PARSERS))})",
-                k,
-            )
+            msg = unknown_key(k, TOP_KEYS + tuple(SECTION_PARSERS)).replace(
+                "unknown key", "unknown top-level key", 1)
+            raise ctx.error(v, msg, short(k, 24)[1:-1])
     if "format" not in top:
         raise NetlistError(f"missing 'format: {FORMAT}'", file, "format", 1)
     if top["format"].value != FORMAT:
         raise ctx.error(
             top["format"],
-            f"unsupported format {top['format'].value!r}: this version reads {FORMAT!r}",
+            f"unsupported format {short(top['format'])}: this version reads {FORMAT!r}",
         )
     name = (
         ctx.string(top["name"])
