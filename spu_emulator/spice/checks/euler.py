@@ -35,7 +35,8 @@ BLOCK_STEPS = 256
 class GivenNoise(SequentialNoise):
     """Normals served, in order, from arrays the caller feeds in (:meth:`feed`), for
     driving a :class:`~spu_emulator.integrate.simulate.Stepper` with a prescribed
-    sequence: a draw of m steps returns the next m rows fed."""
+    sequence: a draw of m steps returns the next m rows fed (whatever the sizes of the
+    pieces fed and drawn)."""
 
     def __init__(self, chains: int, dim: int, dtype: np.dtype = np.float64):
         super().__init__(np.random.default_rng(0), chains, dim, dtype)  # its rng is unused
@@ -46,19 +47,24 @@ class GivenNoise(SequentialNoise):
         """Append normals (m, chains, dim) to serve next."""
         self._queue.append(np.asarray(z, self.dtype))
 
-    def _fill(self, s: int, part: Array) -> None:
+    def draw(self, m: int, prefetch: int | None = None, chains: int | None = None) -> Array:
+        out = np.empty((m, self.chains if chains is None else chains, self.dim), self.dtype)
         k = 0
-        while k < part.shape[0]:
+        while k < m:
             if not self._queue:
                 raise RuntimeError("GivenNoise: more steps drawn than fed")
             head = self._queue[0]
-            take = min(part.shape[0] - k, head.shape[0] - self._offset)
-            part[k : k + take] = head[self._offset : self._offset + take]
+            take = min(m - k, head.shape[0] - self._offset)
+            out[k : k + take] = head[self._offset : self._offset + take]
             k += take
             self._offset += take
             if self._offset == head.shape[0]:
                 self._queue.popleft()
                 self._offset = 0
+        return out
+
+    def part(self, s: int, m: int, rows: int) -> Array:
+        return self.draw(m, chains=rows)
 
 
 @dataclass(frozen=True, eq=False)
