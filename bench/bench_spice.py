@@ -21,6 +21,7 @@ at the ngspice run's SE. Results go to stdout and, with ``--append``, under the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import time
 from pathlib import Path
@@ -30,13 +31,9 @@ import numpy as np
 from spu_emulator.circuit.assemble import assemble
 from spu_emulator.integrate import simulate
 from spu_emulator.netlist import load
-from spu_emulator.spice.compare import (
-    ValidateOptions,
-    batch_covariance,
-    statistics_deck,
-    statistics_plan,
-)
-from spu_emulator.spice.export import spice_names
+from spu_emulator.spice.checks import ValidateOptions
+from spu_emulator.spice.checks.base import node_states
+from spu_emulator.spice.checks.statistics import StatisticsCheck, batch_covariance, statistics_plan
 from spu_emulator.spice.run import ngspice_version, run_deck
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,16 +57,15 @@ def main() -> None:
     circuit = assemble(net)
     sde = circuit.to_sde()
     sigma = sde.stationary_covariance()[: sde.n_voltage, : sde.n_voltage]
-    nt, _, burn = statistics_plan(circuit, ValidateOptions())
+    plan = dataclasses.replace(statistics_plan(circuit, ValidateOptions()), duration=args.duration)
+    nt, burn = plan.interval, plan.burn_in
 
-    deck = statistics_deck(net, circuit.nodes, nt, args.duration, burn)
+    (deck,) = StatisticsCheck().decks(plan, net).values()
     t0 = time.perf_counter()
     res = run_deck(deck, timeout=3600)
     w_ng = time.perf_counter() - t0
-    plot = res.plot("transient")
-    names = spice_names(net)
-    keep = plot["time"].real >= burn - 0.5 * nt
-    x = np.stack([plot[names.voltage(n)].real[keep] for n in circuit.nodes], axis=1)
+    tt, x = node_states(net, res.plot("transient"), circuit.nodes)
+    x = x[tt >= burn - 0.5 * nt]
     cov_ng, se_ng, _ = batch_covariance(x, 20)
     s_ng = median_rel_se(cov_ng, se_ng, sigma)
     var_err_ng = np.diag(cov_ng) / np.diag(sigma) - 1

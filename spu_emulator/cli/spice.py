@@ -4,8 +4,8 @@
 - ``spu spice calibrate NETLIST -o ref.npz [--quick]``: run ngspice and store its
   outputs (with version and command) for ``spu validate --reference``;
 - ``spu validate NETLIST [--json] [--plot DIR] [--quick] [--seed N]
-  [--checks a,b] [--reference ref.npz]``: the three cross-checks; exit 0 on pass,
-  1 on fail, 2 on bad input or missing ngspice.
+  [--checks a,b] [--reference ref.npz]``: the cross-checks; exit 0 on pass, 1 on
+  fail or when no check could run, 2 on bad input or missing ngspice.
 """
 
 from __future__ import annotations
@@ -15,16 +15,14 @@ import sys
 
 import numpy as np
 
-from ..errors import InputError
-
 
 def _checks(text: str) -> tuple[str, ...]:
-    from ..spice.compare import CHECKS
+    from ..spice.checks import CHECK_NAMES
 
     items = tuple(s.strip() for s in text.split(",") if s.strip())
-    bad = [s for s in items if s not in CHECKS]
+    bad = [s for s in items if s not in CHECK_NAMES]
     if bad or not items:
-        raise argparse.ArgumentTypeError(f"choose from {', '.join(CHECKS)} (comma-separated)")
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(CHECK_NAMES)} (comma-separated)")
     return items
 
 
@@ -69,11 +67,13 @@ def _positive_points(text: str) -> float:
 
 def cmd_spice_calibrate(args: argparse.Namespace) -> int:
     from ..netlist import load
-    from ..spice.compare import ValidateOptions, compare_all, run_ngspice, save_outputs
+    from ..spice.checks import ValidateOptions
+    from ..spice.reference import save_outputs
+    from ..spice.validate import LIVE, compare_all
 
     net = load(args.netlist)
     opts = ValidateOptions(quick=args.quick, seed=args.seed)
-    outputs = run_ngspice(net, opts)
+    outputs = LIVE.run(net, opts)
     report = compare_all(net, outputs, opts)
     cmd = " ".join(
         ["spu", "spice", "calibrate", args.netlist, "-o", args.out]
@@ -89,6 +89,7 @@ def cmd_spice_calibrate(args: argparse.Namespace) -> int:
             "command": cmd,
             "ngspice_command": "ngspice -b deck.cir -r out.raw (one run per deck)",
             "passed": report.passed,
+            "status": report.status,
         },
     )
     print(report.table())
@@ -99,34 +100,19 @@ def cmd_spice_calibrate(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from ..io import dumps_json
     from ..netlist import load
-    from ..spice.compare import (
-        ValidateOptions,
-        compare_all,
-        load_outputs,
-        options_from_dict,
-        validate,
-    )
+    from ..spice.checks import StatisticsOptions, ValidateOptions
+    from ..spice.reference import compare_reference
+    from ..spice.validate import validate
 
     net = load(args.netlist)
     if args.reference:
-        try:
-            outputs, meta = load_outputs(args.reference)
-        except (OSError, KeyError, ValueError) as exc:
-            raise InputError(f"{args.reference}: not a calibration file ({exc})") from None
-        if meta.get("digest") != net.digest:
-            raise InputError(
-                f"{args.reference} was made from a different netlist than {args.netlist}"
-            )
-        opts = options_from_dict(meta.get("options", {}))
-        have = tuple(
-            c
-            for c in args.checks
-            if getattr(outputs, c) is not None or (c == "spectrum" and not net.is_linear)
-        )
-        report = compare_all(net, outputs, opts, have)
+        report = compare_reference(net, args.reference, args.checks)
     else:
-        opts = ValidateOptions(quick=args.quick, seed=args.seed,
-                               max_trnoise_points=args.max_trnoise_points)
+        opts = ValidateOptions(
+            quick=args.quick,
+            seed=args.seed,
+            statistics=StatisticsOptions(max_trnoise_points=args.max_trnoise_points),
+        )
         report = validate(net, opts, args.checks)
     if args.plot:
         from ..spice.plots import plot_report
@@ -142,7 +128,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add ``spice`` (``export``, ``calibrate``) and ``validate`` to the ``spu`` CLI."""
-    from ..spice.compare import CHECKS
+    from ..spice.checks import CHECK_NAMES
 
     sp = subparsers.add_parser("spice", help="SPICE bridge: export a netlist as an ngspice deck")
     ssub = sp.add_subparsers(dest="spice_command", metavar="SUBCOMMAND", parser_class=type(sp))
@@ -186,8 +172,8 @@ def register(subparsers) -> None:
     v.add_argument(
         "--checks",
         type=_checks,
-        default=CHECKS,
-        help=f"comma-separated subset of {','.join(CHECKS)} (default: all)",
+        default=CHECK_NAMES,
+        help=f"comma-separated subset of {','.join(CHECK_NAMES)} (default: all)",
     )
     v.add_argument(
         "--max-trnoise-points",

@@ -25,7 +25,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..errors import InputError
 from ..netlist.base import Waveform
+from ..units import K_B
 from .base import SDE
 
 Array = np.ndarray
@@ -136,3 +138,89 @@ class NonlinearSDE(SDE):
         a harmonic well is ≈ h·rate/2, here ≈ 0.5 % (Heun's is smaller)."""
         lam = self.linearized_rates()
         return float(0.01 / np.max(np.abs(lam)))
+
+    # ---- facts for choosing steps, run lengths and references -------------------
+
+    def thermal_charges(self) -> Array:
+        """Thermal charge scale q_s (C) of every node (n,): the root of
+        J2 q² + J4 q⁴ = k_B T / 2 (T the bath), i.e. the rms charge of the uncoupled
+        well to within a factor of order one. O(n)."""
+        kt = K_B * self.temperature
+        out = np.empty(self.dim)
+        for i, (j2, j4) in enumerate(zip(self.J2, self.J4, strict=True)):
+            if j4 > 0:
+                x = (-j2 + np.sqrt(j2**2 + 2.0 * j4 * kt)) / (2.0 * j4)
+            elif j4 == 0 and j2 > 0:
+                x = kt / (2.0 * j2)
+            else:
+                raise InputError(
+                    f"node {self.nodes[i]!r}: its energy J2 q² + J4 q⁴ must be confining "
+                    f"(J4 > 0, or J4 = 0 and J2 > 0), got J2={j2:g}, J4={j4:g}"
+                )
+            out[i] = np.sqrt(x)
+        return out
+
+    def eigenvalues(self) -> Array:
+        """Eigenvalues of the drift's Jacobian −G H linearized where the charge actually
+        is: H = diag(2 J2 + 12 J4 q_s²) + J_c, the energy's Hessian at the thermal charge
+        q_s of every node (the quartic stiffens a well several-fold there). O(n³)."""
+        q = self.thermal_charges()
+        h_eff = np.diag(2.0 * self.J2 + 12.0 * self.J4 * q**2) + self.Jc
+        return np.linalg.eigvals(-self.G @ h_eff)
+
+    def timescales(self) -> tuple[float, float]:
+        """(fastest, slowest) time (s): 1/|λ| of :meth:`eigenvalues` for the fastest,
+        and for the slowest the slower of that and of the Jacobian at q = 0 (when the
+        Hessian there, diag(2 J2) + J_c, is positive definite). O(n³)."""
+        lam = np.abs(self.eigenvalues())
+        fastest = float(1.0 / lam.max())
+        slowest = float(1.0 / lam.min())
+        h0 = np.diag(2.0 * self.J2) + self.Jc
+        if np.all(np.linalg.eigvalsh(0.5 * (h0 + h0.T)) > 0):
+            slowest = max(slowest, float(1.0 / np.abs(np.linalg.eigvals(-self.G @ h0)).min()))
+        return fastest, slowest
+
+    def fastest_time(self) -> float:
+        """The fastest time of :meth:`timescales` (s)."""
+        return self.timescales()[0]
+
+    def relaxation_time(self) -> float:
+        """The slowest time of :meth:`timescales` (s)."""
+        return self.timescales()[1]
+
+    def bias_end(self) -> float:
+        """Time (s) of the last breakpoint of any time-dependent bias (0 if none): after
+        it the drift no longer depends on time."""
+        return max((max(w.times) for w in self.bias_waveforms if not w.constant), default=0.0)
+
+    def obeys_fdt(self) -> bool:
+        """Whether the noise is the bath's own: B Bᵀ = 2 k_B T G (every resistor at the
+        bath temperature, no injected noise), so that the stationary law is Boltzmann."""
+        target = 2.0 * K_B * self.temperature * self.G
+        scale = max(float(np.abs(target).max()), 1e-300)
+        return bool(np.abs(self.B @ self.B.T - target).max() <= 1e-9 * scale)
+
+    def boltzmann_covariance(self, points: int = 161) -> Array | None:
+        """Covariance (n, n) of the Boltzmann law exp(−(E(q) − c·q) / k_B T), c = G⁻¹ I(∞)
+        (I(∞) = I_dc + G_b V_b(∞), the bias after its protocol), by quadrature on a grid
+        of ``points`` per node over ±8 thermal charges. The exact stationary law when
+        :meth:`obeys_fdt`; None where it does not, where G is singular, or for n > 3.
+        Cost O(pointsⁿ · n)."""
+        n = self.dim
+        if n > 3 or not self.obeys_fdt():
+            return None
+        try:
+            c = np.linalg.solve(self.G, self.bias_current(np.inf))
+        except np.linalg.LinAlgError:
+            return None
+        qs = self.thermal_charges()
+        axes = [np.linspace(-8 * s, 8 * s, points) for s in qs]
+        grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
+        energy = self.energy(grid) - grid @ c
+        w = np.exp(-(energy - energy.min()) / (K_B * self.temperature))
+        w /= w.sum()
+        flat_q = grid.reshape(-1, n)
+        flat_w = w.reshape(-1)
+        mean = flat_w @ flat_q
+        d = flat_q - mean
+        return (d * flat_w[:, None]).T @ d

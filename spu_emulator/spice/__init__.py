@@ -1,0 +1,4 @@
+"""The SPICE bridge: ``export`` (netlist → deck, pure text), ``run`` (ngspice in batch
+mode), ``checks`` (the cross-checks, one module each, behind one interface),
+``validate`` (the one driver and its report), ``reference`` (stored ngspice outputs)
+and ``plots`` (figures of a report)."""

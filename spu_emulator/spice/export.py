@@ -54,7 +54,6 @@ from ..circuit.assemble import NoiseSpec, assemble
 from ..errors import InputError
 from ..netlist.base import GROUND_NAMES, Element
 from ..netlist.schema import EnergyCoupler, Netlist, NonlinearCapacitor
-from ..units import K_B
 
 Array = np.ndarray
 
@@ -133,38 +132,19 @@ def spice_names(netlist: Netlist) -> SpiceNames:
     return SpiceNames(nodes=nodes, elements=elements, aux=aux, charges=charges)
 
 
-def thermal_charges(netlist: Netlist) -> dict[str, float]:
-    """Thermal charge scale q_s (C) of every nonlinear-capacitor node: the root of
-    J2 q² + J4 q⁴ = k_B T / 2 (T the bath), i.e. the rms charge of the uncoupled
-    well to within a factor of order one. Used to scale charge nodes and tolerances."""
-    kt = K_B * netlist.temperature
-    out: dict[str, float] = {}
-    for e in netlist.elements:
-        if not isinstance(e, NonlinearCapacitor):
-            continue
-        if e.J4 > 0:
-            x = (-e.J2 + np.sqrt(e.J2**2 + 2.0 * e.J4 * kt)) / (2.0 * e.J4)
-        elif e.J4 == 0 and e.J2 > 0:
-            x = kt / (2.0 * e.J2)
-        else:
-            raise InputError(
-                f"nonlinear capacitor {e.name!r}: its energy J2 q² + J4 q⁴ must be confining "
-                f"(J4 > 0, or J4 = 0 and J2 > 0), got J2={e.J2:g}, J4={e.J4:g}"
-            )
-        out[e.nodes[0]] = float(np.sqrt(x))
-    return out
-
-
 #: Target voltage of the thermal charge on a SPICE charge node (V).
 CHARGE_NODE_VOLTS = 0.1
 
 
 def charge_capacitances(netlist: Netlist) -> dict[str, float]:
-    """C_aux (F) of every charge node: the power of ten nearest q_s / 0.1 V, so the
+    """C_aux (F) of every charge node of a nonlinear netlist: the power of ten nearest
+    q_s / 0.1 V, q_s the node's thermal charge
+    (:meth:`~spu_emulator.sde.nonlinear.NonlinearSDE.thermal_charges`), so the
     node's thermal charge reads as ~0.1 V (ngspice's default vntol is 1 µV)."""
+    sde = assemble(netlist).to_sde()
     return {
         n: float(10.0 ** np.round(np.log10(q / CHARGE_NODE_VOLTS)))
-        for n, q in thermal_charges(netlist).items()
+        for n, q in zip(sde.nodes, sde.thermal_charges(), strict=True)
     }
 
 
@@ -343,18 +323,19 @@ def to_spice(
                 f"{netlist.source or netlist.name}: a .noise analysis does not apply to a "
                 "nonlinear netlist (export it with a transient analysis)"
             )
-        caux = charge_capacitances(netlist)
+        charged = {e.nodes[0] for e in netlist.elements if isinstance(e, NonlinearCapacitor)}
         for e in netlist.elements:
             if isinstance(e, NonlinearCapacitor) and e.nodes[1] not in GROUND_NAMES:
                 raise InputError(f"nonlinear capacitor {e.name!r} must go to ground (gnd)")
             if isinstance(e, EnergyCoupler):
                 a, b = e.nodes
-                if a not in caux or b not in caux:
+                if a not in charged or b not in charged:
                     raise InputError(
                         f"energy coupler {e.name!r}: both nodes need a nonlinear capacitor"
                     )
                 terms.setdefault(a, []).append((b, e.J))
                 terms.setdefault(b, []).append((a, e.J))
+        caux = charge_capacitances(netlist)
         lines.append(
             "* charge nodes (q = C_aux*v): "
             + ", ".join(f"{n}->{names.charges[n]} (C_aux {fmt(c)})" for n, c in caux.items())
@@ -438,13 +419,12 @@ def export(netlist: Netlist, *, transient_noise: TrNoise | None = None) -> str:
     A nonlinear netlist gets a transient instead (``.noise`` does not apply): trnoise
     sources at interval NT (``transient_noise``, default fastest time / 20), 20
     slowest times plus the bias protocol, saving every node voltage and charge node
-    (:func:`spu_emulator.spice.nonlinear.timescales`)."""
+    (:meth:`~spu_emulator.sde.nonlinear.NonlinearSDE.timescales`)."""
     if not netlist.is_linear:
-        from .nonlinear import bias_end, timescales
-
-        fastest, slowest = timescales(netlist)
+        sde = assemble(netlist).to_sde()
+        fastest, slowest = sde.timescales()
         nt = transient_noise.interval if transient_noise else float(f"{fastest / 20.0:.3g}")
-        stop = float(f"{bias_end(netlist) + 20.0 * slowest:.3g}")
+        stop = float(f"{sde.bias_end() + 20.0 * slowest:.3g}")
         an = TransientAnalysis(nt, stop, nt, save=tuple(netlist.nodes))
         return to_spice(netlist, an, TrNoise(nt))
     first = netlist.cells[0] if netlist.cells else netlist.nodes[0]

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import InputError, MissingDependencyError
 from ..io import atomic_path
-from .compare import ValidationReport
+from .validate import ValidationReport
 
 
 def _plt():
@@ -47,7 +47,7 @@ def plot_report(report: ValidationReport, out_dir: str | os.PathLike[str]) -> li
     paths: list[str] = []
     for c in report.checks:
         a = c.arrays
-        if not c.info.get("applicable", True):
+        if not c.ran:
             continue  # e.g. the spectrum of a nonlinear netlist: nothing to plot
         if c.name == "spectrum":
             nodes = [r["node"] for r in c.rows]
@@ -101,9 +101,7 @@ def plot_report(report: ValidationReport, out_dir: str | os.PathLike[str]) -> li
             bx.set_xlabel("time (µs)")
             paths.append(_save(fig, out / "validate_waveform.png"))
         elif c.name == "statistics":
-            se, s_emu, s_ng = a["se"], a["cov_emulator"], a["cov_ngspice"]
-            scale = np.sqrt(np.outer(np.diag(s_emu), np.diag(s_emu)))
-            allow = report.options.trnoise_bias * scale + report.options.stats_k * se
+            s_emu, s_ng, allow = a["cov_emulator"], a["cov_ngspice"], a["allowance"]
             fig, axes = plt.subplots(1, 3, figsize=(13, 4))
             vmax = np.abs(s_emu).max()
             for axx, m, title in (
@@ -116,7 +114,9 @@ def plot_report(report: ValidationReport, out_dir: str | os.PathLike[str]) -> li
             im = axes[2].imshow((s_ng - s_emu) / allow, cmap="RdBu_r", vmin=-1, vmax=1)
             axes[2].set_title("difference / allowance (|·| ≤ 1 passes)")
             fig.colorbar(im, ax=axes[2], shrink=0.8)
-            fig.suptitle(f"{report.netlist}: voltage covariance (V²)")
+            charge = str(c.info.get("quantity", "")).startswith("charge")
+            what = "charge covariance (C²)" if charge else "voltage covariance (V²)"
+            fig.suptitle(f"{report.netlist}: {what}")
             paths.append(_save(fig, out / "validate_covariance.png"))
         plt.close("all")
     return paths

@@ -13,24 +13,24 @@ import pytest
 from spu_emulator.circuit import assemble
 from spu_emulator.cli import main
 from spu_emulator.netlist import load, loads
-from spu_emulator.spice.compare import (
-    SpiceOutputs,
-    StatisticsData,
-    ValidateOptions,
-    _frequency_band,
-    batch_covariance,
-    compare_all,
+from spu_emulator.spice.checks import ValidateOptions
+from spu_emulator.spice.checks.spectrum import (
+    SpectrumCheck,
+    frequency_band,
     integrate_spectrum,
-    load_outputs,
     merge_sweeps,
-    options_from_dict,
     resonance_sweeps,
-    spectrum_decks,
+)
+from spu_emulator.spice.checks.statistics import (
+    StatisticsData,
+    batch_covariance,
     statistics_bias,
     statistics_plan,
     statistics_skip_reason,
 )
+from spu_emulator.spice.reference import load_outputs, options_from_dict
 from spu_emulator.spice.run import read_raw
+from spu_emulator.spice.validate import SpiceOutputs, compare_all
 
 ROOT = Path(__file__).resolve().parents[2]
 CAL = ROOT / "calibration" / "spice"
@@ -111,7 +111,7 @@ def test_statistics_allowance_rejects_a_few_percent_only_with_small_errors():
             duration=1e-3,
             burn_in=1e-5,
         )
-        report = compare_all(net, dataclasses.replace(out, statistics=data), opts, ("statistics",))
+        report = compare_all(net, out.with_data(statistics=data), opts, ("statistics",))
         assert report.passed is ok
 
 
@@ -147,8 +147,8 @@ def test_spectrum_grid_integrates_any_q_to_the_lyapunov_variance(ra, rb):
     c = assemble(loads(HIGH_Q % (ra, rb)))
     sde = c.to_sde()
     opts = ValidateOptions()
-    lo, hi = _frequency_band(c, opts)
-    log_f = np.logspace(np.log10(lo), np.log10(hi), int(np.log10(hi / lo) * opts.points_per_decade) + 1)
+    lo, hi = frequency_band(c, opts)
+    log_f = np.logspace(np.log10(lo), np.log10(hi), int(np.log10(hi / lo) * opts.spectrum.points_per_decade) + 1)
     parts = [(log_f, sde.node_psd(log_f))]
     for n, fa, fb in resonance_sweeps(c, opts):
         g = np.linspace(fa, fb, n)
@@ -163,8 +163,9 @@ def test_resonance_sweeps_only_where_the_log_grid_is_too_coarse():
     cell gets nested windows around each of its two modes."""
     spu8 = assemble(load(ROOT / "netlists" / "spu8.yaml"))
     assert resonance_sweeps(spu8, ValidateOptions()) == ()
-    assert all(" lin " not in d for d in spectrum_decks(load(ROOT / "netlists" / "spu8.yaml"), spu8,
-                                                        ValidateOptions()).values())
+    spectrum = SpectrumCheck()
+    decks = spectrum.decks(spectrum.plan(spu8, ValidateOptions()), load(ROOT / "netlists" / "spu8.yaml"))
+    assert all(" lin " not in d for d in decks.values())
     high = assemble(loads(HIGH_Q % ("1 megOhm", "30 megOhm")))
     sw = resonance_sweeps(high, ValidateOptions())
     assert len(sw) >= 2 * 4 and all(n == 81 and 0 < a < b for n, a, b in sw)
@@ -178,20 +179,78 @@ def test_statistics_check_budget_and_high_q():
     spu8 = assemble(load(ROOT / "netlists" / "spu8.yaml"))
     quick = ValidateOptions(quick=True)
     assert statistics_skip_reason(spu8, quick) is None and statistics_bias(spu8, quick) == 0.03
-    nt, duration, burn = statistics_plan(spu8, quick)
-    assert (duration + burn) / nt < 2e6
+    plan = statistics_plan(spu8, quick)
+    assert (plan.duration + plan.burn_in) / plan.interval < 2e6
     high = assemble(loads(HIGH_Q % ("1 megOhm", "30 megOhm")))
-    nt, duration, burn = statistics_plan(high, quick)
-    assert (duration + burn) / nt == pytest.approx(2e6, rel=1e-2)
+    plan = statistics_plan(high, quick)
+    assert (plan.duration + plan.burn_in) / plan.interval == pytest.approx(2e6, rel=1e-2)
     reason = statistics_skip_reason(high, quick)
     assert reason.startswith("not run:") and "damping" in reason
-    budget = ValidateOptions(quick=True, max_trnoise_points=1e4, trnoise_interval=1e-9)
+    budget = quick.with_values(max_trnoise_points=1e4, trnoise_interval=1e-9)
     assert "relaxation times" in statistics_skip_reason(spu8, budget)
     net = loads(HIGH_Q % ("1 megOhm", "30 megOhm"))
     report = compare_all(net, SpiceOutputs(), quick, ("statistics",))
     (check,) = report.checks
-    assert report.passed and not check.info["applicable"] and check.summary == reason
+    # a check that did not run is not a pass, nor is a report in which nothing ran
+    assert check.status == "not run" and not check.passed and check.reason == reason
+    assert report.status == "not run" and not report.passed
+    assert not check.info["applicable"] and check.summary == reason
     assert "n/a" in report.table()
+
+
+HIGH_Q_NET = HIGH_Q % ("1 megOhm", "30 megOhm")
+
+
+def test_check_that_cannot_run_is_reported_not_run_not_passed(tmp_path, capsys):
+    """Statistics on a very high-Q design cannot run: its verdict is "not run" with
+    the reason, in the report, its JSON and its table; it never counts as passed. With
+    a passing check beside it the report passes (saying what did not run); alone, the
+    report is "not run" and `spu validate` exits 1 (no ngspice is needed for that)."""
+    net = loads(HIGH_Q_NET)
+    quick = ValidateOptions(quick=True)
+    reason = statistics_skip_reason(assemble(net), quick)
+    spec = StatisticsData(cov=np.eye(1), se=np.eye(1), mean=np.zeros(1), nodes=("a",),
+                          samples=1, interval=1.0, duration=1.0, burn_in=0.0)
+    report = compare_all(net, SpiceOutputs({"statistics": spec}), quick)
+    by = {c.name: c for c in report.checks}
+    assert by["statistics"].status == "not run" and by["statistics"].reason == reason
+    # no spectrum or waveform data in these outputs: not run either, saying so
+    assert by["spectrum"].status == by["waveform"].status == "not run"
+    assert "no ngspice spectrum data" in by["spectrum"].reason
+    assert report.status == "not run" and not report.passed
+    d = report.to_dict()
+    assert d["status"] == "not run" and d["passed"] is False
+    for c in d["checks"]:
+        assert c["status"] == "not run" and c["passed"] is False and c["reason"] == c["summary"]
+    table = report.table()
+    assert "  statistics  n/a" in table and reason in table
+    assert table.splitlines()[-1].startswith("NOT RUN") and "PASS" not in table
+
+    # the CLI: JSON status per check, table, exit status 1 when nothing ran
+    path = tmp_path / "high_q.yaml"
+    path.write_text(HIGH_Q_NET)
+    assert main(["validate", str(path), "--quick", "--checks", "statistics", "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "not run" and out["passed"] is False
+    (stats,) = out["checks"]
+    assert stats["status"] == "not run" and stats["passed"] is False
+    assert stats["reason"] == reason and stats["info"]["applicable"] is False
+    assert main(["validate", str(path), "--quick", "--checks", "statistics"]) == 1
+    text = capsys.readouterr().out
+    assert "  statistics  n/a" in text and "not run" in text and reason in text
+    assert text.splitlines()[-1].startswith("NOT RUN")
+
+
+def test_not_run_check_beside_a_passing_one():
+    """A report whose checks that ran all passed passes, and names what did not run."""
+    net, out, opts, _ = _reference("spu8")
+    skipped = opts.with_values(max_trnoise_points=1e4, trnoise_interval=1e-9)
+    report = compare_all(net, out, skipped, ("waveform", "statistics"))
+    wave, stats = report.checks
+    assert wave.status == "pass" and stats.status == "not run" and not stats.passed
+    assert report.status == "pass" and report.passed
+    assert report.table().splitlines()[-1] == "PASS (not run: statistics)"
+    assert [c["status"] for c in report.to_dict()["checks"]] == ["pass", "not run"]
 
 
 def test_validate_option_errors_exit_2(capsys):
@@ -261,3 +320,31 @@ def test_cli_reference_mode(capsys):
     )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "different netlist" in err
+
+
+def test_validation_doc_python_example_runs(monkeypatch):
+    """The "From Python" example of docs/validation.md runs as written (no ngspice)."""
+    import re
+
+    monkeypatch.chdir(ROOT)
+    doc = (ROOT / "docs" / "validation.md").read_text()
+    section = doc[doc.index("## From Python") :]
+    (code,) = re.findall(r"```python\n(.*?)```", section[: section.index("\n## ", 3)], re.S)
+    exec(compile(code, "docs/validation.md", "exec"), {})
+
+
+def test_reference_file_round_trip(tmp_path):
+    """A reference file written by save_outputs reads back to the same data and verdicts."""
+    from spu_emulator.spice.reference import compare_reference, save_outputs
+
+    net, out, opts, meta = _reference("spu8")
+    path = tmp_path / "spu8.npz"
+    save_outputs(str(path), out, net, opts, {"command": meta["command"]})
+    back, meta2 = load_outputs(str(path))
+    assert options_from_dict(meta2["options"]) == opts and meta2["digest"] == net.digest
+    for name in ("spectrum", "waveform", "statistics"):
+        a, b = out.get(name), back.get(name)
+        for key, arr in a.to_npz()[0].items():
+            np.testing.assert_array_equal(arr, b.to_npz()[0][key])
+    report = compare_reference(net, str(path))
+    assert [c.metric for c in report.checks] == [c.metric for c in compare_all(net, out, opts).checks]

@@ -182,7 +182,8 @@ def test_fmt_round_trips():
 
 def test_import_does_not_load_pyspice_or_matplotlib():
     code = (
-        "import sys, spu_emulator, spu_emulator.spice.export, spu_emulator.spice.compare, "
+        "import sys, spu_emulator, spu_emulator.spice.export, spu_emulator.spice.validate, "
+        "spu_emulator.spice.reference, spu_emulator.spice.plots, "
         "spu_emulator.spice.run, spu_emulator.cli.spice, spu_emulator.integrate.driven; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PySpice', 'matplotlib')]; "
         "print(bad); sys.exit(1 if bad else 0)"

@@ -14,9 +14,10 @@ import pytest
 
 from spu_emulator.cli import main
 from spu_emulator.netlist import load
-from spu_emulator.spice.compare import ValidateOptions, validate
+from spu_emulator.spice.checks import ValidateOptions
 from spu_emulator.spice.export import export
 from spu_emulator.spice.run import INSTALL_HINT, ngspice_available, run_deck
+from spu_emulator.spice.validate import SpiceRun, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 LINEAR = sorted(p.stem for p in (ROOT / "netlists").glob("*.yaml") if load(p).is_linear)
@@ -58,7 +59,7 @@ def test_planted_capacitor_in_deck_fails_naming_the_node():
     """Export, change one capacitor by 2% in the deck text: spectrum and waveform fail at it."""
     net = load(ROOT / "netlists" / "spu8.yaml")
     report = validate(
-        net, QUICK, ("spectrum", "waveform"), deck_filter=_scale_capacitor("c_n3_c", 1.02)
+        net, QUICK, ("spectrum", "waveform"), SpiceRun(deck_filter=_scale_capacitor("c_n3_c", 1.02))
     )
     assert not report.passed
     for check in report.checks:
@@ -73,7 +74,7 @@ def test_planted_temperature_fails_naming_the_node():
     els = tuple(
         dataclasses.replace(e, temperature=400.0) if e.name == "a.R" else e for e in net.elements
     )
-    report = validate(net, QUICK, ("spectrum", "waveform"), spice_netlist=net.replace(elements=els))
+    report = validate(net, QUICK, ("spectrum", "waveform"), SpiceRun(netlist=net.replace(elements=els)))
     for check in report.checks:
         assert not check.passed and check.worst == "node a", check.summary
 

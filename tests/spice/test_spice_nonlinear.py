@@ -8,6 +8,7 @@ J2 changed by 2% fails the waveform check at that node, the exported deck runs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -16,21 +17,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from spu_emulator.circuit.assemble import assemble
 from spu_emulator.cli import main
 from spu_emulator.errors import InputError
-from spu_emulator.integrate.driven import simulate_driven_nonlinear
+from spu_emulator.integrate.driven import input_matrix, simulate_driven_nonlinear
 from spu_emulator.netlist import load, loads
-from spu_emulator.spice import nonlinear as nl
-from spu_emulator.spice.compare import ValidateOptions, load_outputs, validate
+from spu_emulator.spice.checks import ValidateOptions, WaveformOptions
+from spu_emulator.spice.checks.euler import GivenNoise, euler_covariance
+from spu_emulator.spice.checks.waveform import WaveformCheck
 from spu_emulator.spice.export import (
     NoiseAnalysis,
     charge_capacitances,
     export,
     noise_source_table,
-    thermal_charges,
     to_spice,
 )
+from spu_emulator.spice.reference import load_outputs
 from spu_emulator.spice.run import INSTALL_HINT, ngspice_available, run_deck
+from spu_emulator.spice.validate import SpiceRun, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIR = ROOT / "netlists" / "nonlinear_pair.yaml"
@@ -95,7 +99,8 @@ def test_golden_nonlinear_export(pair):
 
 
 def test_charge_nodes_read_thermal_charge_as_tenth_of_a_volt(pair):
-    qs, caux = thermal_charges(pair), charge_capacitances(pair)
+    sde = assemble(pair).to_sde()
+    qs, caux = dict(zip(sde.nodes, sde.thermal_charges(), strict=True)), charge_capacitances(pair)
     assert set(qs) == {"a", "b"}
     for n in qs:
         assert 0.03 < qs[n] / caux[n] < 0.35  # power of ten nearest 0.1 V
@@ -105,11 +110,12 @@ def test_charge_nodes_read_thermal_charge_as_tenth_of_a_volt(pair):
 
 
 def test_noise_table_matches_nonlinear_sde(pair):
-    sde = nl.nonlinear_sde(pair)
+    sde = assemble(pair).to_sde()
     table = noise_source_table(pair)
     assert [s.label for s in table] == ["Ra", "Rb"]
+    # each noise column of B is ±sqrt(q) at the resistor's nodes
     np.testing.assert_allclose(
-        nl.emulator_intensities(sde), [s.intensity for s in table], rtol=1e-14
+        np.abs(sde.B).max(axis=0) ** 2, [s.intensity for s in table], rtol=1e-14
     )
 
 
@@ -128,11 +134,13 @@ def test_nonlinear_driven_oracle_converges_and_matches_linear_limit():
     """With J4 = 0 and no coupler the ODE is linear: the DOP853 oracle must agree with
     the closed-form response to a PWL current (and converge with rtol)."""
     net = load(PAIR)
-    sde = nl.nonlinear_sde(net)
-    t, z = nl.waveform_grid(net, ValidateOptions(waveform_samples=200))
+    circuit = assemble(net)
+    sde = circuit.to_sde()
+    plan = WaveformCheck().plan(circuit, ValidateOptions(waveform=WaveformOptions(200)))
+    t, z = plan.t, plan.z
     h = t[1] - t[0]
-    u = z * np.sqrt(nl.emulator_intensities(sde) / h)
-    Bu = nl.emulator_input_matrix(sde)
+    u = z * np.sqrt(circuit.intensities / h)
+    Bu = input_matrix(circuit, sde)
     scale = np.array([6e-17, 6e-17])
     fine = simulate_driven_nonlinear(sde, t, u, input_matrix=Bu, rtol=1e-12, scale=scale)
     coarse = simulate_driven_nonlinear(sde, t, u, input_matrix=Bu, rtol=1e-8, scale=scale)
@@ -149,11 +157,12 @@ elements:
 """,
         "lin.yaml",
     )
-    s1 = nl.nonlinear_sde(lin)
+    c1 = assemble(lin)
+    s1 = c1.to_sde()
     tt = np.linspace(0, 5e-9, 51)
     cur = np.full((tt.size, 1), 1e-9)
     tr = simulate_driven_nonlinear(
-        s1, tt, cur, input_matrix=nl.emulator_input_matrix(s1), rtol=1e-10, scale=1e-18
+        s1, tt, cur, input_matrix=input_matrix(c1, s1), rtol=1e-10, scale=1e-18
     )
     tau = 1e3 / 1e12
     np.testing.assert_allclose(tr.states[:, 0], 1e-9 * tau * (1 - np.exp(-tt / tau)), rtol=1e-8)
@@ -163,8 +172,9 @@ def test_euler_reference_agrees_with_boltzmann(pair):
     """The statistics reference (Euler–Maruyama + Richardson) reproduces the exact
     Boltzmann covariance within 4 of its standard errors; Euler's own bias at h is
     of order h·rate and is what Richardson removes."""
-    emu = nl.euler_covariance(pair, seed=3)
-    boltz = nl.boltzmann_covariance(pair)
+    sde = assemble(pair).to_sde()
+    emu = euler_covariance(sde, seed=3)
+    boltz = sde.boltzmann_covariance()
     assert boltz is not None
     scale = np.sqrt(np.outer(np.diag(boltz), np.diag(boltz)))
     assert np.all(np.abs(emu.cov - boltz) <= 4 * emu.se + 1e-3 * scale)
@@ -174,7 +184,7 @@ def test_euler_reference_agrees_with_boltzmann(pair):
 def test_cli_validate_reference(capsys, pair):
     """The stored ngspice outputs pass; the spectrum check reads "not applicable"."""
     outputs, meta = load_outputs(str(REFERENCE))
-    assert meta["digest"] == pair.digest and outputs.spectrum is None
+    assert meta["digest"] == pair.digest and outputs.get("spectrum") is None
     code = main(["validate", str(PAIR), "--reference", str(REFERENCE), "--json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["passed"]
@@ -182,8 +192,42 @@ def test_cli_validate_reference(capsys, pair):
     assert [spec["check"], wave["check"], stats["check"]] == ["spectrum", "waveform", "statistics"]
     assert spec["info"]["applicable"] is False
     assert "not applicable (nonlinear)" in spec["summary"]
+    # the spectrum did not run: not a pass, and the reason is given
+    assert spec["status"] == "not run" and spec["passed"] is False
+    assert spec["reason"] == spec["summary"] and report["status"] == "pass"
+    assert wave["status"] == stats["status"] == "pass"
     assert wave["metric"] < 1e-4  # measured 8.8e-6
     assert stats["metric"] <= 1.0
+    assert main(["validate", str(PAIR), "--reference", str(REFERENCE)]) == 0
+    table = capsys.readouterr().out
+    assert "  spectrum    n/a" in table and "not run" in table
+    assert table.splitlines()[-1] == "PASS (not run: spectrum)"
+
+
+def test_boltzmann_covariance_only_where_the_noise_is_the_baths(pair):
+    """The quadrature applies when B Bᵀ = 2 k_B T G: not with a resistor at another
+    temperature, nor with injected noise."""
+    sde = assemble(pair).to_sde()
+    assert sde.obeys_fdt() and sde.boltzmann_covariance() is not None
+    hot = pair.replace(elements=tuple(
+        dataclasses.replace(e, temperature=400.0) if e.name == "Rb" else e for e in pair.elements
+    ))
+    hot_sde = assemble(hot).to_sde()
+    assert not hot_sde.obeys_fdt() and hot_sde.boltzmann_covariance() is None
+    fastest, slowest = sde.timescales()
+    assert sde.fastest_time() == fastest < slowest == sde.relaxation_time()
+    assert sde.bias_end() == pytest.approx(1e-9)
+
+
+def test_given_noise_serves_what_was_fed_in_any_draw_sizes():
+    noise = GivenNoise(chains=3, dim=2)
+    z = np.arange(5 * 3 * 2, dtype=float).reshape(5, 3, 2)
+    noise.feed(z[:2])
+    noise.feed(z[2:])
+    got = np.concatenate([noise.draw(3), noise.draw(1), noise.draw(1)])
+    np.testing.assert_array_equal(got, z)
+    with pytest.raises(RuntimeError, match="more steps drawn than fed"):
+        noise.draw(1)
 
 
 # ---- live -----------------------------------------------------------------------
@@ -205,7 +249,7 @@ def test_live_validate_passes(pair):
 @pytest.mark.parametrize(("element", "node"), [("b_na", "a"), ("b_nb", "b")])
 def test_live_planted_j2_fails_naming_the_node(pair, element, node):
     """J2 of one NC changed by 2% in the deck: the waveform check fails at its node."""
-    report = validate(pair, QUICK, ("waveform",), deck_filter=_scale_j2(element, 1.02))
+    report = validate(pair, QUICK, ("waveform",), SpiceRun(deck_filter=_scale_j2(element, 1.02)))
     (wave,) = report.checks
     assert not wave.passed and wave.worst == f"node {node}", wave.summary
     assert wave.metric > 3 * wave.tolerance
