@@ -15,6 +15,7 @@ from .errors import InputError
 from .integrate import SaveAt, Trajectory, simulate
 from .integrate.progress import Progress
 from .netlist.schema import Netlist
+from .resources import Budget
 from .sampling.estimators import covariance_with_errors
 
 
@@ -88,6 +89,7 @@ def run_simulation(
     float32: bool = False,
     progress: Progress | None = None,
     x0: np.ndarray | None = None,
+    budget: Budget | None = None,
 ) -> Trajectory:
     """Simulate a netlist with ``method`` (default: exact for linear circuits, euler
     for nonlinear ones) at step ``dt`` (default: the SDE's own for that method).
@@ -95,6 +97,11 @@ def run_simulation(
     unless ``x0`` ((n,) or (chains, n), SI units in state order) is given."""
     if not (np.isfinite(duration) and duration > 0):
         raise InputError(f"must be positive, got {duration}", "duration")
+    if not (np.isfinite(burn_in) and burn_in >= 0):
+        raise InputError(f"must be non-negative, got {burn_in}", "burn_in")
+    if burn_in >= duration:
+        raise InputError(f"{burn_in:g} s is not shorter than the duration ({duration:g} s): "
+                         "no state would be kept", "burn_in")
     sde = assemble(netlist).to_sde()
     method = method or sde.default_method
     h = dt if dt is not None else sde.default_dt(method)
@@ -114,6 +121,7 @@ def run_simulation(
         save=SaveAt(every=save_every, t_start=burn_in),
         dtype=np.float32 if float32 else np.float64,
         progress=progress,
+        budget=budget,
     )
 
 

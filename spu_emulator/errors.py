@@ -21,8 +21,9 @@ class InputError(SPUError):
     """Bad user input that is not a netlist: a matrix file, a parameter value, a model file.
 
     ``param`` names the offending parameter of the library call (``duration``,
-    ``x0``); the message then reads ``"<param>: <message>"``. The CLI shows the
-    command-line flag that sets that parameter instead (``--duration: ...``).
+    ``x0``); the message then reads ``"<param>: <message>"``. Other parameters the
+    message mentions are written in backticks (```chains```). The CLI shows the
+    command-line flags that set those parameters instead (``--duration: ...``).
     """
 
     def __init__(self, message: str, param: str | None = None):

@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,17 +21,49 @@ import numpy as np
 from .errors import InputError
 
 
+def _plain_mode(dest: Path) -> int:
+    """The permissions a plain ``open(dest, "w")`` would leave: an existing file keeps
+    its mode, a new one gets 0o666 minus the umask."""
+    try:
+        return stat.S_IMODE(dest.stat().st_mode)
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def check_output(path: str | os.PathLike[str], need: float = 0.0) -> Path:
+    """Refuse, before any work, an output that cannot be written: its directory must
+    exist and be writable, the path must not be a directory, and ``need`` bytes must
+    fit on the disk. Returns the path."""
+    dest = Path(path)
+    parent = dest.parent if str(dest.parent) else Path(".")
+    if dest.is_dir():
+        raise InputError(f"{dest}: is a directory; give a file name")
+    if not parent.is_dir():
+        raise InputError(f"{dest}: output directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{dest}: cannot write into {parent} (permission denied or read-only)")
+    if dest.exists() and not os.access(dest, os.W_OK):
+        raise InputError(f"{dest}: the file exists and is not writable")
+    if need > 0:
+        from .resources import check_disk
+
+        check_disk(dest, need, "the output")
+    return dest
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success move it onto ``path``.
+    """Yield a temporary path beside ``path``; on success move it onto ``path``, with the
+    permissions a plain write would give (the temporary file is removed on any failure,
+    interruption or termination).
 
     ``suffix`` defaults to the destination's suffix, so libraries that infer the
     format from the name (matplotlib, numpy) write the right thing.
     """
-    dest = Path(path)
+    dest = check_output(path)
     parent = dest.parent if str(dest.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"{dest}: output directory {parent} does not exist")
     fd, tmp = tempfile.mkstemp(
         prefix=f".{dest.name}.", suffix=suffix if suffix is not None else dest.suffix, dir=parent
     )
@@ -38,6 +71,7 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, _plain_mode(dest))
         os.replace(tmp_path, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

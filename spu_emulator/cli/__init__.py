@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 
@@ -55,25 +59,47 @@ def _record_flags(parser: argparse.ArgumentParser) -> None:
                 _record_flags(sp)
 
 
-def _flag_error(exc: InputError, args: argparse.Namespace) -> InputError:
-    """The error naming the flag that sets its parameter (``duration`` → ``--duration``)."""
+def _flag_error(exc: InputError, args: argparse.Namespace) -> str:
+    """The error's line with parameters shown as the flags that set them: the prefix
+    (``duration: …`` → ``--duration: …``) and every parameter in backticks."""
     flags = getattr(args, "_flags", {}) or {}
-    if exc.param and exc.param in flags:
-        return exc.with_name(flags[exc.param])
-    return exc
+
+    def flag(name: str) -> str:
+        return flags.get(name, name)
+
+    text = str(exc.with_name(flag(exc.param)) if exc.param else exc)
+    return re.sub(r"`([A-Za-z_][A-Za-z0-9_]*)`", lambda m: flag(m.group(1)), text)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Our own warnings as one line on stderr; others as Python shows them."""
+    """Every warning as one line on stderr (ours as they are; others with their kind)."""
+    text = " ".join(str(message).split())
     if issubclass(category, SPUWarning):
-        sys.stderr.write(f"spu: warning: {message}\n")
+        sys.stderr.write(f"spu: warning: {text}\n")
     else:
-        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+        sys.stderr.write(f"spu: warning: {category.__name__}: {text}\n")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that partial outputs are cleaned up."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
+def _os_error(exc: OSError) -> str:
+    where = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or str(exc)
+    return f"{where}: {reason}" if where else reason
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with warnings.catch_warnings():  # restores the default display afterwards
             warnings.showwarning = _show_warning
@@ -84,11 +110,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SPUError as exc:
         sys.stderr.write(f"spu: error: {exc}\n")
         return exc.exit_code
+    except Terminated:
+        sys.stderr.write("spu: terminated\n")
+        return 143
     except KeyboardInterrupt:
         sys.stderr.write("spu: interrupted\n")
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # an output location that cannot be written, a full disk, ...
+        sys.stderr.write(f"spu: error: {_os_error(exc)}\n")
+        return 2
+    except MemoryError:
+        sys.stderr.write("spu: error: out of memory: the run needs more memory than this "
+                         "machine has; make it smaller\n")
+        return 2
+    except Exception as exc:  # a bug: one line, the traceback on request
+        if os.environ.get("SPU_DEBUG"):
+            raise
+        msg = " ".join(str(exc).split())[:200]
+        sys.stderr.write(f"spu: internal error: {type(exc).__name__}: {msg} (run with "
+                         "SPU_DEBUG=1 for the traceback, and please report it)\n")
+        return 70
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,8 +9,9 @@ import sys
 import numpy as np
 
 from ..errors import InputError
-from ..io import dumps_json, save_npz
-from .options import nonneg_float, positive_float, positive_int
+from ..io import check_output, dumps_json, save_npz
+from ..resources import Budget
+from .options import add_budget_options, nonneg_float, positive_float, positive_int, seed
 from .progress import TerminalProgress
 
 
@@ -66,6 +67,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from ..analysis import analyze
     from ..netlist import load
 
+    if args.out:
+        check_output(args.out)
     a = analyze(load(args.netlist))
     if args.out:
         from ..io import write_json
@@ -104,13 +107,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise InputError(
             f"--out {args.out}: the trajectory is written as .npz; give a name ending in .npz"
         )
+    check_output(args.out)
     netlist = load(args.netlist)
     x0 = None
     if args.x0:
         try:
             x0 = np.load(args.x0, allow_pickle=False)
         except (OSError, ValueError) as exc:
-            raise InputError(f"--x0 {args.x0}: cannot read a .npy array ({exc})") from None
+            reason = " ".join(str(exc).split())[:120]
+            raise InputError(f"--x0 {args.x0}: cannot read a .npy array ({reason})") from None
+        if not isinstance(x0, np.ndarray) or x0.size == 0 or not (
+                np.issubdtype(x0.dtype, np.floating) or np.issubdtype(x0.dtype, np.integer)):
+            raise InputError(f"--x0 {args.x0}: expected a non-empty array of real numbers")
     traj = run_simulation(
         netlist,
         args.duration,
@@ -123,6 +131,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         float32=args.float32,
         progress=TerminalProgress("simulating", quiet=args.json),
         x0=x0,
+        budget=Budget(args.max_memory, args.max_chain_steps, output=args.out),
     )
     data = traj.to_npz_dict()
     data["netlist_source"] = np.array(str(args.netlist))
@@ -181,7 +190,7 @@ def register(sub) -> None:
     )
     s.add_argument("--chains", type=positive_int, default=1, help="independent chains (default 1)")
     s.add_argument(
-        "--seed", type=int, default=0, help="random seed (default 0); same seed, same bytes"
+        "--seed", type=seed, default=0, help="random seed (default 0); same seed, same bytes"
     )
     s.add_argument(
         "--method",
@@ -207,6 +216,7 @@ def register(sub) -> None:
         "(default: stationary for linear circuits, zero charge for nonlinear ones)",
     )
     s.add_argument("--out", required=True, help="output trajectory, .npz")
+    add_budget_options(s)
     s.add_argument("--json", action="store_true", help="print a statistical summary as JSON")
     s.set_defaults(func=cmd_simulate)
 
@@ -219,5 +229,6 @@ def register(sub) -> None:
     pl.add_argument(
         "--duration", type=positive_float, help="simulated time when no trajectory is given"
     )
-    pl.add_argument("--seed", type=int, default=0)
+    pl.add_argument("--seed", type=seed, default=0,
+                    help="seed of the simulation when no trajectory is given (default 0)")
     pl.set_defaults(func=cmd_plot)

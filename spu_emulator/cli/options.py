@@ -39,4 +39,58 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"must be ≥ 1, got {v}")
+    if v > 2**62:
+        raise argparse.ArgumentTypeError(f"is too large, got {v}")
     return v
+
+
+#: Seeds are non-negative integers below 2^63 (what numpy's SeedSequence takes whole).
+SEED_MAX = 2**63 - 1
+
+
+def seed(text: str) -> int:
+    """A random seed: an integer from 0 to 2^63 − 1."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if not 0 <= v <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 2^63-1, got {text}")
+    return v
+
+
+def nbytes(text: str) -> float:
+    """A memory size: a number of bytes, or with kB, MB, GB or TB (powers of 1000)."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([kKMGT]?B)?\s*", text)
+    scale = {None: 1, "B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
+    try:
+        v = float(m.group(1)) * scale[m.group(2)] if m else float("nan")
+    except (ValueError, KeyError):
+        v = float("nan")
+    if not (np.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"expected a size like 4GB or 500MB, got {text!r}")
+    return v
+
+
+def positive_count(text: str) -> float:
+    """A positive number, possibly written 1e12."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (np.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return v
+
+
+def add_budget_options(p: argparse.ArgumentParser) -> None:
+    """``--max-memory`` and ``--max-chain-steps``: the limits a run is checked against
+    before it starts (see :class:`spu_emulator.resources.Budget`)."""
+    g = p.add_argument_group("limits")
+    g.add_argument("--max-memory", type=nbytes, default=None, metavar="SIZE",
+                   help="memory the run may plan to use, e.g. 8GB (default: 80%% of the "
+                   "available memory)")
+    g.add_argument("--max-chain-steps", type=positive_count, default=1e11, metavar="N",
+                   help="integration steps x chains allowed (default: %(default)g, ~3 h)")

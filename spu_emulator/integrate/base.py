@@ -36,6 +36,12 @@ class Integrator(ABC):
         """None if this integrator can integrate ``sde``, else the reason (one line)."""
         return None
 
+    def check_step(self, sde: Any, dt: float, steps: float | None = None) -> str | None:
+        """None if a step dt is usable for ``sde`` over ``steps`` steps (None: any
+        number), else the reason (one line): explicit methods refuse steps at which
+        they are unstable (the run would diverge)."""
+        return None
+
     @abstractmethod
     def init(self, sde: Any, dt: float, dtype: np.dtype) -> Any:
         """Precompute what stepping needs (matrices, factors)."""

@@ -14,11 +14,13 @@ log error on log step). Batched: one step is one drift evaluation over the batch
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..errors import PrecisionWarning
 from .base import Array, Integrator
 
 
@@ -43,9 +45,15 @@ def _noise(plan: EulerPlan, z: Array) -> Array:
 
 
 class _Explicit(Integrator):
-    """What Euler–Maruyama and Heun share: the plan (√h B or σ√h) and its normals."""
+    """What Euler–Maruyama and Heun share: the plan (√h B or σ√h) and its normals, and
+    the stability check of the step (the deterministic part x' = R(hλ) x per mode of
+    the drift's Jacobian must not grow: |R(hλ)| ≤ 1)."""
 
     exact = False
+
+    @staticmethod
+    def amplification(z: Array) -> Array:
+        raise NotImplementedError
 
     def init(self, sde, dt: float, dtype=np.float64) -> EulerPlan:
         return _plan(sde, dt, dtype)
@@ -53,10 +61,41 @@ class _Explicit(Integrator):
     def noise_dim(self, plan: EulerPlan) -> int:
         return plan.sde.noise_dim
 
+    def check_step(self, sde, dt: float, steps: float | None = None) -> str | None:
+        """The reason the step is unusable: some mode's deterministic part grows,
+        |R(hλ)| > 1, by more than a factor 100 over ``steps`` steps (over any run when
+        ``steps`` is None); a slower growth over a short run is only warned about."""
+        lam = sde.stiffness()
+        if lam is None or not np.size(lam):
+            return None
+        lam = np.asarray(lam, complex)
+
+        def growth(h: float) -> float:
+            return float(np.max(np.abs(self.amplification(h * lam))))
+
+        g = growth(dt)
+        if g <= 1.0 + 1e-9:
+            return None
+        lo, hi = 0.0, dt  # the largest stable step, by bisection
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if growth(mid) <= 1.0 + 1e-9 else (lo, mid)
+        worst = lam[np.argmax(np.abs(self.amplification(dt * lam)))]
+        text = (f"{self.name} is unstable at this step ({dt:.3g} s): the drift's fastest mode "
+                f"(rate {abs(worst):.3g} 1/s) grows {g - 1:.2g} per step")
+        if steps is not None and steps * np.log(g) < np.log(100.0):
+            warnings.warn(f"{text}; this run is short enough not to diverge, a longer one "
+                          f"would (stable below {lo:.3g} s)", PrecisionWarning, stacklevel=3)
+            return None
+        return f"{text} and the run would diverge; use a step below {lo:.3g} s"
 
 class EulerMaruyama(_Explicit):
     name = "euler"
     order = 1.0
+
+    @staticmethod
+    def amplification(z: Array) -> Array:
+        return 1.0 + z
 
     def step(self, plan: EulerPlan, x: Array, z: Array, t: float) -> Array:
         f = plan.sde.drift(x, t)
@@ -68,6 +107,10 @@ class Heun(_Explicit):
 
     name = "heun"
     order = 2.0
+
+    @staticmethod
+    def amplification(z: Array) -> Array:
+        return 1.0 + z + 0.5 * z * z
 
     def step(self, plan: EulerPlan, x: Array, z: Array, t: float) -> Array:
         noise = _noise(plan, z)

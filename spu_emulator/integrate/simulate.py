@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, PrecisionWarning
+from ..errors import InputError, InstabilityError, PrecisionWarning
+from ..resources import Budget
 from .base import Integrator
 from .euler import EulerMaruyama, Heun
 from .exact import Exact
@@ -26,6 +27,26 @@ from .progress import Progress
 
 #: Warn when rounding F to the working precision may shift a decay rate by more than this.
 ROUNDING_DRIFT_WARN = 1e-3
+#: Numbers of burn-in states held at once (a long burn-in runs in blocks of this size).
+BURN_IN_NUMBERS = 1 << 24
+
+
+def trajectory_bytes(chains: int, kept: int, n: int, dtype: Any = np.float64) -> float:
+    """Memory (bytes) a run holds: the kept states, plus the integrator's working blocks
+    (normals, chunk buffers, power tables: bounded, ~0.1 GB at most)."""
+    return float(chains) * kept * n * np.dtype(dtype).itemsize + 1.5e8
+
+
+def check_finite(states: Array, t: Array, method: str, dt: float) -> None:
+    """Fail with one line, naming when, if a run produced non-finite states (it diverged):
+    a trajectory of NaNs is never written as a result."""
+    bad = ~np.isfinite(states)
+    if bad.any():
+        k = int(np.argmax(bad.any(axis=(0, 2))))
+        raise InstabilityError(
+            f"the {method} run diverged (non-finite states from t = {t[k]:.3g} s on): the step "
+            f"dt = {dt:.3g} s is too large for the circuit's stiffness, or its values overflow"
+        )
 
 Array = np.ndarray
 
@@ -125,8 +146,10 @@ class Stepper:
     integrators jump straight over the steps in between: their plan is built for
     h = save_every·dt). ``noise`` supplies the standard normals (a
     :class:`~.noise.NoiseSource` or :class:`~.noise.SequentialNoise`); ``plan``, if
-    given, replaces ``integrator.init(sde, h, dtype)``. Each :meth:`advance` continues
-    from where the last one ended (state and time).
+    given, replaces ``integrator.init(sde, h, dtype)``; ``steps``, the planned number
+    of integration steps if known, lets the step check judge a short run (see
+    :meth:`~.base.Integrator.check_step`). Each :meth:`advance` continues from where the
+    last one ended (state and time).
     """
 
     def __init__(
@@ -141,15 +164,19 @@ class Stepper:
         save_every: int = 1,
         dtype: Any = np.float64,
         plan: Any = None,
+        steps: float | None = None,
     ):
         self.integrator = get_integrator(integrator)
         reason = self.integrator.supports(sde)
         if reason:
             raise InputError(reason)
         if not (np.isfinite(dt) and dt > 0):
-            raise InputError(f"step dt must be positive, got {dt!r}")
+            raise InputError(f"must be positive, got {dt!r}", "dt")
         if int(save_every) < 1:
-            raise InputError(f"save every must be ≥ 1, got {save_every}")
+            raise InputError(f"must be ≥ 1, got {save_every}", "save_every")
+        unstable = self.integrator.check_step(sde, float(dt), steps)
+        if unstable:
+            raise InputError(unstable, "dt")
         self.sde, self.dt, self.t0 = sde, float(dt), float(t0)
         self.every = int(save_every)
         self.dtype = np.dtype(dtype)
@@ -200,6 +227,7 @@ def simulate(
     threads: bool = True,
     noise: str = "streams",
     progress: Progress | None = None,
+    budget: Budget | None = None,
 ) -> Trajectory:
     """Integrate ``sde`` from t0 to t1 with step dt for ``chains`` independent chains.
 
@@ -209,32 +237,49 @@ def simulate(
     unsaved steps (F and Q of save.every·dt). ``noise``: ``"streams"`` (independent
     streams spawned from ``rng``; ``threads`` may fill them concurrently: same bytes)
     or ``"sequential"`` (every normal straight from ``rng``, in step order).
-    ``progress`` (see :mod:`.progress`) hears of every saved state.
+    ``progress`` (see :mod:`.progress`) hears of every saved state. ``budget``
+    (:class:`~spu_emulator.resources.Budget`) bounds the run's memory and work: a run
+    beyond it is refused before it starts, with its estimate. A run whose states
+    become non-finite (an explicit method diverging) raises InstabilityError.
     Returns a :class:`Trajectory` with states at t0 + k·save.every·dt for k ≥ 1 and
     t ≥ save.t_start. Cost: O(steps · chains · n · r) for the exact method.
     """
     integrator = get_integrator(integrator)
     reason = integrator.supports(sde)
     if reason:
-        raise InputError(reason)
+        raise InputError(reason, "method")
     if not (np.isfinite(dt) and dt > 0):
-        raise InputError(f"step dt must be positive, got {dt!r}")
-    if not t1 > t0:
-        raise InputError(f"end time must exceed start time (t0={t0}, t1={t1})")
+        raise InputError(f"must be positive, got {dt!r}", "dt")
+    if not (np.isfinite(t0) and np.isfinite(t1) and t1 > t0):
+        raise InputError(f"the end time must exceed the start time (t0={t0}, t1={t1})")
     if chains < 1:
-        raise InputError(f"chains must be ≥ 1, got {chains}")
+        raise InputError(f"must be ≥ 1, got {chains}", "chains")
     every = int(save.every)
     if every < 1:
-        raise InputError(f"save every must be ≥ 1, got {every}")
+        raise InputError(f"must be ≥ 1, got {every}", "save_every")
     if noise not in NOISE_MODES:
-        raise InputError(f"noise must be one of {', '.join(NOISE_MODES)}, got {noise!r}")
-    gen, seed = as_generator(rng)
+        raise InputError(f"must be one of {', '.join(NOISE_MODES)}, got {noise!r}", "noise")
+    dtype = np.dtype(dtype)
     n = sde.dim
-    total_steps = int(round((t1 - t0) / dt))
+    steps_float = (t1 - t0) / dt
+    budget = budget or Budget()
+    raw = chains * (steps_float / every if integrator.exact else steps_float)
+    budget.check_steps(raw, "this run", "shorten `duration`, lengthen `dt` or use fewer `chains`")
+    total_steps = int(round(steps_float))
     n_saved = total_steps // every
     skip = int(np.ceil(max(save.t_start - t0, 0.0) / (every * dt) - 1e-9))
     skip = min(skip, n_saved)
-    dtype = np.dtype(dtype)
+    if n_saved - skip < 1:
+        raise InputError(
+            "no state would be kept: the run is no longer than the burn-in"
+            if skip else "no state would be kept: the run is shorter than one saved step",
+            "burn_in" if skip else "duration",
+        )
+    kept = trajectory_bytes(chains, n_saved - skip, n, dtype)
+    budget.check_memory(kept, "the trajectory",
+                        "shorten `duration`, use fewer `chains` or raise `save_every`")
+    budget.check_output(kept - 1.5e8, "the trajectory")
+    gen, seed = as_generator(rng)
 
     # Initial state.
     init_rng = np.random.Generator(np.random.SFC64(gen.bit_generator.seed_seq.spawn(1)[0]))
@@ -273,21 +318,27 @@ def simulate(
     else:
         source = SequentialNoise(gen, chains, integrator.noise_dim(plan), dtype)
     stepper = Stepper(sde, integrator, dt, start, source, t0=t0, save_every=every, dtype=dtype,
-                      plan=plan)
+                      plan=plan, steps=total_steps)
     report = None
     if progress is not None:
         progress.start(n_saved, "step")
         report = progress.update
     t_start = time.perf_counter()
     try:
-        if skip:
-            stepper.advance(skip, progress=report)  # burn-in: simulated, not kept
+        # burn-in: simulated, not kept (in blocks: only its last state is needed)
+        block = max(1, BURN_IN_NUMBERS // max(chains * n, 1))
+        done = 0
+        while done < skip:
+            m = skip if skip <= block else min(block, skip - done)
+            stepper.advance(m, progress=report)
+            done += m
         out = stepper.advance(n_saved - skip, progress=report)
     finally:
         source.close()
         if progress is not None:
             progress.close()
     wall = time.perf_counter() - t_start
+    check_finite(out, t0 + (np.arange(skip, n_saved) + 1) * every * dt, integrator.name, dt)
     t = t0 + (np.arange(skip, n_saved) + 1) * every * dt
     return Trajectory(
         t=t,

@@ -72,6 +72,11 @@ class SDE(ABC):
         """The exact stationary covariance (n, n), or None if it has no closed form."""
         return None
 
+    def stiffness(self) -> Array | None:
+        """Eigenvalues of the drift's Jacobian over the states a run visits (1/s), for
+        checking an explicit method's step; None if unknown."""
+        return None
+
 
 @dataclass(frozen=True, eq=False)
 class LangevinSDE(SDE):

@@ -127,6 +127,9 @@ class LinearSDE(SDE):
     def exact_covariance(self) -> Array:
         return self.stationary_covariance()
 
+    def stiffness(self) -> Array:
+        return self.eigenvalues()
+
     # ---- stability and equilibrium -------------------------------------
     def eigenvalues(self) -> Array:
         """Eigenvalues of A (computed once, O(n³), then cached)."""

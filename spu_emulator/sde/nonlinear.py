@@ -168,6 +168,25 @@ class NonlinearSDE(SDE):
         h_eff = np.diag(2.0 * self.J2 + 12.0 * self.J4 * q**2) + self.Jc
         return np.linalg.eigvals(-self.G @ h_eff)
 
+    def stiffness(self, spread: float = 3.0) -> Array:
+        """Eigenvalues of the drift's Jacobian −G H(q) where the charges go: H the
+        energy's Hessian diag(2 J2 + 12 J4 q²) + J_c at q = the larger of ``spread``
+        thermal charges and the charge a node's largest bias pins it to (the root of
+        2 J2 q + 4 J4 q³ = |V_b|). The quartic stiffens a well as q²: an explicit step
+        stable near q = 0 can diverge out there. O(n³)."""
+        q = spread * self.thermal_charges()
+        vb = np.zeros(self.dim)
+        for k, w in enumerate(self.bias_waveforms):
+            i = self.bias_index[k]
+            vb[i] = max(vb[i], float(np.max(np.abs(w.values))))
+        for i in np.nonzero(vb)[0]:
+            roots = np.roots([4.0 * self.J4[i], 0.0, 2.0 * self.J2[i], -vb[i]]) if self.J4[i] \
+                else np.array([vb[i] / (2.0 * self.J2[i])])
+            qb = float(np.max(np.abs(roots[np.isreal(roots)].real)))
+            q[i] = max(q[i], qb)
+        h_eff = np.diag(2.0 * self.J2 + 12.0 * self.J4 * q**2) + self.Jc
+        return np.linalg.eigvals(-self.G @ h_eff)
+
     def timescales(self) -> tuple[float, float]:
         """(fastest, slowest) time (s): 1/|λ| of :meth:`eigenvalues` for the fastest,
         and for the slowest the slower of that and of the Jacobian at q = 0 (when the
