@@ -61,6 +61,7 @@ from .options import (
     BoardOptions,
     Quantization,
     RunBudget,
+    check_positive,
 )
 
 Array = np.ndarray
@@ -423,6 +424,7 @@ def solve(a: Array, b: Array, budget: RunBudget = DEFAULT_BUDGET, *, method: str
         raise InputError(f"expected {a.shape[0]} values, got {b.size}", "b")
     if not np.any(b):
         raise InputError("is zero: the solution is x = 0", "b")
+    check_positive(drive, "drive")
     if method != "inverse" and quantization.roundings > 1:
         raise InputError(f"method {method!r} runs one design: averaging roundings needs "
                          "method='inverse'", "roundings")

@@ -40,8 +40,8 @@ def check_count(value: Any, name: str, optional: bool = False) -> None:
         raise InputError(f"must be a whole number ≥ 1, got {value!r}", name)
 
 
-def check_time(value: Any, name: str, zero: bool = False) -> None:
-    """None, or a finite real > 0 (≥ 0 with ``zero``)."""
+def check_positive(value: Any, name: str, zero: bool = False) -> None:
+    """None, or a finite real > 0 (≥ 0 with ``zero``): a time, a tolerance, a level."""
     if value is None:
         return
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
@@ -70,8 +70,8 @@ class RunBudget:
                              given[-1])
         if not given:
             object.__setattr__(self, "tol", DEFAULT_TOL)
-        check_time(self.time, "time")
-        check_time(self.tol, "tol")
+        check_positive(self.time, "time")
+        check_positive(self.tol, "tol")
         check_count(self.samples, "samples", optional=True)
         check_count(self.max_samples, "max_samples")
 
@@ -104,8 +104,8 @@ class BoardOptions:
         check_count(self.groups, "groups")
         if self.chains % self.groups:
             raise InputError(f"must be a multiple of groups ({self.groups}), got {self.chains}", "chains")
-        check_time(self.interval, "interval")
-        check_time(self.burn_in, "burn_in", zero=True)
+        check_positive(self.interval, "interval")
+        check_positive(self.burn_in, "burn_in", zero=True)
         if self.dtype is not None:
             try:
                 dt = np.dtype(self.dtype)

@@ -218,7 +218,7 @@ def test_sampling_inverse_path_falls_then_hits_the_floor():
     ideal = inverse_path(A, times, seed=4)
     assert ideal[-1]["floor"] < 1e-12
     assert ideal[-1]["error"] <= ideal[0]["error"] / 5
-    assert all(p["error"] <= 1.5 * p["bound"] for p in ideal)
+    assert all(p["error"] <= p["bound"] for p in ideal)
     banked = inverse_path(A, times, seed=4, quantization=Quantization(Bank.uniform(3)))
     floor = banked[-1]["floor"]
     assert floor > 3 * ideal[-1]["error"]
