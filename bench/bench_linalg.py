@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from spu_emulator.sampling import inv
+from spu_emulator.sampling import RunBudget, inv
 from spu_emulator.sampling.matrices import spd
 
 TARGET = 0.05
@@ -33,7 +33,7 @@ def rel(X, Ai) -> float:
 
 def spu_run(A, n, seed):
     t = time.perf_counter()
-    X, info = inv(A, samples=n, seed=seed, return_info=True)
+    X, info = inv(A, RunBudget(samples=n), seed=seed)
     return X, time.perf_counter() - t, info
 
 

@@ -42,7 +42,8 @@ import numpy as np  # noqa: E402
 from spu_emulator.hardware.bank import Bank  # noqa: E402
 from spu_emulator.hardware.compiler import CompileOptions, compile_matrix  # noqa: E402
 from spu_emulator.netlist import load  # noqa: E402
-from spu_emulator.sampling.engine import Board, equilibrium_transition  # noqa: E402
+from spu_emulator.sampling import BoardOptions, Quantization  # noqa: E402
+from spu_emulator.sampling.engine import Board  # noqa: E402
 from spu_emulator.sampling.linalg import inverse_path  # noqa: E402
 from spu_emulator.sampling.matrices import m_matrix  # noqa: E402
 
@@ -64,7 +65,8 @@ def inverse_figure(quick: bool) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.8))
     for label, bank, K, color in cases:
         t0 = time.perf_counter()
-        paths = [inverse_path(A, times, seed=s, bank=bank, roundings=K, options=opts) for s in range(seeds)]
+        quant = Quantization(bank, roundings=K)
+        paths = [inverse_path(A, times, seed=s, quantization=quant, options=opts) for s in range(seeds)]
         t = np.array([p["emulated_time"] for p in paths[0]])
         err = np.sqrt(np.mean([[p["error"] ** 2 for p in path] for path in paths], axis=0))
         bound = np.median([[p["bound"] for p in path] for path in paths], axis=0)
@@ -94,7 +96,7 @@ def inverse_figure(quick: bool) -> None:
 def lag_model(board: Board) -> tuple[Array, Array, Array]:
     """(F, T, Σ_x): exact transition over the board's interval, readout matrix and
     Boltzmann covariance of the states."""
-    F, _, Lz = equilibrium_transition(board.sde, board.h)
+    F, _, Lz = board.sde.equilibrium_transition(board.h)
     T = board.design.program.readout_matrix(board.sde.state_names)
     return F, T, Lz @ Lz.T
 
@@ -122,8 +124,8 @@ Array = np.ndarray
 
 def gauss_curve(design, n_max: int, runs: int, seed: int, rate: float | None):
     """(N grid, rms measured relative error, predicted, S) over ``runs`` single-chain boards."""
-    board = Board(design, seed=seed, chains=runs, groups=runs, dtype=np.float64,
-                  interval=None if rate is None else 1.0 / rate)
+    board = Board(design, seed=seed, options=BoardOptions(
+        chains=runs, groups=runs, dtype=np.float64, interval=None if rate is None else 1.0 / rate))
     grid = np.unique(np.logspace(2, np.log10(n_max), 14).astype(int))
     errs, done = [], 0
     model = lag_model(board)

@@ -52,13 +52,18 @@ def read_matrix(path: str, what: str = "matrix", vector: bool = False, spd: bool
     return arr
 
 
+def _parse(text: str, unit: str, opt: str) -> float:
+    """A value with its unit (``10ms``, ``1 nF``); a bad one names the option."""
+    try:
+        return parse_value(text, unit)
+    except (ValueParseError, ValueError) as exc:
+        raise InputError(f"{opt}: {exc}") from None
+
+
 def _quantity(text: str, unit: str, opt: str, allow_none: bool = False) -> float | None:
     if allow_none and str(text).lower() == "none":
         return None
-    try:
-        v = parse_value(text, unit)
-    except (ValueParseError, ValueError) as exc:
-        raise InputError(f"{opt}: {exc}") from None
+    v = _parse(text, unit, opt)
     if not (np.isfinite(v) and v > 0):
         raise InputError(f"{opt}: must be positive, got {text!r}")
     return v
@@ -69,12 +74,21 @@ def _bank(args: argparse.Namespace):
 
     if getattr(args, "bank", None) is not None and getattr(args, "bank_values", None):
         raise InputError("give --bank or --bank-values, not both")
-    if getattr(args, "bank", None) is not None:
-        return Bank.uniform(args.bank)
-    if getattr(args, "bank_values", None):
-        vals = [_quantity(v.strip(), "F", "--bank-values") for v in args.bank_values.split(",") if v.strip()]
-        return Bank.from_values(vals)
+    try:
+        if getattr(args, "bank", None) is not None:
+            return Bank.uniform(args.bank)
+        if getattr(args, "bank_values", None):
+            vals = [_quantity(v.strip(), "F", "--bank-values") for v in args.bank_values.split(",") if v.strip()]
+            return Bank.from_values(vals)
+    except InputError as exc:  # Bank names its own parameter (bits, values): show the flag
+        raise exc.with_name("bank" if getattr(args, "bank", None) is not None else "bank_values") from None
     return None
+
+
+def _quantization(args: argparse.Namespace):
+    from ..sampling.options import Quantization
+
+    return Quantization(bank=_bank(args), rounding=args.rounding, roundings=getattr(args, "roundings", 1))
 
 
 def _options(args: argparse.Namespace, rc_default: bool):
@@ -148,16 +162,13 @@ def cmd_program(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from ..hardware.design import load_design
     from ..sampling.gaussian import sample
+    from ..sampling.options import BoardOptions
 
     design = load_design(args.design)
-    rate = _quantity(args.rate, "Hz", "--rate") if args.rate else None
-    burn = None
-    if args.burn_in is not None:
-        try:
-            burn = parse_value(args.burn_in, "s")
-        except (ValueParseError, ValueError) as exc:
-            raise InputError(f"--burn-in: {exc}") from None
-    res = sample(design, args.samples, seed=args.seed, rate=rate, burn_in=burn, chains=args.chains)
+    interval = 1.0 / _quantity(args.rate, "Hz", "--rate") if args.rate else None
+    burn = None if args.burn_in is None else _parse(args.burn_in, "s", "--burn-in")
+    board = BoardOptions(chains=args.chains, groups=1, interval=interval, burn_in=burn)
+    res = sample(design, args.n, seed=args.seed, board=board)
     out = res.samples[0] if args.chains == 1 else res.samples
     save_npy(args.out, out)
     s = res.summary()
@@ -170,22 +181,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _budget(args: argparse.Namespace) -> dict[str, Any]:
-    if args.time is not None and args.tol is not None:
-        raise InputError("give --time or --tol, not both")
-    kw: dict[str, Any] = {}
-    if args.time is not None:
-        try:
-            kw["time"] = parse_value(args.time, "s")
-        except (ValueParseError, ValueError) as exc:
-            raise InputError(f"--time: {exc}") from None
-        if not kw["time"] > 0:
-            raise InputError("--time must be positive")
-    elif args.tol is not None:
-        if not (np.isfinite(args.tol) and args.tol > 0):
-            raise InputError(f"--tol must be positive, got {args.tol}")
-        kw["tol"] = args.tol
-    return kw
+def _budget(args: argparse.Namespace):
+    from ..sampling.options import RunBudget
+
+    return RunBudget(time=None if args.time is None else _parse(args.time, "s", "--time"), tol=args.tol)
 
 
 def _save(path: str | None, arr: np.ndarray) -> None:
@@ -216,9 +215,8 @@ def cmd_invert(args: argparse.Namespace) -> int:
     from ..sampling.linalg import inv
 
     A = read_matrix(args.matrix, spd=True)
-    X, info = inv(A, seed=args.seed, bank=_bank(args), rounding=args.rounding,
-                  roundings=args.roundings, options=_options(args, rc_default=True),
-                  return_info=True, **_budget(args))
+    X, info = inv(A, _budget(args), seed=args.seed, quantization=_quantization(args),
+                  options=_options(args, rc_default=True))
     _save(args.out, X)
     _emit(args, {"inverse": X, **_info_dict(info)},
           f"inverse of {A.shape[0]}x{A.shape[0]}: relative error ≤ {info.relative_error_estimate:.3g} (95%), "
@@ -231,8 +229,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
     A = read_matrix(args.matrix, spd=True)
     b = read_matrix(args.rhs, "right-hand side", vector=True)
-    x, info = solve(A, b, method=args.method, seed=args.seed, bank=_bank(args), rounding=args.rounding,
-                    options=_options(args, rc_default=True), return_info=True, **_budget(args))
+    x, info = solve(A, b, _budget(args), method=args.method, seed=args.seed,
+                    quantization=_quantization(args), options=_options(args, rc_default=True))
     _save(args.out, x)
     _emit(args, {"solution": x, **_info_dict(info)},
           f"solution ({info.method}): relative error ≤ {info.relative_error_estimate:.3g} (95%), "
@@ -245,8 +243,8 @@ def cmd_logdet(args: argparse.Namespace) -> int:
     from ..sampling.linalg import logdet
 
     A = read_matrix(args.matrix, spd=True)
-    val, info = logdet(A, seed=args.seed, bank=_bank(args), rounding=args.rounding,
-                       options=_options(args, rc_default=True), return_info=True, **_budget(args))
+    val, info = logdet(A, _budget(args), seed=args.seed, quantization=_quantization(args),
+                       options=_options(args, rc_default=True))
     _emit(args, {"logdet": val, **_info_dict(info)},
           f"log det = {val:.6g} ± {info.relative_error_estimate:.3g} (95%), emulated "
           f"{info.emulated_time:.3g} s, wall {info.wall_time:.3g} s")
@@ -270,11 +268,11 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("sample", help="draw Gaussian samples from a programmed SPU design")
     p.add_argument("design")
-    p.add_argument("--samples", type=int, required=True)
+    p.add_argument("--samples", dest="n", type=int, required=True, help="samples per chain")
     p.add_argument("--rate", default=None, help="ADC rate (default: the design's readout rate, else 1/relaxation time)")
     p.add_argument("--burn-in", default=None, help="equilibration time before reading (default 15 relaxation times)")
     p.add_argument("--chains", type=int, default=1)
-    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="samples .npy, shape (N, d)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sample)

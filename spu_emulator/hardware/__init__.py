@@ -1,7 +1,8 @@
 """Hardware: the matrix-to-SPU compiler, component banks and quantization.
 
-Importing this package registers the ``program:`` netlist section (see
-:mod:`spu_emulator.hardware.design`).
+The ``program:`` netlist section of a compiled design is defined in
+:mod:`spu_emulator.hardware.design`; the netlist loader finds it by itself (nothing
+needs importing first).
 """
 
 from .bank import Bank, quantize, stratified_roundings

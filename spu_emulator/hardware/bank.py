@@ -20,14 +20,17 @@ from ..errors import InputError
 
 Array = np.ndarray
 
+#: How a value is rounded to a bank's levels (see :func:`quantize`).
+ROUNDINGS = ("nearest", "stochastic")
+
 
 @dataclass(frozen=True)
 class Bank:
     """Allowed component levels (sorted, non-negative, 0 included: switch open).
 
-    ``relative``: levels are fractions of the largest programmed value (``--bank BITS``:
-    the compiler scales them so the largest coupler is exactly representable);
-    otherwise they are absolute SI values (``--bank-values``).
+    ``relative``: levels are fractions of the largest programmed value
+    (:meth:`uniform`: the compiler scales them so the largest coupler is exactly
+    representable); otherwise they are absolute SI values (:meth:`from_values`).
     """
 
     levels: tuple[float, ...]
@@ -38,7 +41,7 @@ class Bank:
     def uniform(cls, bits: int) -> Bank:
         """2**bits equally spaced levels 0, 1/(2^b−1), ..., 1 (relative to the top)."""
         if not isinstance(bits, int) or not 1 <= bits <= 24:
-            raise InputError(f"--bank: bits must be an integer from 1 to 24, got {bits!r}")
+            raise InputError(f"must be an integer from 1 to 24, got {bits!r}", "bits")
         n = 2**bits
         return cls(tuple(np.arange(n) / (n - 1)), relative=True, label=f"{bits}-bit uniform")
 
@@ -46,9 +49,9 @@ class Bank:
     def from_values(cls, values: list[float]) -> Bank:
         vals = sorted(set(float(v) for v in values) | {0.0})
         if any(not np.isfinite(v) or v < 0 for v in vals):
-            raise InputError(f"--bank-values: values must be finite and non-negative, got {values}")
+            raise InputError(f"must be finite and non-negative, got {values}", "values")
         if len(vals) < 2:
-            raise InputError("--bank-values: give at least one positive value")
+            raise InputError("give at least one positive value", "values")
         return cls(tuple(vals), relative=False, label=f"{len(vals) - 1} values")
 
     def scaled(self, top: float) -> Array:
@@ -86,7 +89,7 @@ def quantize(
         if rng is None:
             raise InputError("stochastic rounding needs a seed or numpy Generator")
         return np.where(rng.random(values.shape) < p, hi, lo)
-    raise InputError(f"unknown rounding mode {mode!r} (nearest or stochastic)")
+    raise InputError(f"unknown rounding mode {mode!r} ({' or '.join(ROUNDINGS)})", "rounding")
 
 
 def stratified_roundings(

@@ -196,7 +196,7 @@ def plan_program(
         src = options.cells_from
         if len(src.cells) != d:
             raise InputError(
-                f"--cells-from: {src.source or src.name} has {len(src.cells)} cells, the matrix needs {d}"
+                f"{src.source or src.name} has {len(src.cells)} cells, the matrix needs {d}", "cells_from"
             )
         names = tuple(src.cells)
         Ls, Rs = [], []
@@ -208,7 +208,7 @@ def plan_program(
             try:
                 Rs.append(src.element(f"{c}.R").R)  # type: ignore[attr-defined]
             except KeyError:
-                raise InputError(f"--cells-from: cell {c!r} has no resistor R") from None
+                raise InputError(f"cell {c!r} has no resistor R", "cells_from") from None
         cell_L = None if any(x is None for x in Ls) else np.array(Ls, float)
         cell_R = np.array(Rs, float)
         temperature = src.temperature

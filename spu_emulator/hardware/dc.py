@@ -29,6 +29,10 @@ from .design import Design, ProgramMap, Variable
 Array = np.ndarray
 
 
+class NotResistive(InputError):
+    """A matrix that no resistor network realizes (not an M- or H-matrix)."""
+
+
 def compile_dc(
     a: Array,
     b: Array,
@@ -46,9 +50,9 @@ def compile_dc(
         options = CompileOptions(inductance=None)
     plan = plan_program(a, "matrix", options=options)
     if plan.realization == "inductive":
-        raise InputError(
+        raise NotResistive(
             "a resistor network cannot realize this matrix (not an M- or H-matrix: no diagonal "
-            "scaling makes it diagonally dominant); use --method inverse"
+            "scaling makes it diagonally dominant)"
         )
     values, qinfo = quantized_values(plan, bank, rounding, np.random.default_rng([seed, 104729]))
     d = len(plan.names)

@@ -59,6 +59,7 @@ from ..integrate.exact import Exact
 from ..integrate.noise import NoiseSource
 from ..integrate.simulate import Stepper
 from ..netlist.base import GROUND
+from .options import DEFAULT_BOARD, BoardOptions
 
 Array = np.ndarray
 
@@ -189,13 +190,12 @@ def _blas_threads(limit: int | None) -> Iterator[None]:
 
 
 class Board:
-    """An emulated SPU running a :class:`Design` (see module docstring).
-
-    ``interval``: sample interval h (s, default one relaxation time); ``chains`` in
-    ``groups`` (error bars); ``burn_in`` (s, default 15 relaxation times); ``dtype``
-    of the stepping; ``blas_threads`` while stepping (None: leave BLAS alone);
-    ``adc``: quantize the readings with the netlist's ``readout:`` ADC when it gives
-    ``bits`` (:class:`Adc`; the statistics then include the quantization).
+    """An emulated SPU running a :class:`Design` (see module docstring), read as
+    ``options`` say (:class:`~.options.BoardOptions`: sample interval h, default one
+    relaxation time; chains in groups; burn-in, default 15 relaxation times; dtype of
+    the stepping, default float32; BLAS threads while stepping; ``adc``: quantize the
+    readings with the netlist's ``readout:`` ADC when it gives ``bits``, see
+    :class:`Adc`). ``seed``: an integer or a numpy Generator.
     """
 
     def __init__(
@@ -203,30 +203,23 @@ class Board:
         design: Design,
         *,
         seed: int | np.random.Generator,
-        interval: float | None = None,
-        chains: int = 128,
-        groups: int = 16,
-        burn_in: float | None = None,
-        dtype=np.float32,
-        blas_threads: int | None = 1,
-        adc: bool = True,
+        options: BoardOptions = DEFAULT_BOARD,
     ):
-        if chains < groups or chains % groups:
-            raise InputError(f"chains ({chains}) must be a positive multiple of groups ({groups})")
-        self.blas_threads = blas_threads
-        self._use_adc = adc
-        with _blas_threads(blas_threads):
-            self._setup(design, seed, interval, chains, groups, burn_in, dtype)
+        self.options = options
+        self.blas_threads = options.blas_threads
+        with _blas_threads(options.blas_threads):
+            self._setup(design, seed, options)
 
-    def _setup(self, design, seed, interval, chains, groups, burn_in, dtype) -> None:
+    def _setup(self, design: Design, seed: int | np.random.Generator, options: BoardOptions) -> None:
         self.design = design
         self.sde = assemble(design.netlist).to_sde()
         self.tau = self.sde.relaxation_time()
-        self.h = float(interval) if interval is not None else self.tau
+        self.h = float(options.interval) if options.interval is not None else self.tau
         if not (np.isfinite(self.h) and self.h > 0):
-            raise InputError(f"sample interval must be positive, got {interval!r}")
+            raise InputError(f"the circuit has no finite relaxation time to sample at, got {self.h!r}",
+                             "interval")
         self.readout = Readout.from_design(design, self.sde.state_names)
-        self.adc = Adc.from_netlist(design.netlist) if self._use_adc else None
+        self.adc = Adc.from_netlist(design.netlist) if options.adc else None
         if self.adc is not None and any(v.read == "current" for v in design.program.variables):
             raise InputError(
                 "the readout block's ADC reads cell voltages, but this design reads inductor "
@@ -236,8 +229,9 @@ class Board:
         self.d = len(self.readout.scale)
         self.adc_readings = 0
         self.adc_clipped = 0
-        self.chains, self.groups = chains, groups
-        self.dtype = np.dtype(dtype)
+        self.chains, self.groups = options.chains, options.groups
+        self.dtype = np.dtype(np.float32 if options.dtype is None else options.dtype)
+        chains = self.chains
         gen = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         # at one temperature: the Boltzmann transition (one n × n exponential), else Van Loan
         integ = Exact(equilibrium=True)
@@ -246,10 +240,8 @@ class Board:
         mu = plan.mu
         self._scale = self.readout.scale.astype(self.dtype)
         self.noise = NoiseSource(gen, chains, integ.noise_dim(plan), self.dtype, threads=True)
-        self.moments = Moments.zeros(groups, self.d)
-        self.burn_in = 15.0 * self.tau if burn_in is None else float(burn_in)
-        if not (np.isfinite(self.burn_in) and self.burn_in >= 0):
-            raise InputError(f"burn-in must be ≥ 0, got {burn_in!r}")
+        self.moments = Moments.zeros(self.groups, self.d)
+        self.burn_in = 15.0 * self.tau if options.burn_in is None else float(options.burn_in)
         self.wall_time = 0.0
         self.samples_per_chain = 0
         self.equilibrium_start = self._Lz is not None and self.burn_in >= EQUILIBRIUM_BURN_IN * self.tau

@@ -17,21 +17,25 @@ clipped at the end codes. ``adc=False`` reads ideally.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
 from ..hardware.design import Design
 from .engine import Board
 from .estimators import covariance_with_errors, integrated_autocorr_time
+from .options import SAMPLE_BOARD, BoardOptions, check_count
 
 Array = np.ndarray
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class SampleResult:
+    """What :func:`sample` returns: the samples (chains, N, d) with their provenance
+    (interval, burn-in, emulated and wall time) and statistics (τ_int, N_eff);
+    :meth:`summary` is the JSON report of ``spu sample``."""
+
     samples: Array  # (chains, N, d) user variables
     names: tuple[str, ...]
     interval: float
@@ -56,49 +60,38 @@ class SampleResult:
         }
 
 
-def sample(
-    design: Design,
-    n: int,
-    *,
-    seed: int,
-    rate: float | None = None,
-    burn_in: float | None = None,
-    chains: int = 1,
-    dtype=np.float64,
-    adc: bool = True,
-) -> SampleResult:
-    """``n`` samples per chain of the design's user variables. ``rate`` (Hz): ADC rate
-    (default: the netlist's readout rate, else one sample per relaxation time).
-    ``burn_in`` (s): default 15 relaxation times. ``adc``: apply the netlist's ADC
-    quantization when its readout block gives ``bits`` (see module docstring)."""
-    if n < 1:
-        raise InputError(f"--samples must be ≥ 1, got {n}")
-    if rate is not None and not (np.isfinite(rate) and rate > 0):
-        raise InputError(f"--rate must be positive, got {rate!r}")
-    if burn_in is not None and not (np.isfinite(burn_in) and burn_in >= 0):
-        raise InputError(f"--burn-in must be ≥ 0, got {burn_in!r}")
-    if rate is None and design.netlist.readout is not None and design.netlist.readout.rate:
-        rate = design.netlist.readout.rate
-    board = Board(design, seed=seed, interval=None if rate is None else 1.0 / rate,
-                  chains=chains, groups=1, burn_in=burn_in, dtype=dtype, adc=adc)
-    y = board.advance(n, keep=True)
-    board.close()
+def sample(design: Design, n: int, *, seed: int = 0, board: BoardOptions = SAMPLE_BOARD) -> SampleResult:
+    """``n`` samples per chain of the design's user variables, read as ``board`` says
+    (:class:`~.options.BoardOptions`; default :data:`~.options.SAMPLE_BOARD`: one
+    chain, float64). Sample interval: ``board.interval``, else the netlist's readout
+    rate, else one relaxation time; burn-in: ``board.burn_in``, else 15 relaxation
+    times; ``board.adc``: apply the netlist's ADC quantization when its readout block
+    gives ``bits`` (see module docstring). Cost O(chains · n · n_states²) to simulate,
+    O(chains · n · d log n) for the autocorrelation times.
+    """
+    check_count(n, "n")
+    readout = design.netlist.readout
+    if board.interval is None and readout is not None and readout.rate:
+        board = replace(board, interval=1.0 / readout.rate)
+    bd = Board(design, seed=seed, options=board.with_default_dtype(np.float64))
+    y = bd.advance(n, keep=True)
+    bd.close()
     x = y + design.program.mean
     tau = np.atleast_1d(integrated_autocorr_time(y))
     extra: dict[str, Any] = {}
-    if board.adc is not None:
-        volts_rms = np.sqrt(np.mean(y.reshape(-1, y.shape[-1]) ** 2, axis=0)) / np.abs(board.readout.scale)
+    if bd.adc is not None:
+        volts_rms = np.sqrt(np.mean(y.reshape(-1, y.shape[-1]) ** 2, axis=0)) / np.abs(bd.readout.scale)
         extra["adc"] = {
-            "bits": board.adc.bits, "full_scale": board.adc.full_scale, "lsb": board.adc.lsb,
-            "lsb_over_rms_max": float(board.adc.lsb / max(float(np.min(volts_rms)), 1e-300)),
-            "clipped_fraction": board.adc_clipped / max(board.adc_readings, 1),
+            "bits": bd.adc.bits, "full_scale": bd.adc.full_scale, "lsb": bd.adc.lsb,
+            "lsb_over_rms_max": float(bd.adc.lsb / max(float(np.min(volts_rms)), 1e-300)),
+            "clipped_fraction": bd.adc_clipped / max(bd.adc_readings, 1),
         }
     if design.program.dim <= 64 and n >= 16:
         est = covariance_with_errors(x)
         extra["covariance_effective_samples_min"] = est.min_effective_samples
     return SampleResult(
-        samples=x, names=tuple(v.name for v in design.program.variables), interval=board.h,
-        burn_in=board.burn_in, relaxation_time=board.tau,
-        emulated_time=chains * board.burn_in + chains * n * board.h, wall_time=board.wall_time,
-        tau_int=tau, effective_samples=chains * n / tau, extra=extra,
+        samples=x, names=tuple(v.name for v in design.program.variables), interval=bd.h,
+        burn_in=bd.burn_in, relaxation_time=bd.tau,
+        emulated_time=bd.chains * bd.burn_in + bd.chains * n * bd.h, wall_time=bd.wall_time,
+        tau_int=tau, effective_samples=bd.chains * n / tau, extra=extra,
     )

@@ -15,40 +15,71 @@
   samples this costs nothing beyond the inversion run, while free-energy (Jarzynski)
   estimates from switching work have exponentially growing variance in d.
 
-Error bars (``return_info=True``): the chains are split into G independent groups;
-the spread of the group estimates gives the mean-square error mse of the estimate
-with no autocorrelation model. For a Gaussian second moment the squared Frobenius
-error is a weighted χ² with ν = (Σs² + (Σs)²)² / (2Σs⁴ + 2(Σs²)²) effective degrees
-of freedom (s: eigenvalues of Ŝ), so ``relative_error_estimate`` is the 95% upper
-bound sqrt(F₀.₉₅(ν, (G−1)ν) · mse) / ‖Ŝ‖_F (the F quantile also covers the
-uncertainty of mse itself). ``effective_samples`` = (‖Ŝ‖²_F + tr(Ŝ)²) / mse, the
-number of independent samples with the same error. Quantization and other
-systematic errors are not in the bar; the compile report gives them.
+Calls: ``inv(a, budget=RunBudget(), *, seed=0, quantization=Quantization(),
+board=BoardOptions(), options=RC_CELLS)``; ``logdet`` takes the same, ``solve(a, b,
+...)`` the same plus ``method`` and ``drive``. The options are the value objects of
+:mod:`.options` (unknown keywords are a TypeError). Each returns one
+:class:`LinalgResult` (``value``, ``info``; it unpacks as ``value, info = inv(A)``).
+
+Error bars (``info``): the chains are split into G independent groups; the spread of
+the group estimates gives the mean-square error mse of the estimate with no
+autocorrelation model. For a Gaussian second moment the squared Frobenius error is a
+weighted χ² with ν = (Σs² + (Σs)²)² / (2Σs⁴ + 2(Σs²)²) effective degrees of freedom
+(s: eigenvalues of Ŝ), so ``relative_error_estimate`` is the 95% upper bound
+sqrt(F₀.₉₅(ν, (G−1)ν) · mse) / ‖Ŝ‖_F (the F quantile also covers the uncertainty of
+mse itself). ``effective_samples`` = (‖Ŝ‖²_F + tr(Ŝ)²) / mse, the number of
+independent samples with the same error. The DC solve's mean x̂ has error covariance
+C_eff / (B n) for B chains of n readings, C_eff = T (Σ + W Σ + Σ Wᵀ) Tᵀ with
+W = Σ_{m=1}^{n−1} (1 − m/n) Fᵐ = F R − F (I − Fⁿ) R² / n, R = (I − F)⁻¹ (F the exact
+transition over the interval, Σ the stationary covariance, T the readout): its
+ν = tr(C_eff)² / ‖C_eff‖²_F counts the slow modes' autocorrelation, which the
+one-reading covariance would not (measured: that one covered 93.6% instead of 95%).
+Quantization and other systematic errors are not in the bar; the compile report
+gives them.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from scipy import special, stats
 
 from ..errors import InputError
-from ..hardware.bank import Bank, stratified_roundings
-from ..hardware.compiler import CompileOptions, finish, plan_program, quantized_values
+from ..hardware.bank import stratified_roundings
+from ..hardware.compiler import CompileOptions, check_spd, finish, plan_program, quantized_values
 from ..hardware.design import Design
 from .engine import Board
+from .options import (
+    DEFAULT_BOARD,
+    DEFAULT_BUDGET,
+    NO_QUANTIZATION,
+    BoardOptions,
+    Quantization,
+    RunBudget,
+    check_positive,
+)
 
 Array = np.ndarray
+V = TypeVar("V")
 
 CONFIDENCE = 0.95
 
+#: Compile options of the linear-algebra calls unless given: RC cells (state size d
+#: for M-matrices), no covariance report (it costs an O(d³) inverse).
+RC_CELLS = CompileOptions(inductance=None, covariance_report=False)
 
-@dataclass
+#: ``solve`` methods.
+SOLVE_METHODS = ("auto", "dc", "inverse")
+
+
+@dataclass(frozen=True)
 class LinalgInfo:
-    """What a thermodynamic linear-algebra run returns beside its result."""
+    """What a thermodynamic linear-algebra run reports beside its value."""
 
     relative_error_estimate: float  # 95% upper bound on the relative (Frobenius) error
     relative_error_rms: float
@@ -68,13 +99,42 @@ class LinalgInfo:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+@dataclass(frozen=True, eq=False)
+class LinalgResult(Generic[V]):
+    """The one result of :func:`inv`, :func:`logdet` and :func:`solve`: ``value`` (A⁻¹,
+    log det A or x) and ``info`` (:class:`LinalgInfo`: error bound, emulated time,
+    samples, ...). Iterating yields the two, so ``value, info = inv(A)`` works."""
+
+    value: V
+    info: LinalgInfo
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.value, self.info))
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One look at a run: the estimate, its 95% bound and rms (relative), N_eff."""
+
+    value: Any
+    bound: float
+    rms: float
+    effective_samples: float
+
+
 def _f_quantile(nu: float, nu2: float) -> float:
     return float(stats.f.ppf(CONFIDENCE, max(nu, 0.5), max(nu2, 0.5)))
 
 
+def _dof(C: Array) -> float:
+    """Effective degrees of freedom tr(C)² / ‖C‖²_F of a squared norm whose terms have
+    covariance C (Satterthwaite)."""
+    return float(np.trace(C) ** 2 / max(np.sum(C * C), 1e-300))
+
+
 def second_moment_error(S: Array, mse: float, groups: int, roundings: int = 1) -> tuple[float, float, float]:
     """(95% bound, rms) of the relative Frobenius error, and N_eff, of a second-moment
-    estimate S with batch-means mean-square error mse (see module docstring)."""
+    estimate S with batch-means mean-square error mse (see module docstring). O(d³)."""
     fro2 = float(np.sum(S * S))
     tr = float(np.trace(S))
     S2 = S @ S
@@ -86,31 +146,53 @@ def second_moment_error(S: Array, mse: float, groups: int, roundings: int = 1) -
     return float(np.sqrt(q) * rms), float(rms), float(neff)
 
 
-class _InverseRun:
-    """K boards (one per rounding of the couplers) estimating A⁻¹ together."""
+def _vector_error(x: Array, mse: float, C: Array, batches: int) -> tuple[float, float]:
+    """(95% bound, rms) of the relative error ‖x̂ − x‖ / ‖x̂‖ of a vector estimate whose
+    error has covariance ∝ C and whose batch-means mse has ``batches`` (K (G − 1))
+    degrees of freedom per term: sqrt(F₀.₉₅(ν, batches · ν) · mse) / ‖x̂‖. O(d²)."""
+    nu = _dof(C)
+    rms = float(np.sqrt(mse) / max(np.linalg.norm(x), 1e-300))
+    return float(np.sqrt(_f_quantile(nu, batches * nu)) * rms), rms
 
-    def __init__(self, designs: list[Design], seed, chains, groups, interval, dtype):
+
+class _Run:
+    """Boards estimating one quantity together, advanced in step: the K roundings of an
+    inversion (their estimates averaged) or the one board of a DC solve."""
+
+    def __init__(self, boards: list[Board]):
+        self.boards = boards
+        self.groups = boards[0].groups
+
+    @classmethod
+    def of(cls, designs: list[Design], seed: int, board: BoardOptions) -> _Run:
+        """One board per design, each with a stream spawned from ``seed``."""
         ss = np.random.SeedSequence(seed)
-        self.boards = [
-            Board(des, seed=np.random.default_rng(s), interval=interval, chains=chains, groups=groups, dtype=dtype)
-            for des, s in zip(designs, ss.spawn(len(designs)), strict=True)
-        ]
-        self.groups = groups
-        self.mean = designs[0].program.mean
+        return cls([Board(des, seed=np.random.default_rng(s), options=board)
+                    for des, s in zip(designs, ss.spawn(len(designs)), strict=True)])
 
     def advance(self, steps: int) -> None:
         for b in self.boards:
             b.advance(steps)
 
-    def estimate(self) -> tuple[Array, float]:
-        """Average of the boards' second moments and its batch-means mse."""
+    def batch_mse(self, per_board: list[Array]) -> float:
+        """Batch-means mean-square error of the average over the boards of an estimate
+        given, per board, by its group values (G, ...): Σ_k Σ var_g / (G K²)."""
         K = len(self.boards)
-        est, mse = 0.0, 0.0
+        mse = 0.0
+        for per in per_board:
+            mse += float(np.sum(per.var(axis=0, ddof=1))) / self.groups / K**2
+        return mse
+
+    def second_moment(self) -> tuple[Array, float]:
+        """Average of the boards' second moments (symmetrized) and its mse."""
+        K = len(self.boards)
+        est = 0.0
+        pers = []
         for b in self.boards:
             S, per = b.moments.second_moment()
             est = est + S / K
-            mse += float(np.sum(per.var(axis=0, ddof=1))) / self.groups / K**2
-        return 0.5 * (est + est.T), mse
+            pers.append(per)
+        return 0.5 * (est + est.T), self.batch_mse(pers)
 
     @property
     def samples(self) -> int:
@@ -129,21 +211,95 @@ class _InverseRun:
             b.close()
 
 
-def program_inverse(
-    a: Array,
-    *,
-    options: CompileOptions,
-    bank: Bank | None,
-    rounding: str,
-    roundings: int,
-    seed: int,
-) -> list[Design]:
-    """The design(s) for inverting ``a``: one, or ``roundings`` stratified stochastic
-    roundings of the couplers to ``bank`` (error mitigation)."""
+# ---------------------------------------------------------------------------
+# What one look at a run estimates, for each call.
+# ---------------------------------------------------------------------------
+
+
+def _inverse_check(run: _Run) -> _Check:
+    """A⁻¹ ≈ Ŝ with the Wishart bound."""
+    S, mse = run.second_moment()
+    bound, rms, neff = second_moment_error(S, mse, run.groups, len(run.boards))
+    return _Check(S, bound, rms, neff)
+
+
+def _logdet_check(run: _Run) -> _Check:
+    """log det A ≈ −(log det Ŝ − bias), bound 1.96 sqrt(Σ ψ′((N−k+1)/2)) (absolute)."""
+    S, mse = run.second_moment()
+    d = S.shape[0]
+    _, _, neff = second_moment_error(S, mse, run.groups, len(run.boards))
+    neff = max(neff, d + 2.0)
+    k = np.arange(1, d + 1)
+    rms = np.sqrt(float(np.sum(special.polygamma(1, (neff - k + 1) / 2))))
+    bound = float(stats.norm.ppf(0.5 + CONFIDENCE / 2) * rms)
+    _, ld = np.linalg.slogdet(S)
+    bias = float(np.sum(special.digamma((neff - k + 1) / 2)) + d * np.log(2 / neff))
+    return _Check(float(-(ld - bias)), bound, float(rms), float(neff))
+
+
+def _solve_inverse_check(run: _Run, b: Array) -> _Check:
+    """x ≈ Ŝ b; one reading's term y yᵀ b has covariance (bᵀSb) S + x xᵀ (Isserlis)."""
+    S, mse_S = run.second_moment()
+    x = S @ b
+    mse = run.batch_mse([bd.moments.second_moment()[1] @ b for bd in run.boards])
+    C = float(b @ S @ b) * S + np.outer(x, x)
+    bound, rms = _vector_error(x, mse, C, len(run.boards) * (run.groups - 1))
+    _, _, neff = second_moment_error(S, mse_S, run.groups, len(run.boards))
+    return _Check(x, bound, rms, neff)
+
+
+class _MeanShape:
+    """n ↦ C_eff(n) = T (Σ + W Σ + Σ Wᵀ) Tᵀ, n × the covariance of one chain's mean of
+    n consecutive readings (module docstring), from the board's exact transition.
+    O(n_s³) once (n_s states), O(d²) per call (O(n_s³) while Fⁿ is not negligible)."""
+
+    def __init__(self, board: Board):
+        plan = board.plan
+        F = np.asarray(plan.F64 if getattr(plan, "F64", None) is not None else plan.F, float)
+        T = board.design.program.readout_matrix(board.sde.state_names)
+        Sigma = board.sde.equilibrium_covariance()
+        n = F.shape[0]
+        P1 = F @ np.linalg.inv(np.eye(n) - F)  # F R
+        P2S = P1 @ np.linalg.solve(np.eye(n) - F, Sigma)  # F R² Σ
+        self.F, self.T, self.P2S = F, T, P2S
+        self.A0 = T @ Sigma @ T.T
+        self.A1 = T @ (P1 @ Sigma) @ T.T
+        self.A2 = T @ P2S @ T.T
+        self.rho = float(np.exp(-board.h / board.tau))  # spectral radius of F
+
+    def __call__(self, steps: int) -> Array:
+        A2 = self.A2
+        if self.rho ** steps > 1e-16:
+            A2 = A2 - self.T @ np.linalg.matrix_power(self.F, steps) @ self.P2S @ self.T.T
+        B = self.A1 - A2 / steps
+        return self.A0 + B + B.T
+
+
+def _solve_dc_check(run: _Run, shape: _MeanShape) -> _Check:
+    """x ≈ the readings' mean, ν from its error covariance C_eff (module docstring)."""
+    board = run.boards[0]
+    x, per = board.moments.first_moment()
+    mse = run.batch_mse([per])
+    bound, rms = _vector_error(x, mse, shape(board.samples_per_chain), run.groups - 1)
+    m2, _ = board.moments.second_moment()
+    C = m2 - np.outer(x, x)
+    return _Check(x, bound, rms, float(np.trace(C) / max(mse, 1e-300)))
+
+
+# ---------------------------------------------------------------------------
+# The run: program, advance until the budget is spent, report.
+# ---------------------------------------------------------------------------
+
+
+def program_inverse(a: Array, *, options: CompileOptions, quantization: Quantization, seed: int) -> list[Design]:
+    """The design(s) for inverting ``a``: one, or ``quantization.roundings`` stratified
+    stochastic roundings of the couplers to its bank (error mitigation). O(d²) each
+    (plus the O(d³) covariance report if ``options`` asks for it)."""
     plan = plan_program(a, "matrix", options=options)
     rng = np.random.default_rng([seed, 7919])
+    bank, roundings = quantization.bank, quantization.roundings
     if roundings <= 1 or bank is None:
-        values, qinfo = quantized_values(plan, bank, rounding, rng)
+        values, qinfo = quantized_values(plan, bank, quantization.rounding, rng)
         return [finish(plan, values, qinfo, options.covariance_report)]
     top = float(np.max(plan.values)) if len(plan.values) else 1.0
     levels = bank.scaled(top)
@@ -155,109 +311,155 @@ def program_inverse(
     ]
 
 
-def _run_until(run: _InverseRun, steps0: int, tol: float | None, time_budget: float | None,
-               samples: int | None, max_samples: int, measure) -> list[dict]:
-    """Advance the run in chunks until the stopping rule holds. ``measure()`` returns
-    the current error bound. Chunk sizes follow the 1/sqrt(N) law toward the target."""
-    history = []
+def _run_until(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run], _Check]
+               ) -> tuple[_Check, list[dict]]:
+    """Advance the run in chunks until the budget is spent; ``look(run)`` checks the
+    estimate. Under ``tol``, chunk sizes follow the 1/sqrt(N) law toward the target.
+    Returns the last check and the history of (samples, bound) per check."""
     b0 = run.boards[0]
-    per_step = b0.chains * len(run.boards)
-    if time_budget is not None:
-        steps_total = int((time_budget / len(run.boards) - b0.burn_in) / b0.h) // b0.chains
+    K = len(run.boards)
+    per_step = b0.chains * K
+    if budget.time is not None:
+        steps_total = int((budget.time / K - b0.burn_in) / b0.h) // b0.chains
         if steps_total < 2:
+            need = K * (b0.burn_in + 2 * b0.h * b0.chains)
             raise InputError(
-                f"--time {time_budget:g} s is too short: burn-in alone takes {b0.burn_in * len(run.boards):.3g} s "
-                f"and one sample per chain {b0.h * b0.chains:.3g} s"
+                f"{budget.time:g} s is too short: burn-in alone takes {b0.burn_in * K:.3g} s and one "
+                f"sample per chain {b0.h * b0.chains:.3g} s (give at least {need:.3g} s)", "time"
             )
         run.advance(steps_total)
-        history.append({"samples": run.samples, "error": measure()})
-        return history
-    if samples is not None:
-        run.advance(max(2, -(-samples // per_step)))
-        history.append({"samples": run.samples, "error": measure()})
-        return history
+        check = look(run)
+        return check, [{"samples": run.samples, "error": check.bound}]
+    if budget.samples is not None:
+        run.advance(max(2, -(-budget.samples // per_step)))
+        check = look(run)
+        return check, [{"samples": run.samples, "error": check.bound}]
+    tol = float(budget.tol)
+    history = []
     steps = steps0
     while True:
         run.advance(steps)
-        err = measure()
+        check = look(run)
+        err = check.bound
         history.append({"samples": run.samples, "error": err, "emulated_time": run.emulated_time})
-        if err <= tol or run.samples >= max_samples:
-            return history
+        if err <= tol or run.samples >= budget.max_samples:
+            return check, history
         done = run.samples // per_step
         need = done * (err / tol) ** 2 * 1.1 - done
         steps = int(np.clip(need, max(2, done // 4), 4 * done))
 
 
-def _inverse_core(a, time, tol, samples, seed, bank, rounding, roundings, options, chains,
-                  groups, interval, dtype, max_samples, measure_kind, b=None):
-    a = np.asarray(a, dtype=float)
-    if tol is None and time is None and samples is None:
-        tol = 0.05
-    if sum(x is not None for x in (tol, time, samples)) != 1:
-        raise InputError("give one of time, tol or samples")
-    if tol is not None and not tol > 0:
-        raise InputError(f"tol must be positive, got {tol!r}")
-    options = options or CompileOptions(inductance=None, covariance_report=False)
-    t_wall = __import__("time").perf_counter()
-    designs = program_inverse(a, options=options, bank=bank, rounding=rounding,
-                              roundings=roundings, seed=seed)
-    run = _InverseRun(designs, seed, chains, groups, interval, dtype)
-    d = a.shape[0]
-    state: dict[str, Any] = {}
-
-    def measure() -> float:
-        S, mse = run.estimate()
-        state["S"], state["mse"] = S, mse
-        if measure_kind == "inverse":
-            bound, rms, neff = second_moment_error(S, mse, groups, roundings)
-        elif measure_kind == "logdet":
-            _, _, neff = second_moment_error(S, mse, groups, roundings)
-            neff = max(neff, d + 2.0)
-            k = np.arange(1, d + 1)
-            var = float(np.sum(special.polygamma(1, (neff - k + 1) / 2)))
-            rms = np.sqrt(var)
-            bound = float(stats.norm.ppf(0.5 + CONFIDENCE / 2) * rms)
-        else:  # solve via the inverse: x = S b
-            x = S @ b
-            per = [bd.moments.second_moment()[1] @ b for bd in run.boards]
-            mse = sum(float(np.sum(p.var(axis=0, ddof=1))) for p in per) / groups / len(run.boards) ** 2
-            C = float(b @ S @ b) * S + np.outer(x, x)
-            nu = float(np.trace(C) ** 2 / max(np.sum(C * C), 1e-300))
-            q = _f_quantile(nu, len(run.boards) * (groups - 1) * nu)
-            rms = float(np.sqrt(mse) / max(np.linalg.norm(x), 1e-300))
-            bound = float(np.sqrt(q) * rms)
-            _, _, neff = second_moment_error(S, state["mse"], groups, roundings)
-        state.update(bound=bound, rms=float(rms), neff=float(neff))
-        return bound
-
-    steps0 = max(2, int(np.ceil(max(64, 4 * d) / (chains * len(designs)))))
-    hist = _run_until(run, steps0, tol, time, samples, max_samples, measure)
-    run.close()
+def _measured(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run], _Check],
+              designs: list[Design], method: str, t_wall: float) -> LinalgResult:
+    """Run until the budget is spent and report (the run is closed in any case)."""
+    try:
+        check, history = _run_until(run, steps0, budget, look)
+    finally:
+        run.close()
     b0 = run.boards[0]
     info = LinalgInfo(
-        relative_error_estimate=state["bound"], relative_error_rms=state["rms"],
-        emulated_time=run.emulated_time, wall_time=__import__("time").perf_counter() - t_wall,
-        effective_samples=state["neff"], samples=run.samples, sample_interval=b0.h,
-        relaxation_time=b0.tau, chains=chains, roundings=len(designs),
-        compile_reports=[dict(des.program.report) for des in designs[:4]], history=hist,
+        relative_error_estimate=check.bound, relative_error_rms=check.rms,
+        emulated_time=run.emulated_time, wall_time=time.perf_counter() - t_wall,
+        effective_samples=check.effective_samples, samples=run.samples, sample_interval=b0.h,
+        relaxation_time=b0.tau, chains=b0.chains, roundings=len(run.boards),
+        compile_reports=[dict(des.program.report) for des in designs[:4]], method=method,
+        history=history,
     )
-    return state, info
+    return LinalgResult(check.value, info)
 
 
-_DEFAULTS = dict(chains=128, groups=16, interval=None, dtype=np.float32, max_samples=10**8)
+def _second_moment_run(a: Array, budget: RunBudget, seed: int, quantization: Quantization,
+                       board: BoardOptions, options: CompileOptions,
+                       look: Callable[[_Run], _Check], method: str) -> LinalgResult:
+    """The body of inv, logdet and solve(method="inverse"): program ``a`` (one design per
+    rounding), run the boards until the budget is spent, ``look`` at the estimate."""
+    t_wall = time.perf_counter()
+    a = np.asarray(a, dtype=float)
+    designs = program_inverse(a, options=options, quantization=quantization, seed=seed)
+    run = _Run.of(designs, seed, board.with_default_dtype(np.float32))
+    steps0 = max(2, int(np.ceil(max(64, 4 * a.shape[0]) / (board.chains * len(designs)))))
+    return _measured(run, steps0, budget, look, designs, method, t_wall)
 
 
-def inverse_path(
-    a: Array,
-    times: Array,
-    *,
-    seed: int = 0,
-    bank: Bank | None = None,
-    rounding: str = "nearest",
-    roundings: int = 1,
-    options: CompileOptions | None = None,
-    **kw: Any,
-) -> list[dict[str, Any]]:
+def inv(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
+        quantization: Quantization = NO_QUANTIZATION, board: BoardOptions = DEFAULT_BOARD,
+        options: CompileOptions = RC_CELLS) -> LinalgResult[Array]:
+    """A⁻¹ of a symmetric positive definite ``a`` from the equilibrium fluctuations of an
+    SPU programmed with it, as ``LinalgResult(value=A⁻¹ estimate, info)``. ``budget``:
+    emulated time, total samples, or the 95% bound ``tol`` on the relative Frobenius
+    error (default 0.05). ``quantization``: coupler bank, rounding, and K averaged
+    stratified roundings (error mitigation). Cost per sample O(n²), n = state size (d
+    for RC cells); compile O(d²); the error bars O(G d² + d³) per check.
+    """
+    return _second_moment_run(a, budget, seed, quantization, board, options, _inverse_check, "inverse")
+
+
+def logdet(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
+           quantization: Quantization = NO_QUANTIZATION, board: BoardOptions = DEFAULT_BOARD,
+           options: CompileOptions = RC_CELLS) -> LinalgResult[float]:
+    """log det A from the SPU covariance (bias-corrected, see module docstring), as
+    ``LinalgResult(value=log det A, info)``. ``budget.tol`` bounds the absolute error of
+    log det A, i.e. the relative error of det A; ``info.relative_error_estimate`` is
+    that 95% bound. Cost as :func:`inv`, plus O(d³) per check.
+    """
+    return _second_moment_run(a, budget, seed, quantization, board, options, _logdet_check,
+                              "covariance (Wishart bias-corrected)")
+
+
+def solve(a: Array, b: Array, budget: RunBudget = DEFAULT_BUDGET, *, method: str = "auto",
+          drive: float = 10.0, seed: int = 0, quantization: Quantization = NO_QUANTIZATION,
+          board: BoardOptions = DEFAULT_BOARD, options: CompileOptions = RC_CELLS) -> LinalgResult[Array]:
+    """x with A x = b, as ``LinalgResult(value=x, info)``. ``method``: ``"dc"`` (RC network,
+    mean = G⁻¹ b; ``drive`` sets the signal to that many thermal rms; float64 unless
+    ``board.dtype`` says otherwise), ``"inverse"`` (x = Ŝ b from an inversion run; the
+    only method that averages ``quantization.roundings``) or ``"auto"`` (dc where a
+    resistor network realizes A, else inverse). ``info.relative_error_estimate`` bounds
+    ‖x̂ − x‖/‖x‖ (95%). Cost: dc O(n²) per sample, inverse as :func:`inv`.
+    """
+    a = np.asarray(a, float)
+    b = np.asarray(b, float).ravel()
+    if method not in SOLVE_METHODS:
+        raise InputError(f"unknown method {method!r} ({', '.join(SOLVE_METHODS)})", "method")
+    if b.shape != (a.shape[0],):
+        raise InputError(f"expected {a.shape[0]} values, got {b.size}", "b")
+    if not np.any(b):
+        raise InputError("is zero: the solution is x = 0", "b")
+    check_positive(drive, "drive")
+    if method != "inverse" and quantization.roundings > 1:
+        raise InputError(f"method {method!r} runs one design: averaging roundings needs "
+                         "method='inverse'", "roundings")
+    if method != "inverse":
+        design = _dc_design(a, b, method, drive, seed, quantization, options)
+        if design is not None:
+            t_wall = time.perf_counter()
+            run = _Run([Board(design, seed=seed, options=board.with_default_dtype(np.float64))])
+            look = partial(_solve_dc_check, shape=_MeanShape(run.boards[0]))
+            return _measured(run, 2, budget, look, [design], "dc", t_wall)
+    return _second_moment_run(a, budget, seed, quantization, board, options,
+                              partial(_solve_inverse_check, b=b), "inverse")
+
+
+def _dc_design(a: Array, b: Array, method: str, drive: float, seed: int, quantization: Quantization,
+               options: CompileOptions) -> Design | None:
+    """The DC network for ``solve``; None where ``"auto"`` falls back to the inverse."""
+    from ..hardware.dc import NotResistive, compile_dc
+
+    check_spd(a, "matrix")
+    try:
+        return compile_dc(a, b, options=options, drive=drive, bank=quantization.bank,
+                          rounding=quantization.rounding, seed=seed)
+    except NotResistive as exc:
+        if method == "dc":
+            raise InputError(f"dc: {exc.message}; use 'inverse' or 'auto'", "method") from None
+    except InputError:
+        if method == "dc":
+            raise
+    return None
+
+
+def inverse_path(a: Array, times: Array, *, seed: int = 0, quantization: Quantization = NO_QUANTIZATION,
+                 board: BoardOptions = DEFAULT_BOARD, options: CompileOptions = RC_CELLS
+                 ) -> list[dict[str, Any]]:
     """Error of one inversion run as it goes: the run is extended to each emulated
     time in ``times`` (s, increasing; all roundings together) and the estimate is
     checked there. Returns per checkpoint ``emulated_time``, ``samples``, ``error``
@@ -265,14 +467,12 @@ def inverse_path(
     bar the run reports) and ``floor`` (the exact infinite-time error of the compiled
     couplings, from the Lyapunov covariance). Reproduces the paper's error-vs-time
     curve; the cost is that of a single run to the last time."""
-    cfg = _DEFAULTS | kw
-    a = _check_spd_input(a)
-    options = options or CompileOptions(inductance=None, covariance_report=False)
-    designs = program_inverse(a, options=options, bank=bank, rounding=rounding, roundings=roundings, seed=seed)
+    a = check_spd(np.asarray(a, float), "matrix")
+    designs = program_inverse(a, options=options, quantization=quantization, seed=seed)
     ai = np.linalg.inv(a)
     floor_est = sum(d.exact_covariance() for d in designs) / len(designs)
     floor = float(np.linalg.norm(floor_est - ai) / np.linalg.norm(ai))
-    run = _InverseRun(designs, seed, cfg["chains"], cfg["groups"], cfg["interval"], cfg["dtype"])
+    run = _Run.of(designs, seed, board.with_default_dtype(np.float32))
     b0 = run.boards[0]
     K = len(run.boards)
     out = []
@@ -283,8 +483,8 @@ def inverse_path(
             continue
         run.advance(steps - done)
         done = steps
-        S, mse = run.estimate()
-        bound, _, neff = second_moment_error(S, mse, cfg["groups"], K)
+        S, mse = run.second_moment()
+        bound, _, neff = second_moment_error(S, mse, run.groups, K)
         out.append({
             "emulated_time": run.emulated_time, "samples": run.samples,
             "error": float(np.linalg.norm(S - ai) / np.linalg.norm(ai)), "bound": bound,
@@ -294,149 +494,7 @@ def inverse_path(
     return out
 
 
-def _check_spd_input(a: Array) -> Array:
-    from ..hardware.compiler import check_spd
-
-    return check_spd(np.asarray(a, float), "matrix")
-
-
-def inv(
-    a: Array,
-    *,
-    time: float | None = None,
-    tol: float | None = None,
-    samples: int | None = None,
-    seed: int = 0,
-    bank: Bank | None = None,
-    rounding: str = "nearest",
-    roundings: int = 1,
-    options: CompileOptions | None = None,
-    return_info: bool = False,
-    **kw: Any,
-) -> Array | tuple[Array, LinalgInfo]:
-    """A⁻¹ of a symmetric positive definite ``a`` from the equilibrium fluctuations of
-    an SPU programmed with it. Stop after emulated ``time`` (s), total ``samples``, or
-    when the 95% error bound reaches ``tol`` (default 0.05). ``bank`` quantizes the
-    couplers (``rounding="nearest"``), and ``roundings=K`` averages K stratified
-    stochastic roundings (error mitigation). Cost per sample O(n²), n = state size
-    (d for RC cells); compile O(d²); the error bars O(G d² + d³) per check.
-    """
-    cfg = _DEFAULTS | kw
-    state, info = _inverse_core(a, time, tol, samples, seed, bank, rounding, roundings, options,
-                                cfg["chains"], cfg["groups"], cfg["interval"], cfg["dtype"],
-                                cfg["max_samples"], "inverse")
-    return (state["S"], info) if return_info else state["S"]
-
-
-def logdet(
-    a: Array,
-    *,
-    time: float | None = None,
-    tol: float | None = None,
-    samples: int | None = None,
-    seed: int = 0,
-    bank: Bank | None = None,
-    rounding: str = "nearest",
-    roundings: int = 1,
-    options: CompileOptions | None = None,
-    return_info: bool = False,
-    **kw: Any,
-) -> float | tuple[float, LinalgInfo]:
-    """log det A from the SPU covariance (bias-corrected, see module docstring).
-    ``tol`` bounds the absolute error of log det A, i.e. the relative error of det A;
-    ``relative_error_estimate`` is that 95% bound."""
-    cfg = _DEFAULTS | kw
-    state, info = _inverse_core(a, time, tol, samples, seed, bank, rounding, roundings, options,
-                                cfg["chains"], cfg["groups"], cfg["interval"], cfg["dtype"],
-                                cfg["max_samples"], "logdet")
-    S, neff = state["S"], max(state["neff"], a.shape[0] + 2.0)
-    d = S.shape[0]
-    sign, ld = np.linalg.slogdet(S)
-    k = np.arange(1, d + 1)
-    bias = float(np.sum(special.digamma((neff - k + 1) / 2)) + d * np.log(2 / neff))
-    val = -(ld - bias)
-    info.method = "covariance (Wishart bias-corrected)"
-    return (float(val), info) if return_info else float(val)
-
-
-def solve(
-    a: Array,
-    b: Array,
-    *,
-    method: str = "auto",
-    time: float | None = None,
-    tol: float | None = None,
-    samples: int | None = None,
-    seed: int = 0,
-    bank: Bank | None = None,
-    rounding: str = "nearest",
-    options: CompileOptions | None = None,
-    drive: float = 10.0,
-    return_info: bool = False,
-    **kw: Any,
-) -> Array | tuple[Array, LinalgInfo]:
-    """x with A x = b. ``method``: ``"dc"`` (RC network, mean = G⁻¹ b; ``drive`` sets
-    the signal to that many thermal rms), ``"inverse"`` (x = Ŝ b from an inversion
-    run) or ``"auto"``. ``relative_error_estimate`` bounds ‖x̂ − x‖/‖x‖ (95%)."""
-    a = np.asarray(a, float)
-    b = np.asarray(b, float).ravel()
-    if b.shape != (a.shape[0],):
-        raise InputError(f"b: expected {a.shape[0]} values, got {b.size}")
-    if not np.any(b):
-        raise InputError("b is zero: the solution is x = 0")
-    if method not in ("auto", "dc", "inverse"):
-        raise InputError(f"unknown method {method!r} (auto, dc or inverse)")
-    cfg = _DEFAULTS | kw
-    if method in ("auto", "dc"):
-        from ..hardware.dc import compile_dc
-
-        opts = options or CompileOptions(inductance=None, covariance_report=False)
-        try:
-            design = compile_dc(a, b, options=opts, drive=drive, bank=bank, rounding=rounding, seed=seed)
-        except InputError:
-            if method == "dc":
-                raise
-            design = None
-        if design is not None:
-            return _solve_dc(design, b, time, tol, samples, seed, cfg, return_info)
-    state, info = _inverse_core(a, time, tol, samples, seed, bank, rounding, 1, options,
-                                cfg["chains"], cfg["groups"], cfg["interval"], cfg["dtype"],
-                                cfg["max_samples"], "solve", b=b)
-    x = state["S"] @ b
-    info.method = "inverse"
-    return (x, info) if return_info else x
-
-
-def _solve_dc(design: Design, b, time_budget, tol, samples, seed, cfg, return_info):
-    if tol is None and time_budget is None and samples is None:
-        tol = 0.05
-    t_wall = time.perf_counter()
-    groups = cfg["groups"]
-    board = Board(design, seed=seed, chains=cfg["chains"], groups=groups, interval=cfg["interval"],
-                  dtype=np.float64)
-    run = _InverseRun.__new__(_InverseRun)
-    run.boards, run.groups, run.mean = [board], groups, design.program.mean
-    state: dict[str, Any] = {}
-
-    def measure() -> float:
-        x, per = board.moments.first_moment()
-        mse = float(np.sum(per.var(axis=0, ddof=1))) / groups
-        m2, _ = board.moments.second_moment()
-        C = m2 - np.outer(x, x)
-        nu = float(np.trace(C) ** 2 / max(np.sum(C * C), 1e-300))
-        q = _f_quantile(nu, (groups - 1) * nu)
-        rms = float(np.sqrt(mse) / max(np.linalg.norm(x), 1e-300))
-        state.update(x=x, rms=rms, bound=float(np.sqrt(q) * rms),
-                     neff=float(np.trace(C) / max(mse, 1e-300)))
-        return state["bound"]
-
-    hist = _run_until(run, 2, tol, time_budget, samples, cfg["max_samples"], measure)
-    board.close()
-    info = LinalgInfo(
-        relative_error_estimate=state["bound"], relative_error_rms=state["rms"],
-        emulated_time=board.emulated_time, wall_time=time.perf_counter() - t_wall,
-        effective_samples=state["neff"], samples=board.moments.total, sample_interval=board.h,
-        relaxation_time=board.tau, chains=board.chains, roundings=1,
-        compile_reports=[dict(design.program.report)], method="dc", history=hist,
-    )
-    return (state["x"], info) if return_info else state["x"]
+__all__ = [
+    "RC_CELLS", "SOLVE_METHODS", "LinalgInfo", "LinalgResult", "inv", "inverse_path", "logdet",
+    "program_inverse", "second_moment_error", "solve",
+]

@@ -8,6 +8,7 @@ import pytest
 
 from spu_emulator.circuit.assemble import assemble
 from spu_emulator.hardware.compiler import CompileOptions, compile_matrix
+from spu_emulator.sampling import BoardOptions
 from spu_emulator.sampling.engine import Board, Readout
 from spu_emulator.sampling.matrices import h_matrix, m_matrix, spd
 
@@ -46,11 +47,12 @@ def test_sampling_gather_readout_equals_readout_matrix(design):
 
 def test_sampling_equilibrium_start_only_after_a_long_burn_in():
     des = next(_designs())
-    b = Board(des, seed=0, chains=16, groups=4)
+    opts = BoardOptions(chains=16, groups=4)
+    b = Board(des, seed=0, options=opts)
     assert b.equilibrium_start and b.emulated_time == pytest.approx(15 * b.tau)
-    b0 = Board(des, seed=0, chains=16, groups=4, burn_in=0.0)
+    b0 = Board(des, seed=0, options=BoardOptions(chains=16, groups=4, burn_in=0.0))
     assert not b0.equilibrium_start and not np.any(b0.x)
-    short = Board(des, seed=0, chains=16, groups=4, burn_in=3 * b.tau)
+    short = Board(des, seed=0, options=BoardOptions(chains=16, groups=4, burn_in=3 * b.tau))
     assert not short.equilibrium_start
     # three relaxation times from zero: the variance deficit e^{-6} per mode is visible
     # only statistically; the state has moved off zero
@@ -63,7 +65,7 @@ def test_sampling_board_moments_match_exact_covariance():
     """Equilibrium start + exact steps: the second moment of 128 chains × 400 samples
     is within 5 batch-means standard errors of the exact covariance, entrywise."""
     des = compile_matrix(spd(6, np.random.default_rng(3), 30), "matrix", options=CompileOptions(inductance=None))
-    b = Board(des, seed=1, dtype=np.float64)
+    b = Board(des, seed=1, options=BoardOptions(dtype=np.float64))
     b.advance(400)
     S, per = b.moments.second_moment()
     se = per.std(axis=0, ddof=1) / np.sqrt(b.groups)
@@ -91,7 +93,7 @@ def test_sampling_adc_quantizes_readings_and_adds_lsb2_over_12():
     S = np.linalg.inv(P)
     v_rms = np.sqrt(np.diag(S)) / np.array([v.scale for v in des.program.variables])
     fs = 8 * float(np.max(v_rms))
-    res = sample(_with_adc(des, 5, fs), 20000, seed=2, chains=4)
+    res = sample(_with_adc(des, 5, fs), 20000, seed=2, board=BoardOptions(chains=4, groups=1))
     lsb = 2 * fs / 32
     codes = res.samples / np.array([v.scale for v in des.program.variables]) / lsb
     assert np.allclose(codes, np.rint(codes), atol=1e-6)
@@ -105,7 +107,7 @@ def test_sampling_adc_quantizes_readings_and_adds_lsb2_over_12():
     assert np.all(np.abs(var - expect) < 4.5 * se), (var / expect)
     # the shift is resolvable here: the ideal target is off by more than 2 s.e. somewhere
     assert np.max((var - np.diag(S)) / se) > 2
-    ideal = sample(_with_adc(des, 5, fs), 200, seed=2, adc=False)
+    ideal = sample(_with_adc(des, 5, fs), 200, seed=2, board=BoardOptions(chains=1, groups=1, adc=False))
     assert "adc" not in ideal.extra
 
 
@@ -115,12 +117,12 @@ def test_sampling_adc_refusals():
     rng = np.random.default_rng(1)
     des = compile_matrix(m_matrix(3, rng, cond=5), "precision", options=CompileOptions(inductance=None))
     with pytest.raises(InputError, match="full_scale"):
-        Board(_with_adc(des, 8, None), seed=0, chains=16, groups=4)
+        Board(_with_adc(des, 8, None), seed=0, options=BoardOptions(chains=16, groups=4))
     ind = compile_matrix(spd(3, rng, 5), "precision", options=CompileOptions(inductance=None, realization="inductive"))
     assert ind.program.realization == "inductive"
     with pytest.raises(InputError, match="inductor currents"):
-        Board(_with_adc(ind, 8, 1e-5), seed=0, chains=16, groups=4)
-    Board(_with_adc(ind, 8, 1e-5), seed=0, chains=16, groups=4, adc=False).close()
+        Board(_with_adc(ind, 8, 1e-5), seed=0, options=BoardOptions(chains=16, groups=4))
+    Board(_with_adc(ind, 8, 1e-5), seed=0, options=BoardOptions(chains=16, groups=4, adc=False)).close()
 
 
 def test_sampling_cli_sample_applies_netlist_adc(tmp_path, capsys):

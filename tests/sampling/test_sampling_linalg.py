@@ -9,7 +9,7 @@ from scipy import stats
 
 from spu_emulator.hardware.bank import Bank
 from spu_emulator.hardware.compiler import CompileOptions, compile_matrix
-from spu_emulator.sampling import inv, logdet, sample, solve
+from spu_emulator.sampling import BoardOptions, Quantization, RunBudget, inv, logdet, sample, solve
 from spu_emulator.sampling.estimators import covariance_with_errors
 from spu_emulator.sampling.linalg import program_inverse
 from spu_emulator.sampling.matrices import h_matrix, m_matrix, spd
@@ -24,7 +24,7 @@ def test_sampling_gaussian_marginals_and_covariance(d, maker, seed):
     from spu_emulator.circuit.assemble import assemble
 
     tau = assemble(des.netlist).to_sde().relaxation_time()
-    res = sample(des, 3000, seed=seed, rate=1.0 / (3 * tau), chains=2)
+    res = sample(des, 3000, seed=seed, board=BoardOptions(chains=2, groups=1, interval=3 * tau))
     x = res.samples
     flat = x.reshape(-1, d)
     pvals = [stats.kstest(flat[:, i], "norm", args=(mu[i], np.sqrt(S[i, i]))).pvalue for i in range(d)]
@@ -47,7 +47,7 @@ def _coverage_trials(dims, trials):
             rng = np.random.default_rng(1000 * d + t)
             cond = float(10 ** rng.uniform(1, 3))
             A = spd(d, rng, cond) if t % 2 else m_matrix(d, rng, cond=cond)
-            X, info = inv(A, tol=0.1, seed=t, return_info=True)
+            X, info = inv(A, RunBudget(tol=0.1), seed=t)
             Ai = np.linalg.inv(A)
             err = np.linalg.norm(X - Ai) / np.linalg.norm(Ai)
             hits += err <= info.relative_error_estimate
@@ -68,23 +68,59 @@ def test_sampling_inverse_error_bars_cover_d64():
 
 def test_sampling_tol_stops_at_tolerance():
     A = m_matrix(8, np.random.default_rng(5), cond=100)
-    X, info = inv(A, tol=0.03, seed=2, return_info=True)
+    X, info = inv(A, RunBudget(tol=0.03), seed=2)
     assert info.relative_error_estimate <= 0.03
     assert info.history[-2]["error"] > 0.03  # it did not stop early
     Ai = np.linalg.inv(A)
     assert np.linalg.norm(X - Ai) / np.linalg.norm(Ai) <= 0.03
 
 
+def _rel(x, truth):
+    return float(np.linalg.norm(x - truth) / np.linalg.norm(truth))
+
+
 def test_sampling_solve_and_logdet_within_bars():
+    """Every solve (dc where auto picks it, inverse) is within its own 95% bound."""
     rng = np.random.default_rng(9)
     for A in (m_matrix(8, rng, cond=50), h_matrix(8, rng), spd(8, rng, 50)):
         b = rng.standard_normal(8)
         xt = np.linalg.solve(A, b)
         for method in ("auto", "inverse"):
-            x, info = solve(A, b, method=method, tol=0.05, seed=1, return_info=True)
-            assert np.linalg.norm(x - xt) / np.linalg.norm(xt) <= max(info.relative_error_estimate, 0.05)
-    x, info = solve(m_matrix(8, rng, cond=50), np.ones(8), method="dc", tol=0.05, seed=0, return_info=True)
-    assert info.method == "dc"
+            x, info = solve(A, b, RunBudget(tol=0.05), method=method, seed=1)
+            assert info.relative_error_estimate <= 0.05
+            assert _rel(x, xt) <= info.relative_error_estimate, (method, info.method)
+
+
+def test_sampling_dc_solve_accuracy():
+    """The DC solve's answer against numpy's, within the reported bound (fixed seed 1;
+    seed 0 misses by 3% on the b = 1 case, the one-in-twenty a 95% bound allows: the
+    coverage test below checks the calibration)."""
+    rng = np.random.default_rng(9)
+    A_m, A_h = m_matrix(8, rng, cond=50), h_matrix(8, rng)
+    for A, b, budget in ((A_m, np.ones(8), RunBudget(tol=0.05)),
+                         (A_m, rng.standard_normal(8), RunBudget(samples=20000)),
+                         (A_h, rng.standard_normal(8), RunBudget(time=0.01))):
+        x, info = solve(A, b, budget, method="dc", seed=1)
+        assert info.method == "dc"
+        assert _rel(x, np.linalg.solve(A, b)) <= info.relative_error_estimate
+
+
+def test_sampling_dc_error_bars_cover():
+    """Over 2 matrices × 40 seeds of long runs (156 readings per chain, where the slow
+    modes' autocorrelation shapes the error) the 95% bound covers ≥ 72 of 80
+    (P(fewer) ≈ 1.5% for a calibrated bar) and is not inflated (median error/bound
+    ≥ 0.5; a calibrated bar gives ≈ 0.65)."""
+    rng = np.random.default_rng(9)
+    ratios = []
+    for A in (m_matrix(8, rng, cond=50), h_matrix(8, rng)):
+        b = rng.standard_normal(8)
+        xt = np.linalg.solve(A, b)
+        for seed in range(40):
+            x, info = solve(A, b, RunBudget(samples=20000), method="dc", seed=100 + seed)
+            ratios.append(_rel(x, xt) / info.relative_error_estimate)
+    ratios = np.array(ratios)
+    assert np.sum(ratios <= 1) >= 72, np.sort(ratios)[-10:]
+    assert np.median(ratios) >= 0.5, np.median(ratios)
 
 
 def test_sampling_logdet_error_bars_cover():
@@ -96,7 +132,7 @@ def test_sampling_logdet_error_bars_cover():
     for A in (m_matrix(8, rng, cond=50), h_matrix(8, rng), spd(8, rng, 50)):
         truth = np.linalg.slogdet(A)[1]
         for seed in range(8):
-            ld, info = logdet(A, tol=0.1, seed=seed, return_info=True)
+            ld, info = logdet(A, RunBudget(tol=0.1), seed=seed)
             hits += abs(ld - truth) <= info.relative_error_estimate
     assert hits >= 20, hits
 
@@ -107,8 +143,8 @@ def test_sampling_mitigation_reduces_floor_3x():
     A = m_matrix(8, np.random.default_rng(2024), density=0.8, cond=30)
     Ai = np.linalg.inv(A)
     opts = CompileOptions(inductance=None, covariance_report=False)
-    plain = program_inverse(A, options=opts, bank=Bank.uniform(4), rounding="nearest", roundings=1, seed=0)
-    mit = program_inverse(A, options=opts, bank=Bank.uniform(4), rounding="nearest", roundings=16, seed=0)
+    plain = program_inverse(A, options=opts, quantization=Quantization(Bank.uniform(4)), seed=0)
+    mit = program_inverse(A, options=opts, quantization=Quantization(Bank.uniform(4), roundings=16), seed=0)
     e_plain = np.linalg.norm(plain[0].exact_covariance() - Ai) / np.linalg.norm(Ai)
     avg = sum(d.exact_covariance() for d in mit) / len(mit)
     e_mit = np.linalg.norm(avg - Ai) / np.linalg.norm(Ai)
@@ -182,8 +218,8 @@ def test_sampling_inverse_path_falls_then_hits_the_floor():
     ideal = inverse_path(A, times, seed=4)
     assert ideal[-1]["floor"] < 1e-12
     assert ideal[-1]["error"] <= ideal[0]["error"] / 5
-    assert all(p["error"] <= 1.5 * p["bound"] for p in ideal)
-    banked = inverse_path(A, times, seed=4, bank=Bank.uniform(3))
+    assert all(p["error"] <= p["bound"] for p in ideal)
+    banked = inverse_path(A, times, seed=4, quantization=Quantization(Bank.uniform(3)))
     floor = banked[-1]["floor"]
     assert floor > 3 * ideal[-1]["error"]
     assert abs(banked[-1]["error"] - floor) <= 0.25 * floor
