@@ -141,12 +141,13 @@ def inverse_ratio(d: int) -> float:
     GEMM per step, default_rng normals) on the same compiled design."""
     from spu_emulator.hardware.compiler import compile_matrix
     from spu_emulator.sampling.engine import Board
+    from spu_emulator.sampling.options import BoardOptions
 
     rng = np.random.default_rng(d)
     X = rng.standard_normal((d, d))
     design = compile_matrix(X @ X.T + d * np.eye(d), "matrix")
     steps = max(64, int(4e6 / (128 * d * d)))
-    board = Board(design, seed=0, chains=128, groups=16)
+    board = Board(design, seed=0, options=BoardOptions(chains=128, groups=16))
     try:
         ours = 128 * steps / best_time(lambda: board.advance(steps))
         plan = board.plan

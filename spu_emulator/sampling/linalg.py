@@ -47,7 +47,6 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 
 import numpy as np
-from scipy import special, stats
 
 from ..errors import InputError
 from ..hardware.bank import stratified_roundings
@@ -123,6 +122,8 @@ class _Check:
 
 
 def _f_quantile(nu: float, nu2: float) -> float:
+    from scipy import stats  # lazy: scipy's import pulls in argparse
+
     return float(stats.f.ppf(CONFIDENCE, max(nu, 0.5), max(nu2, 0.5)))
 
 
@@ -225,6 +226,8 @@ def _inverse_check(run: _Run) -> _Check:
 
 def _logdet_check(run: _Run) -> _Check:
     """log det A ≈ −(log det Ŝ − bias), bound 1.96 sqrt(Σ ψ′((N−k+1)/2)) (absolute)."""
+    from scipy import special, stats  # lazy: scipy's import pulls in argparse
+
     S, mse = run.second_moment()
     d = S.shape[0]
     _, _, neff = second_moment_error(S, mse, run.groups, len(run.boards))
