@@ -9,7 +9,7 @@ YAML → Netlist → Circuit → SDE → Trajectory → estimates / samples / mo
     sde = circuit.to_sde()                          # dx = (A x + b) dt + B dW
     report = spu.analyze(netlist)                   # exact stationary state (Lyapunov)
     traj = spu.simulate(sde, "exact", 0.0, 1e-4, 5e-8, rng=1, chains=8)
-    x_inv = spu.inv(A)                              # A⁻¹ on an emulated SPU
+    x_inv, info = spu.inv(A)                        # A⁻¹ on an emulated SPU, with its error bar
 
 The names below are imported on first use, so ``import spu_emulator`` stays light
 (no scipy, yaml, matplotlib or PySpice until a function needs them). docs/api.md
@@ -65,6 +65,9 @@ _API: dict[str, tuple[str, str]] = {
     "inv": ("spu_emulator.sampling.linalg", "inv"),
     "solve": ("spu_emulator.sampling.linalg", "solve"),
     "logdet": ("spu_emulator.sampling.linalg", "logdet"),
+    "RunBudget": ("spu_emulator.sampling.options", "RunBudget"),
+    "BoardOptions": ("spu_emulator.sampling.options", "BoardOptions"),
+    "Quantization": ("spu_emulator.sampling.options", "Quantization"),
     "compile_matrix": ("spu_emulator.hardware.compiler", "compile_matrix"),
     "load_design": ("spu_emulator.hardware.design", "load_design"),
 }
