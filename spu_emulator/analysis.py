@@ -105,7 +105,7 @@ def run_simulation(
     sde = assemble(netlist).to_sde()
     method = method or sde.default_method
     h = dt if dt is not None else sde.default_dt(method)
-    if int(round(duration / (h * save_every))) < 1:
+    if duration / (h * save_every) < 0.5:
         raise InputError(
             f"{duration:g} s is shorter than one saved step ({h * save_every:g} s)", "duration"
         )

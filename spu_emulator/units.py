@@ -55,6 +55,12 @@ SCALES: dict[str, int] = {
 _NUMBER = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
 
 
+def _echo(value: object, limit: int = 40) -> str:
+    """A value as a message shows it: its repr, cut to ``limit`` characters."""
+    r = repr(value)
+    return r if len(r) <= limit else r[: limit - 1] + "…"
+
+
 class ValueParseError(ValueError):
     """Raised with a message that the loader turns into a located NetlistError."""
 
@@ -97,14 +103,14 @@ def _lone_letter(value: str, number: str, rest: str, unit: str) -> str | None:
         hint = ""
         if rest.lower() in SCALES:
             hint = f"; for {SCALE_NAMES[rest.lower()]} write '{number} {rest.lower()}{unit if unit != '1' else ''}'"
-        return (f"unit of {value!r} does not fit this field: expected {unit} "
+        return (f"unit of {_echo(value)} does not fit this field: expected {unit} "
                 f"({QUANTITY[unit]}), got {rest} ({QUANTITY[rest]}, not a scale){hint}")
     if unit in SINGLE_LETTER and rest != unit and rest.lower() == unit.lower():
         if rest.lower() in SCALES:  # e.g. C: 1 f — femto (SPICE) or farad?
             name = UNIT_NAMES[unit]
-            return (f"{value!r} is ambiguous: write '{number} {rest}{unit}' for "
+            return (f"{_echo(value)} is ambiguous: write '{number} {rest}{unit}' for "
                     f"{SCALE_NAMES[rest.lower()]}{name} or '{number} {unit}' for {name}")
-        return f"{value!r}: write the unit as {unit!r} (units are case-sensitive)"
+        return f"{_echo(value)}: write the unit as {unit!r} (units are case-sensitive)"
     return None
 
 
@@ -115,7 +121,7 @@ def parse_value(value: object, unit: str) -> float:
     (1000.0, 300.0, 2.2e-09)
     """
     if isinstance(value, bool):
-        raise ValueParseError(f"expected a number or a string like '1 n{unit}', got {value!r}")
+        raise ValueParseError(f"expected a number or a string like '1 n{unit}', got {_echo(value)}")
     if isinstance(value, (int, float)):
         return float(value)
     if not isinstance(value, str):
@@ -130,11 +136,11 @@ def _parse_text(value: str, unit: str) -> float:
     """:func:`parse_value` of a string (memoized: netlists repeat their values)."""
     m = _NUMBER.match(value)
     if not m:
-        raise ValueParseError(f"cannot read {value!r} as a number with an optional unit")
+        raise ValueParseError(f"cannot read {_echo(value)} as a number with an optional unit")
     number = float(m.group(1))
     rest = m.group(2)
     if not math.isfinite(number):
-        raise ValueParseError(f"{value!r} is not finite")
+        raise ValueParseError(f"{_echo(value)} is not finite")
     if not rest:
         return number
     scale_text = _strip_unit(rest, unit) if unit != "1" else None
@@ -147,22 +153,22 @@ def _parse_text(value: str, unit: str) -> float:
             other = [u for u in UNITS if u not in (unit, "1") and _strip_unit(rest, u) is not None]
             if other:
                 raise ValueParseError(
-                    f"unit of {value!r} does not fit this field: expected {unit}, got {other[0]}"
+                    f"unit of {_echo(value)} does not fit this field: expected {unit}, got {other[0]}"
                 )
             raise ValueParseError(
-                f"unrecognised unit or scale in {value!r} (expected unit {unit}; "
+                f"unrecognised unit or scale in {_echo(value)} (expected unit {unit}; "
                 "scales are f p n u m k meg g t)"
             )
     if scale_text == "":
         return number
     if scale_text == "M":
         raise ValueParseError(
-            f"ambiguous scale 'M' in {value!r}: write 'meg' for 1e6 or 'm' for 1e-3"
+            f"ambiguous scale 'M' in {_echo(value)}: write 'meg' for 1e6 or 'm' for 1e-3"
         )
     exponent = SCALES.get(scale_text.lower())
     if exponent is None:
         raise ValueParseError(
-            f"unrecognised scale {scale_text!r} in {value!r} (scales are f p n u m k meg g t)"
+            f"unrecognised scale {scale_text!r} in {_echo(value)} (scales are f p n u m k meg g t)"
         )
     # Decimal arithmetic so that "2.2n" is exactly the double nearest 2.2e-9.
     return float(Decimal(m.group(1)).scaleb(exponent))

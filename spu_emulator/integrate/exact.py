@@ -535,6 +535,7 @@ class Exact(Integrator):
             step lo) over steps lo:hi: c (F^{j−lo+1})ᵀ at step j."""
             k = lo
             while k < hi:
+                noise.check()
                 w = min(chunk, hi - k)
                 P0 = -(-w // m)
                 st = self._free_response(plan, m, c.astype(dtype), P0).reshape(B * P0, n)

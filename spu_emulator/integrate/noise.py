@@ -11,12 +11,18 @@ Both give the same numbers with or without threads, for the same sequence of dra
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import wait
 from typing import Any
 
 import numpy as np
 
 Array = np.ndarray
+
+
+class Cancelled(Exception):
+    """A worker's block of work abandoned because the run was interrupted."""
 
 
 #: Pairs of normals per pass of :func:`box_muller_f32` (temporaries stay in L1/L2).
@@ -96,6 +102,7 @@ class NoiseSource:
         self.threads = threads
         self._pool = None
         self._pending: tuple[tuple[int, int], list[Any], Array] | None = None
+        self._cancel = threading.Event()
 
     def _fill(self, s: int, part: Array) -> None:
         if not part.size:
@@ -129,9 +136,16 @@ class NoiseSource:
             self._pool = ThreadPoolExecutor(max_workers=self.N_STREAMS)
         return self._pool
 
+    def check(self) -> None:
+        """Raise :class:`Cancelled` in a worker once the run was interrupted (workers
+        call it, through :meth:`part`, before every block of work)."""
+        if self._cancel.is_set():
+            raise Cancelled
+
     def part(self, s: int, m: int, rows: int) -> Array:
         """Normals (m, rows, dim) from stream s alone, filled on the calling thread:
         for integrators whose workers each own one stream (worker s, stream s)."""
+        self.check()
         z = np.empty((m, rows, self.dim), dtype=self.dtype)
         self._fill(s, z)
         return z
@@ -141,7 +155,15 @@ class NoiseSource:
         the amount of work in numbers, large enough), else in order here."""
         if self.threads and n > 1 and size >= 1 << 15:
             pool = self._ensure_pool()
-            return [f.result() for f in [pool.submit(fn, s) for s in range(n)]]
+            futs = [pool.submit(fn, s) for s in range(n)]
+            try:
+                return [f.result() for f in futs]
+            except BaseException:  # interrupted (SIGINT/SIGTERM) or a worker failed:
+                self._cancel.set()  # the others stop at their next block
+                for f in futs:
+                    f.cancel()
+                wait(futs)
+                raise
         return [fn(s) for s in range(n)]
 
     def _finish_pending(self) -> None:
@@ -196,6 +218,7 @@ class SequentialNoise(NoiseSource):
         self.threads = False
         self._pool = None
         self._pending = None
+        self._cancel = threading.Event()
 
     def _fill(self, s: int, part: Array) -> None:
         if part.size:

@@ -262,6 +262,9 @@ def simulate(
     dtype = np.dtype(dtype)
     n = sde.dim
     steps_float = (t1 - t0) / dt
+    if not np.isfinite(steps_float):
+        raise InputError(f"the run has no finite number of steps ((t1 - t0) / dt = {steps_float})",
+                         "dt")
     budget = budget or Budget()
     raw = chains * (steps_float / every if integrator.exact else steps_float)
     budget.check_steps(raw, "this run", "shorten `duration`, lengthen `dt` or use fewer `chains`")

@@ -134,10 +134,15 @@ class NonlinearSDE(SDE):
         return np.linalg.eigvals(-self.G @ H)
 
     def default_dt(self, method: str = "euler") -> float:
-        """0.01 / (fastest linearized rate): Euler's bias in the stationary variance of
-        a harmonic well is ≈ h·rate/2, here ≈ 0.5 % (Heun's is smaller)."""
+        """0.01 / (fastest linearized rate at q = 0): Euler's bias in the stationary
+        variance of a harmonic well is ≈ h·rate/2, here ≈ 0.5 % (Heun's is smaller);
+        but at most a quarter of the largest step Euler is stable at where the charges
+        go (:meth:`stiffness`: a stiff quartic or a strong bias can make that smaller)."""
         lam = self.linearized_rates()
-        return float(0.01 / np.max(np.abs(lam)))
+        h = float(0.01 / np.max(np.abs(lam)))
+        stiff = self.stiffness()
+        stable = float(np.min(2.0 * np.abs(stiff.real) / np.maximum(np.abs(stiff) ** 2, 1e-300)))
+        return min(h, 0.25 * stable)
 
     # ---- facts for choosing steps, run lengths and references -------------------
 

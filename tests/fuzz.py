@@ -1,0 +1,200 @@
+"""A seeded fuzzer for the CLI: mutated bundled netlists and hostile option sets.
+
+Each case runs ``spu_emulator.cli.main`` in-process with its output captured and
+classifies the outcome: ``ok`` (exit 0 and every numeric output finite), ``refused``
+(exit 2 with exactly one line of at most 300 characters on stderr), or a failure
+(anything else: another exit status — 70 is an unexpected exception —, a traceback,
+several lines, a non-finite output, or more than ``TIMEOUT`` seconds).
+
+Used by tests/test_fuzz.py (a few hundred cases per run); run by hand for more:
+``python3 tests/fuzz.py --cases 2000 --seed 7``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+NETLISTS = sorted((ROOT / "netlists").glob("*.yaml"))
+TIMEOUT = 20.0
+MAX_LINE = 300
+
+NASTY_VALUES = [
+    "-1", "0", "1e300", "-1e300", "5e-324", "1e-300", "nan", ".inf", "-.inf", "abc", "1 K",
+    "1 f", "1 F", "1 M", "1 MOhm", "300 F", "[]", "{}", "null", "true", "''", "1 nH", "1e-30 F",
+    "1e15", "2e44", "-0", "0x10", "1_000", "1e", "1 kkOhm", "[1, 2]", "{pwl: [[0, 1]]}",
+    "'1 nF'", "1 µF", "1 meg", "1 g", "999999999999999999999999",
+]
+NASTY_KEYS = ["R", "C", "L", "value", "name", "type", "nodes", "J2", "J4", "J", "bias",
+              "temperature", "between", "dc", "noise_psd", "k", "inductors", "rate", "bits",
+              "<<", "!foo x", "x" * 200, "format", "cells", "elements"]
+NASTY_CHARS = ["\x00", "\x07", "\t", "{", "}", "[", "]", ":", "&a", "*a", "!!python/object", "%",
+               "@", "`", "\ufeff", "é"]
+
+
+@dataclass
+class Outcome:
+    kind: str  # ok | refused | fail
+    argv: list[str]
+    rc: int
+    detail: str
+
+
+def mutate(text: str, rng: random.Random) -> str:
+    """One to three random edits of a netlist's text."""
+    lines = text.splitlines()
+    for _ in range(rng.randint(1, 3)):
+        op = rng.randrange(9)
+        if not lines:
+            lines = [""]
+        i = rng.randrange(len(lines))
+        if op == 0:  # delete a line
+            del lines[i]
+        elif op == 1:  # duplicate a line
+            lines.insert(i, lines[i])
+        elif op == 2:  # replace a value after a colon
+            parts = lines[i].split(": ")
+            if len(parts) > 1:
+                j = rng.randrange(1, len(parts))
+                tail = parts[j]
+                cut = min([k for k in (tail.find(","), tail.find("}")) if k >= 0], default=len(tail))
+                parts[j] = rng.choice(NASTY_VALUES) + tail[cut:]
+                lines[i] = ": ".join(parts)
+        elif op == 3:  # rename a key
+            lines[i] = lines[i].replace(rng.choice(["R:", "C:", "L:", "name:", "value:", "J2:", "nodes:"]),
+                                        rng.choice(NASTY_KEYS) + ":", 1)
+        elif op == 4:  # insert a character
+            if lines[i]:
+                k = rng.randrange(len(lines[i]) + 1)
+                lines[i] = lines[i][:k] + rng.choice(NASTY_CHARS) + lines[i][k:]
+        elif op == 5:  # truncate the document
+            lines = lines[: i + 1]
+            if lines and rng.random() < 0.5:
+                lines[-1] = lines[-1][: rng.randrange(len(lines[-1]) + 1)]
+        elif op == 6:  # change indentation
+            lines[i] = (" " * rng.randrange(0, 5)) + lines[i].lstrip()
+        elif op == 7:  # add an element with random fields
+            lines.append("elements:" if rng.random() < 0.3 else
+                         f"  - {{name: z{rng.randrange(9)}, type: {rng.choice(['R', 'C', 'L', 'I', 'K', 'NC', 'RB', 'EC', 'Q'])}, "
+                         f"nodes: [{rng.choice(['a', 'b', 'n1', 'gnd', 'x'])}, {rng.choice(['gnd', 'a', 'n2', 'y'])}], "
+                         f"value: {rng.choice(NASTY_VALUES + ['1 kOhm', '1 nF'])}}}")
+        else:  # swap two lines
+            j = rng.randrange(len(lines))
+            lines[i], lines[j] = lines[j], lines[i]
+    return "\n".join(lines) + ("\n" if rng.random() < 0.9 else "")
+
+
+def option_sets(net: str, out: str, rng: random.Random) -> list[list[str]]:
+    """Commands with hostile option values (one random pick per call)."""
+    dur = rng.choice(["1us", "-1", "0", "1e300", "nan", "1 F", "abc", "1e-30", "5us", "100ns"])
+    dt = rng.choice(["1ns", "-1", "0", "1e-30", "1e300", "nan", "10us", "1 K"])
+    chains = rng.choice(["1", "0", "-3", "1e9", "3.5", "abc", "4", "1000000000000"])
+    seed = rng.choice(["0", "-1", "1e30", "abc", "7", "99999999999999999999999"])
+    method = rng.choice(["exact", "euler", "heun", "magic"])
+    return [
+        ["simulate", net, "--duration", dur, "--out", out],
+        ["simulate", net, "--duration", "2us", "--dt", dt, "--out", out],
+        ["simulate", net, "--duration", "2us", "--chains", chains, "--out", out],
+        ["simulate", net, "--duration", "2us", "--seed", seed, "--out", out],
+        ["simulate", net, "--duration", "2us", "--method", method, "--out", out],
+        ["simulate", net, "--duration", "2us", "--burn-in", rng.choice(["1ms", "-1", "nan", "1us"]),
+         "--out", out],
+        ["simulate", net, "--duration", "2us", "--save-every", rng.choice(["0", "-1", "1e9", "3"]),
+         "--out", out],
+        ["simulate", net, "--duration", "2us", "--out", rng.choice([out, os.path.dirname(out),
+                                                                    out + ".txt", "/nonexistent/x.npz"])],
+        ["analyze", net, "--json"],
+        ["check", net, "--json"],
+    ]
+
+
+def run_case(argv: list[str]) -> Outcome:
+    from spu_emulator.cli import main
+
+    err, outb = io.StringIO(), io.StringIO()
+
+    def alarm(signum, frame):
+        raise TimeoutError
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, TIMEOUT)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(outb):
+            try:
+                rc = main(argv)
+            except SystemExit as exc:  # argparse
+                rc = exc.code if isinstance(exc.code, int) else 2
+    except TimeoutError:
+        return Outcome("fail", argv, -1, f"no answer within {TIMEOUT:g} s")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    lines = [ln for ln in err.getvalue().splitlines() if not ln.startswith("spu: warning:")]
+    if rc == 0:
+        text = outb.getvalue()
+        if "--json" in argv and text.strip():
+            try:
+                json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+            except ValueError as exc:
+                return Outcome("fail", argv, rc, f"JSON output not finite/valid: {exc}")
+        for a in argv:
+            if a.endswith(".npz") and os.path.isfile(a):
+                with np.load(a) as z:
+                    for k in z.files:
+                        v = z[k]
+                        if np.issubdtype(v.dtype, np.floating) and not np.all(np.isfinite(v)):
+                            return Outcome("fail", argv, rc, f"non-finite array {k} in {a}")
+        return Outcome("ok", argv, rc, "")
+    if rc == 2 and len(lines) == 1 and len(lines[0]) <= MAX_LINE and "Traceback" not in err.getvalue():
+        return Outcome("refused", argv, rc, lines[0])
+    return Outcome("fail", argv, rc, err.getvalue()[-800:])
+
+
+def fuzz(cases: int, seed: int, workdir: Path) -> list[Outcome]:
+    """``cases`` seeded cases: mutated netlists through check/analyze/simulate, and
+    hostile option sets on the bundled netlists."""
+    rng = random.Random(seed)
+    out: list[Outcome] = []
+    texts = {p: p.read_text() for p in NETLISTS}
+    for k in range(cases):
+        src = rng.choice(NETLISTS)
+        npz = str(workdir / f"o{k}.npz")
+        if rng.random() < 0.6:
+            f = workdir / f"m{k}.yaml"
+            f.write_text(mutate(texts[src], rng), encoding="utf-8", errors="surrogatepass")
+            cmd = rng.choice([["check", str(f)], ["analyze", str(f), "--json"],
+                              ["simulate", str(f), "--duration", "1us", "--out", npz]])
+        else:
+            cmd = rng.choice(option_sets(str(src), npz, rng))
+        out.append(run_case(cmd))
+        for p in workdir.glob(f"o{k}.npz"):
+            p.unlink()
+    return out
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        res = fuzz(a.cases, a.seed, Path(tmp))
+    kinds = {k: sum(r.kind == k for r in res) for k in ("ok", "refused", "fail")}
+    print(kinds)
+    for r in res:
+        if r.kind == "fail":
+            print("FAIL", r.rc, r.argv, "\n   ", r.detail.replace("\n", "\n    ")[-600:])
+    sys.exit(1 if kinds["fail"] else 0)
