@@ -64,9 +64,13 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     """
     dest = check_output(path)
     parent = dest.parent if str(dest.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{dest.name}.", suffix=suffix if suffix is not None else dest.suffix, dir=parent
-    )
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{dest.name}.", suffix=suffix if suffix is not None else dest.suffix,
+            dir=parent,
+        )
+    except OSError as exc:
+        raise InputError(f"{dest}: cannot create a file in {parent} ({exc.strerror})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:

@@ -89,7 +89,7 @@ class Budget:
         limit = self.memory_limit()
         if limit is not None and need > limit:
             raise InputError(
-                f"{what} needs about {fmt_bytes(need)} of memory, more than the "
+                f"{what} would need about {fmt_bytes(need)} of memory, more than the "
                 f"{fmt_bytes(limit)} this run may use: {reduce}, or raise `max_memory`"
             )
 

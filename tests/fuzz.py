@@ -119,6 +119,49 @@ def option_sets(net: str, out: str, rng: random.Random) -> list[list[str]]:
     ]
 
 
+def matrices(workdir: Path) -> dict[str, str]:
+    """Matrix and vector files for the sampling commands: good, and hostile."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4, 4))
+    A = X @ X.T + 4 * np.eye(4)
+    files = {
+        "A": A, "Abig": A * 1e300, "Asmall": A * 1e-300, "Anan": np.full((4, 4), np.nan),
+        "Anonsym": A + np.triu(np.ones((4, 4)), 1), "Aneg": -A, "Arect": A[:3],
+        "Acomplex": A + 0.1j, "b": np.ones(4), "b3": np.ones(3), "bzero": np.zeros(4),
+        "Astr": np.array([["a", "b"], ["c", "d"]]), "Aempty": np.zeros((0, 0)),
+    }
+    out = {}
+    for k, v in files.items():
+        np.save(workdir / f"{k}.npy", v)
+        out[k] = str(workdir / f"{k}.npy")
+    (workdir / "A.txt").write_text("1 2\n3 x\n")
+    out["Atxt"] = str(workdir / "A.txt")
+    return out
+
+
+def sampling_sets(m: dict[str, str], design: str, out: str, rng: random.Random) -> list[list[str]]:
+    mat = rng.choice([m["A"], m["A"], m["Abig"], m["Asmall"], m["Anan"], m["Anonsym"], m["Aneg"],
+                      m["Arect"], m["Acomplex"], m["Astr"], m["Aempty"], m["Atxt"], "/nonexistent.npy"])
+    vec = rng.choice([m["b"], m["b3"], m["bzero"], m["Anan"]])
+    t = rng.choice(["1ms", "-1", "0", "nan", "1e30", "1 K", "abc", "10ms"])
+    tol = rng.choice(["0.1", "0", "-1", "nan", "1e-30", "abc", "0.2"])
+    return [
+        ["program", "--matrix", mat, "-o", design + ".out.yaml"],
+        ["program", "--matrix", m["A"], "--c-min", rng.choice(["10nF", "-1", "0.1pF", "abc"]),
+         "--c-max", rng.choice(["1nF", "0", "1e300", "nan"]), "-o", design + ".out.yaml"],
+        ["program", "--matrix", m["A"], "--bank", rng.choice(["0", "3", "-1", "99", "abc"]),
+         "--rounding", rng.choice(["nearest", "stochastic", "x"]), "-o", design + ".out.yaml"],
+        ["sample", design, "--samples", rng.choice(["10", "0", "-5", "1e9", "abc", "1000000000"]),
+         "--out", out + ".npy"],
+        ["sample", design, "--samples", "20", "--rate", rng.choice(["10MHz", "0", "-1", "1 K", "nan"]),
+         "--burn-in", rng.choice(["1us", "-1", "nan", "1e300"]), "--out", out + ".npy"],
+        ["invert", mat, "--time", t, "--out", out + ".npy"],
+        ["invert", m["A"], "--tol", tol, "--roundings", rng.choice(["1", "0", "3", "-2"])],
+        ["solve", mat, vec, "--time", "5ms", "--method", rng.choice(["auto", "dc", "inverse", "x"])],
+        ["logdet", mat, "--time", t, "--json"],
+    ]
+
+
 def run_case(argv: list[str]) -> Outcome:
     from spu_emulator.cli import main
 
@@ -149,6 +192,10 @@ def run_case(argv: list[str]) -> Outcome:
             except ValueError as exc:
                 return Outcome("fail", argv, rc, f"JSON output not finite/valid: {exc}")
         for a in argv:
+            if a.endswith(".npy") and os.path.isfile(a) and "/o" in a:
+                v = np.load(a)
+                if np.issubdtype(v.dtype, np.floating) and not np.all(np.isfinite(v)):
+                    return Outcome("fail", argv, rc, f"non-finite values in {a}")
             if a.endswith(".npz") and os.path.isfile(a):
                 with np.load(a) as z:
                     for k in z.files:
@@ -167,10 +214,15 @@ def fuzz(cases: int, seed: int, workdir: Path) -> list[Outcome]:
     rng = random.Random(seed)
     out: list[Outcome] = []
     texts = {p: p.read_text() for p in NETLISTS}
+    mats = matrices(workdir)
+    design = str(workdir / "design.yaml")
+    run_case(["program", "--matrix", mats["A"], "-o", design])
     for k in range(cases):
         src = rng.choice(NETLISTS)
         npz = str(workdir / f"o{k}.npz")
-        if rng.random() < 0.6:
+        if rng.random() < 0.2:
+            cmd = rng.choice(sampling_sets(mats, design, str(workdir / f"o{k}"), rng))
+        elif rng.random() < 0.6:
             f = workdir / f"m{k}.yaml"
             f.write_text(mutate(texts[src], rng), encoding="utf-8", errors="surrogatepass")
             cmd = rng.choice([["check", str(f)], ["analyze", str(f), "--json"],

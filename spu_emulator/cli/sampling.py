@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..io import dumps_json, save_npy, write_text
+from ..io import check_output, dumps_json, save_npy, write_text
+from ..resources import Budget
 from ..units import ValueParseError, parse_value
+from .options import add_budget_options, seed
 
 
 def read_matrix(path: str, what: str = "matrix", vector: bool = False, spd: bool = False) -> np.ndarray:
@@ -38,6 +40,8 @@ def read_matrix(path: str, what: str = "matrix", vector: bool = False, spd: bool
     arr = np.asarray(arr)
     if not np.issubdtype(arr.dtype, np.number):
         raise InputError(f"{path}: {what} must be numeric")
+    if np.iscomplexobj(arr):
+        raise InputError(f"{path}: {what} has complex entries; the SPU works with real numbers")
     arr = arr.astype(float)
     if vector:
         arr = arr.ravel()
@@ -45,10 +49,15 @@ def read_matrix(path: str, what: str = "matrix", vector: bool = False, spd: bool
         raise InputError(f"{path}: {what} must be square, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{path}: {what} contains non-finite values")
-    if spd:
+    if spd:  # checked at unit scale: inv/solve/logdet work at any scale
         from ..hardware.compiler import check_spd
+        from ..sampling.linalg import normalized
 
-        arr = check_spd(arr, f"{path}: {what}")
+        an, s = normalized(arr)
+        arr = check_spd(an, f"{path}: {what}") * s
+    if arr.size > 1 << 22:
+        raise InputError(f"{path}: {what} has {arr.size} entries; the emulated SPU takes "
+                         "matrices up to 2048 x 2048")
     return arr
 
 
@@ -164,11 +173,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from ..sampling.gaussian import sample
     from ..sampling.options import BoardOptions
 
+    check_output(args.out)
     design = load_design(args.design)
     interval = 1.0 / _quantity(args.rate, "Hz", "--rate") if args.rate else None
     burn = None if args.burn_in is None else _parse(args.burn_in, "s", "--burn-in")
     board = BoardOptions(chains=args.chains, groups=1, interval=interval, burn_in=burn)
-    res = sample(design, args.n, seed=args.seed, board=board)
+    res = sample(design, args.n, seed=args.seed, board=board,
+                 budget=Budget(args.max_memory, args.max_chain_steps, output=args.out))
     out = res.samples[0] if args.chains == 1 else res.samples
     save_npy(args.out, out)
     s = res.summary()
@@ -261,7 +272,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mean", help="mean vector file (default 0)")
     p.add_argument("--cells-from", metavar="NETLIST", help="take cell names, L, R, temperature from a netlist")
     _add_compile_options(p, "cell inductance (default 1 uH; 'none' for RC cells)")
-    p.add_argument("--seed", type=int, default=0, help="seed for stochastic rounding")
+    p.add_argument("--seed", type=seed, default=0, help="seed for stochastic rounding (default 0)")
     p.add_argument("-o", "--output", required=True, help="design netlist to write (.yaml)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_program)
@@ -272,7 +283,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--rate", default=None, help="ADC rate (default: the design's readout rate, else 1/relaxation time)")
     p.add_argument("--burn-in", default=None, help="equilibration time before reading (default 15 relaxation times)")
     p.add_argument("--chains", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
+    add_budget_options(p)
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, help="samples .npy, shape (N, d)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sample)
@@ -290,7 +302,7 @@ def register(subparsers: Any) -> None:
         budget = p.add_mutually_exclusive_group()
         budget.add_argument("--time", default=None, help="emulated hardware time budget (e.g. 10ms)")
         budget.add_argument("--tol", type=float, default=None, help="run until the 95%% error bound ≤ TOL (default 0.05)")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
         if name != "logdet":
             p.add_argument("--out", default=None, help="write the result (.npy/.csv/.txt)")
         if name == "invert":

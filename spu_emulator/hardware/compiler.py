@@ -84,6 +84,19 @@ class CompileOptions:
     cells_from: Netlist | None = None
     covariance_report: bool = True
 
+    def __post_init__(self) -> None:
+        for name in ("temperature", "c_max", "c_min"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and v > 0):
+                raise InputError(f"must be positive and finite, got {v!r}", name)
+        for name in ("inductance", "resistance"):
+            v = getattr(self, name)
+            if v is not None and not (np.isfinite(v) and v > 0):
+                raise InputError(f"must be positive and finite, got {v!r}", name)
+        if self.c_min >= self.c_max:
+            raise InputError(f"the smallest capacitor ({self.c_min:g} F) must be below the "
+                             f"largest (`c_max` {self.c_max:g} F)", "c_min")
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -107,12 +120,24 @@ class Plan:
     info: dict = field(default_factory=dict)
 
 
+#: Magnitudes of matrix entries the compiler's arithmetic handles (squares and
+#: products of entries must stay finite and normal).
+MATRIX_RANGE = (1e-100, 1e100)
+
+
 def check_spd(P: Array, what: str = "matrix") -> Array:
+    if np.iscomplexobj(P):
+        raise InputError(f"{what}: has complex entries; the SPU works with real symmetric matrices")
     P = np.asarray(P, dtype=float)
     if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] < 1:
         raise InputError(f"{what}: expected a square matrix, got shape {P.shape}")
     if not np.all(np.isfinite(P)):
         raise InputError(f"{what}: contains non-finite entries")
+    big = float(np.max(np.abs(P)))
+    if not MATRIX_RANGE[0] <= big <= MATRIX_RANGE[1]:
+        raise InputError(f"{what}: its largest entry is {big:.3g}, outside "
+                         f"{MATRIX_RANGE[0]:g}..{MATRIX_RANGE[1]:g}: scale the matrix (the "
+                         "inverse scales by the reciprocal)")
     asym = np.max(np.abs(P - P.T)) / max(np.max(np.abs(P)), 1e-300)
     if asym > 1e-10:
         raise InputError(f"{what}: not symmetric (max relative asymmetry {asym:.2g})")

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..hardware.design import Design
+from ..resources import Budget
 from .engine import Board
 from .estimators import covariance_with_errors, integrated_autocorr_time
 from .options import SAMPLE_BOARD, BoardOptions, check_count
@@ -60,16 +61,24 @@ class SampleResult:
         }
 
 
-def sample(design: Design, n: int, *, seed: int = 0, board: BoardOptions = SAMPLE_BOARD) -> SampleResult:
+def sample(design: Design, n: int, *, seed: int = 0, board: BoardOptions = SAMPLE_BOARD,
+           budget: Budget | None = None) -> SampleResult:
     """``n`` samples per chain of the design's user variables, read as ``board`` says
     (:class:`~.options.BoardOptions`; default :data:`~.options.SAMPLE_BOARD`: one
     chain, float64). Sample interval: ``board.interval``, else the netlist's readout
     rate, else one relaxation time; burn-in: ``board.burn_in``, else 15 relaxation
     times; ``board.adc``: apply the netlist's ADC quantization when its readout block
-    gives ``bits`` (see module docstring). Cost O(chains · n · n_states²) to simulate,
+    gives ``bits`` (see module docstring). ``budget`` bounds the memory and work (a
+    request beyond it is refused before it starts, with its estimate). Cost O(chains · n · n_states²) to simulate,
     O(chains · n · d log n) for the autocorrelation times.
     """
     check_count(n, "n")
+    chains = board.chains
+    d = design.program.dim
+    limits = budget or Budget()
+    limits.check_steps(float(chains) * n, "these samples", "draw fewer `n` or use fewer `chains`")
+    limits.check_memory(2.0 * chains * n * d * 8 + 1.5e8, "the samples",
+                        "draw fewer `n` or use fewer `chains`")
     readout = design.netlist.readout
     if board.interval is None and readout is not None and readout.rate:
         board = replace(board, interval=1.0 / readout.rate)

@@ -324,6 +324,11 @@ def _run_until(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run],
     per_step = b0.chains * K
     if budget.time is not None:
         steps_total = int((budget.time / K - b0.burn_in) / b0.h) // b0.chains
+        if steps_total * per_step > budget.max_samples:
+            raise InputError(
+                f"{budget.time:g} s of hardware time is {steps_total * per_step:.3g} samples at "
+                f"{b0.h:.3g} s each, more than `max_samples` ({budget.max_samples:.3g}): give a "
+                "shorter time or a tolerance", "time")
         if steps_total < 2:
             need = K * (b0.burn_in + 2 * b0.h * b0.chains)
             raise InputError(
@@ -334,6 +339,8 @@ def _run_until(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run],
         check = look(run)
         return check, [{"samples": run.samples, "error": check.bound}]
     if budget.samples is not None:
+        if budget.samples > budget.max_samples:
+            raise InputError(f"more than `max_samples` ({budget.max_samples:.3g})", "samples")
         run.advance(max(2, -(-budget.samples // per_step)))
         check = look(run)
         return check, [{"samples": run.samples, "error": check.bound}]
@@ -371,11 +378,26 @@ def _measured(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run], 
     return LinalgResult(check.value, info)
 
 
+def normalized(a: Array) -> tuple[Array, float]:
+    """(a / s, s) with s the power of two nearest the largest |entry| (exact): the
+    board computes with O(1) entries whatever the matrix's scale."""
+    if np.iscomplexobj(a):
+        raise InputError("has complex entries; the SPU works with real symmetric matrices",
+                         "matrix")
+    a = np.asarray(a, dtype=float)
+    big = float(np.max(np.abs(a))) if a.size else 1.0
+    if not (np.isfinite(big) and big > 0):
+        return a, 1.0
+    s = float(2.0 ** np.round(np.log2(big)))
+    return a / s, s
+
+
 def _second_moment_run(a: Array, budget: RunBudget, seed: int, quantization: Quantization,
                        board: BoardOptions, options: CompileOptions,
                        look: Callable[[_Run], _Check], method: str) -> LinalgResult:
     """The body of inv, logdet and solve(method="inverse"): program ``a`` (one design per
-    rounding), run the boards until the budget is spent, ``look`` at the estimate."""
+    rounding; ``a`` already normalized), run the boards until the budget is spent,
+    ``look`` at the estimate."""
     t_wall = time.perf_counter()
     a = np.asarray(a, dtype=float)
     designs = program_inverse(a, options=options, quantization=quantization, seed=seed)
@@ -394,7 +416,10 @@ def inv(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
     stratified roundings (error mitigation). Cost per sample O(n²), n = state size (d
     for RC cells); compile O(d²); the error bars O(G d² + d³) per check.
     """
-    return _second_moment_run(a, budget, seed, quantization, board, options, _inverse_check, "inverse")
+    an, scale = normalized(a)
+    res = _second_moment_run(an, budget, seed, quantization, board, options, _inverse_check,
+                             "inverse")
+    return res if scale == 1.0 else LinalgResult(res.value / scale, res.info)
 
 
 def logdet(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
@@ -405,8 +430,12 @@ def logdet(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
     log det A, i.e. the relative error of det A; ``info.relative_error_estimate`` is
     that 95% bound. Cost as :func:`inv`, plus O(d³) per check.
     """
-    return _second_moment_run(a, budget, seed, quantization, board, options, _logdet_check,
-                              "covariance (Wishart bias-corrected)")
+    an, scale = normalized(a)
+    res = _second_moment_run(an, budget, seed, quantization, board, options, _logdet_check,
+                             "covariance (Wishart bias-corrected)")
+    if scale == 1.0:
+        return res
+    return LinalgResult(res.value + an.shape[0] * float(np.log(scale)), res.info)
 
 
 def solve(a: Array, b: Array, budget: RunBudget = DEFAULT_BUDGET, *, method: str = "auto",
@@ -419,8 +448,10 @@ def solve(a: Array, b: Array, budget: RunBudget = DEFAULT_BUDGET, *, method: str
     resistor network realizes A, else inverse). ``info.relative_error_estimate`` bounds
     ‖x̂ − x‖/‖x‖ (95%). Cost: dc O(n²) per sample, inverse as :func:`inv`.
     """
-    a = np.asarray(a, float)
-    b = np.asarray(b, float).ravel()
+    a, scale = normalized(a)  # A x = b  <=>  (A/s) x = b/s
+    if np.iscomplexobj(b):
+        raise InputError("has complex entries", "b")
+    b = np.asarray(b, float).ravel() / scale
     if method not in SOLVE_METHODS:
         raise InputError(f"unknown method {method!r} ({', '.join(SOLVE_METHODS)})", "method")
     if b.shape != (a.shape[0],):
