@@ -235,7 +235,9 @@ def format_value(x: float, unit: str = "") -> str:
 def format_si(x: float, unit: str = "", digits: int = 4) -> str:
     """Human-readable SI formatting for display (``2.647 MHz``, ``4.14 pV²``).
     Not meant to be read back (use :func:`format_value` for netlists)."""
-    if x == 0 or not math.isfinite(x):
+    if x == 0:
+        return f"0 {unit}".strip()  # never "-0"
+    if not math.isfinite(x):
         return f"{x:g} {unit}".strip()
     prefixes = [
         (1e12, "T"),

@@ -53,7 +53,7 @@ def test_runaway_euler_run_refused_up_front_with_estimate(tmp_path, capsys):
     t0 = time.perf_counter()
     line = one_line_error(capsys, ["simulate", str(f), "--duration", "1ms", "--method", "euler",
                                    "--out", str(out), "--max-memory", "4GB"],
-                          "needs about", "GB of memory", "--max-memory", "--duration")
+                          "would need about", "GB of memory", "--max-memory", "--duration")
     assert time.perf_counter() - t0 < 10 and not out.exists()
     assert "4.95 GB" in line  # 1e8 samples × 6 states × 8 bytes, plus working memory
 

@@ -31,11 +31,52 @@ COMMAND_MODULES = (
 )
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Shows every option's default after its help text (unless the text already says
+    it, or there is none to show)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "%(default)" in text or "default" in text.lower() or action.required:
+            return text
+        d = action.default
+        if d is None or d is False or d is argparse.SUPPRESS or isinstance(action, (
+                argparse._HelpAction, argparse._VersionAction)) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with exit status 2 and a one-line message (its default, kept)."""
+    """argparse with exit status 2, a one-line message (its default, kept) and option
+    defaults in the help."""
+
+    def __init__(self, *a, **kw):
+        kw.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*a, **kw)
 
     def error(self, message: str):  # noqa: D401
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+_NEGATIVE = re.compile(r"^-(\d|\.\d)")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--duration -1ms`` as ``--duration=-1ms``: argparse takes a token that starts with
+    '-' and is not a plain number for an option, and would say 'expected one argument'
+    instead of checking the value."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if (a.startswith("--") and "=" not in a and i + 1 < len(argv)
+                and _NEGATIVE.match(argv[i + 1])):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +95,9 @@ def _record_flags(parser: argparse.ArgumentParser) -> None:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for sp in action.choices.values():
-                flags = {a.dest: a.option_strings[-1] for a in sp._actions if a.option_strings}
+                flags = {a.dest: next((o for o in a.option_strings if o.startswith("--")),
+                                      a.option_strings[0])
+                         for a in sp._actions if a.option_strings}
                 sp.set_defaults(_flags=flags)
                 _record_flags(sp)
 
@@ -95,8 +138,12 @@ def _os_error(exc: OSError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv in (["--version"], ["-V"]):  # answered before anything heavy is imported
+        sys.stdout.write(f"spu_emulator {__version__}\n")
+        return 0
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_values(argv))
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)

@@ -94,3 +94,11 @@ def add_budget_options(p: argparse.ArgumentParser) -> None:
                    "available memory)")
     g.add_argument("--max-chain-steps", type=positive_count, default=1e11, metavar="N",
                    help="integration steps x chains allowed (default: %(default)g, ~3 h)")
+
+
+def out_option(p: argparse.ArgumentParser, *, required: bool = False, help: str,
+               dest: str = "out") -> None:
+    """The output file option, spelled the same way by every command: ``-o``,
+    ``--out`` or ``--output``."""
+    p.add_argument("-o", "--out", "--output", dest=dest, required=required, help=help,
+                   metavar="FILE")

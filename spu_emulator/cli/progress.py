@@ -30,7 +30,7 @@ class TerminalProgress:
         except ImportError:
             self.bar = None
             return
-        self.bar = tqdm(total=total, unit=unit, unit_scale=True, dynamic_ncols=True,
+        self.bar = tqdm(total=total or None, unit=unit, unit_scale=True, dynamic_ncols=True,
                         leave=False, desc=self.what, file=sys.stderr)
 
     def update(self, k: int) -> None:
@@ -41,10 +41,10 @@ class TerminalProgress:
             return
         self.done += k
         now = time.perf_counter()
-        if now - self.last > 0.5 or self.done >= self.total:
+        if now - self.last > 0.5 or (self.total and self.done >= self.total):
             self.last = now
-            pct = 100 * self.done / max(self.total, 1)
-            sys.stderr.write(f"\r  {self.what}: {pct:5.1f}%")
+            done = f"{100 * self.done / self.total:5.1f}%" if self.total else f"{self.done:,}"
+            sys.stderr.write(f"\r  {self.what}: {done}")
             sys.stderr.flush()
 
     def close(self) -> None:

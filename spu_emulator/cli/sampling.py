@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..io import check_output, dumps_json, save_npy, write_text
 from ..resources import Budget
 from ..units import ValueParseError, parse_value
-from .options import add_budget_options, seed
+from .options import add_budget_options, out_option, seed
 
 
 def read_matrix(path: str, what: str = "matrix", vector: bool = False, spd: bool = False) -> np.ndarray:
@@ -122,17 +122,20 @@ def _options(args: argparse.Namespace, rc_default: bool):
 def _add_compile_options(p: argparse.ArgumentParser, inductance_help: str) -> None:
     g = p.add_argument_group("hardware")
     g.add_argument("--realization", default="auto",
-                   choices=["auto", "capacitive", "differential", "inductive"])
-    g.add_argument("--c-max", default="1 nF", help="largest programmed capacitor (default 1 nF)")
+                   choices=["auto", "capacitive", "differential", "inductive"],
+                   help="how the matrix is built: auto takes the first that can represent it")
+    g.add_argument("--c-max", default="1 nF", help="largest programmed capacitor")
     g.add_argument("--c-min", default="0.1 pF", help="smallest realizable capacitor, reported")
     g.add_argument("--inductance", default=None, help=inductance_help)
     g.add_argument("--resistance", default=None, help="cell resistor (default: near-critical damping)")
-    g.add_argument("--temperature", default="300 K")
+    g.add_argument("--temperature", default="300 K", help="bath temperature of the board")
     g.add_argument("--bank", type=int, default=None, metavar="BITS",
-                   help="quantize couplers to 2^BITS uniform levels (0 = open)")
+                   help="quantize couplers to 2^BITS uniform levels (0 = open; default: exact "
+                   "values)")
     g.add_argument("--bank-values", default=None, metavar="LIST",
                    help="quantize couplers to these values, e.g. '10p,22p,47p,100p'")
-    g.add_argument("--rounding", default="nearest", choices=["nearest", "stochastic"])
+    g.add_argument("--rounding", default="nearest", choices=["nearest", "stochastic"],
+                   help="how values are rounded to the bank")
 
 
 def _emit(args: argparse.Namespace, obj: dict[str, Any], human: str) -> None:
@@ -157,11 +160,11 @@ def cmd_program(args: argparse.Namespace) -> int:
     opts = _options(args, rc_default=False)
     design = compile_matrix(M, kind, mean=mean, options=opts, bank=_bank(args),
                             rounding=args.rounding, rng=args.seed)
-    write_text(args.output, design.dumps())
+    write_text(args.out, design.dumps())
     rep = dict(design.program.report)
-    rep["output"] = args.output
+    rep["output"] = args.out
     _emit(args, rep, (
-        f"{args.output}: {rep['realization']} realization of a {rep['dimension']}x{rep['dimension']} "
+        f"{args.out}: {rep['realization']} realization of a {rep['dimension']}x{rep['dimension']} "
         f"{kind}, {rep['couplers']} couplers; quantization ({rep.get('bank')}): precision error "
         f"{rep['precision_relative_error']:.3g}, covariance error {rep.get('covariance_relative_error', float('nan')):.3g}"
     ))
@@ -222,12 +225,20 @@ def _info_dict(info) -> dict[str, Any]:
     return d
 
 
+def _progress(args: argparse.Namespace, what: str):
+    from .progress import TerminalProgress
+
+    return TerminalProgress(what, quiet=args.json or args.quiet)
+
+
 def cmd_invert(args: argparse.Namespace) -> int:
     from ..sampling.linalg import inv
 
     A = read_matrix(args.matrix, spd=True)
+    if args.out:
+        check_output(args.out)
     X, info = inv(A, _budget(args), seed=args.seed, quantization=_quantization(args),
-                  options=_options(args, rc_default=True))
+                  options=_options(args, rc_default=True), progress=_progress(args, "inverting"))
     _save(args.out, X)
     _emit(args, {"inverse": X, **_info_dict(info)},
           f"inverse of {A.shape[0]}x{A.shape[0]}: relative error ≤ {info.relative_error_estimate:.3g} (95%), "
@@ -240,8 +251,14 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
     A = read_matrix(args.matrix, spd=True)
     b = read_matrix(args.rhs, "right-hand side", vector=True)
+    if b.shape != (A.shape[0],):
+        raise InputError(f"{args.rhs}: right-hand side has {b.size} values, the matrix "
+                         f"{args.matrix} needs {A.shape[0]}")
+    if args.out:
+        check_output(args.out)
     x, info = solve(A, b, _budget(args), method=args.method, seed=args.seed,
-                    quantization=_quantization(args), options=_options(args, rc_default=True))
+                    quantization=_quantization(args), options=_options(args, rc_default=True),
+                    progress=_progress(args, "solving"))
     _save(args.out, x)
     _emit(args, {"solution": x, **_info_dict(info)},
           f"solution ({info.method}): relative error ≤ {info.relative_error_estimate:.3g} (95%), "
@@ -255,10 +272,11 @@ def cmd_logdet(args: argparse.Namespace) -> int:
 
     A = read_matrix(args.matrix, spd=True)
     val, info = logdet(A, _budget(args), seed=args.seed, quantization=_quantization(args),
-                       options=_options(args, rc_default=True))
+                       options=_options(args, rc_default=True), progress=_progress(args, "logdet"))
     _emit(args, {"logdet": val, **_info_dict(info)},
-          f"log det = {val:.6g} ± {info.relative_error_estimate:.3g} (95%), emulated "
-          f"{info.emulated_time:.3g} s, wall {info.wall_time:.3g} s")
+          f"log det A = {val:.6g} ± {info.relative_error_estimate:.3g} (95%; the bound is "
+          f"absolute on log det A, i.e. relative on det A: ±{100 * np.expm1(info.relative_error_estimate):.2g}%), "
+          f"emulated {info.emulated_time:.3g} s, wall {info.wall_time:.3g} s")
     return 0
 
 
@@ -272,21 +290,21 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mean", help="mean vector file (default 0)")
     p.add_argument("--cells-from", metavar="NETLIST", help="take cell names, L, R, temperature from a netlist")
     _add_compile_options(p, "cell inductance (default 1 uH; 'none' for RC cells)")
-    p.add_argument("--seed", type=seed, default=0, help="seed for stochastic rounding (default 0)")
-    p.add_argument("-o", "--output", required=True, help="design netlist to write (.yaml)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--seed", type=seed, default=0, help="seed for stochastic rounding")
+    out_option(p, required=True, help="design netlist to write (.yaml)")
+    p.add_argument("--json", action="store_true", help="print the compile report as JSON")
     p.set_defaults(func=cmd_program)
 
     p = subparsers.add_parser("sample", help="draw Gaussian samples from a programmed SPU design")
-    p.add_argument("design")
+    p.add_argument("design", help="a design netlist written by 'spu program'")
     p.add_argument("--samples", dest="n", type=int, required=True, help="samples per chain")
     p.add_argument("--rate", default=None, help="ADC rate (default: the design's readout rate, else 1/relaxation time)")
     p.add_argument("--burn-in", default=None, help="equilibration time before reading (default 15 relaxation times)")
-    p.add_argument("--chains", type=int, default=1)
+    p.add_argument("--chains", type=int, default=1, help="independent boards read side by side")
     add_budget_options(p)
-    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
-    p.add_argument("--out", required=True, help="samples .npy, shape (N, d)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--seed", type=seed, default=0, help="random seed")
+    out_option(p, required=True, help="samples .npy, shape (N, d), or (chains, N, d)")
+    p.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     p.set_defaults(func=cmd_sample)
 
     for name, func, helptext in (
@@ -298,16 +316,20 @@ def register(subparsers: Any) -> None:
         p.add_argument("matrix", help="matrix file (.npy/.csv/.txt)")
         if name == "solve":
             p.add_argument("rhs", help="right-hand side b (.npy/.csv/.txt)")
-            p.add_argument("--method", default="auto", choices=["auto", "dc", "inverse"])
+            p.add_argument("--method", default="auto", choices=["auto", "dc", "inverse"],
+                           help="dc: relax an RC network to G^-1 b; inverse: x = A^-1 b from an "
+                           "inversion run; auto: dc where a resistor network realizes A")
         budget = p.add_mutually_exclusive_group()
-        budget.add_argument("--time", default=None, help="emulated hardware time budget (e.g. 10ms)")
+        budget.add_argument("--time", default=None,
+                            help="emulated hardware time budget, e.g. 10ms (default: run to --tol)")
         budget.add_argument("--tol", type=float, default=None, help="run until the 95%% error bound ≤ TOL (default 0.05)")
-        p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
+        p.add_argument("--seed", type=seed, default=0, help="random seed")
         if name != "logdet":
-            p.add_argument("--out", default=None, help="write the result (.npy/.csv/.txt)")
+            out_option(p, help="write the result (.npy/.csv/.txt)")
         if name == "invert":
             p.add_argument("--roundings", type=int, default=1,
                            help="error mitigation: average K stratified roundings to the bank")
         _add_compile_options(p, "cell inductance (default none: RC cells)")
-        p.add_argument("--json", action="store_true")
+        p.add_argument("--json", action="store_true", help="print the result and its error report as JSON")
+        p.add_argument("--quiet", action="store_true", help="no progress output")
         p.set_defaults(func=func, cells_from=None)

@@ -530,12 +530,14 @@ class Exact(Integrator):
                 k += w
                 report(w)
 
+        cancelled = getattr(noise, "check", lambda: None)  # interrupted runs stop here
+
         def fix_up(lo: int, hi: int, c: Array) -> None:
             """Add the zero-noise response to the start deviation c (the state before
             step lo) over steps lo:hi: c (F^{j−lo+1})ᵀ at step j."""
             k = lo
             while k < hi:
-                noise.check()
+                cancelled()
                 w = min(chunk, hi - k)
                 P0 = -(-w // m)
                 st = self._free_response(plan, m, c.astype(dtype), P0).reshape(B * P0, n)

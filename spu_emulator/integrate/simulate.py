@@ -28,7 +28,7 @@ from .progress import Progress
 #: Warn when rounding F to the working precision may shift a decay rate by more than this.
 ROUNDING_DRIFT_WARN = 1e-3
 #: Numbers of burn-in states held at once (a long burn-in runs in blocks of this size).
-BURN_IN_NUMBERS = 1 << 24
+BURN_IN_NUMBERS = 1 << 22
 
 
 def trajectory_bytes(chains: int, kept: int, n: int, dtype: Any = np.float64) -> float:

@@ -19,15 +19,28 @@ import numpy as np
 Array = np.ndarray
 
 
+#: Bytes of FFT work space the estimators use at a time (chains and columns are taken
+#: in blocks that fit): memory stays bounded whatever the trajectory's length.
+FFT_BYTES = 1 << 26
+
+
+def _nfft(N: int) -> int:
+    return 1 << int(np.ceil(np.log2(2 * N)))
+
+
 def _autocorr(y: Array) -> Array:
     """Normalised autocorrelation of y (B, N, k) along axis 1, averaged over chains.
-    Returns (N, k)."""
+    Returns (N, k). Chains are transformed in blocks of at most :data:`FFT_BYTES`."""
     B, N, k = y.shape
-    y = y - y.mean(axis=1, keepdims=True)
-    nfft = 1 << int(np.ceil(np.log2(2 * N)))
-    f = np.fft.rfft(y, n=nfft, axis=1)
-    acov = np.fft.irfft(f * np.conj(f), n=nfft, axis=1)[:, :N].real.mean(axis=0)
-    acov /= N
+    nfft = _nfft(N)
+    per_chain = nfft * k * 16
+    step = max(1, FFT_BYTES // max(per_chain, 1))
+    acov = np.zeros((N, k))
+    for b in range(0, B, step):
+        yb = y[b : b + step] - y[b : b + step].mean(axis=1, keepdims=True)
+        f = np.fft.rfft(yb, n=nfft, axis=1)
+        acov += np.fft.irfft(f * np.conj(f), n=nfft, axis=1)[:, :N].real.sum(axis=0)
+    acov /= B * N
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = acov / acov[0]
     return np.nan_to_num(rho, nan=0.0)
@@ -76,13 +89,16 @@ class CovarianceEstimate:
         return (self.covariance - reference) / self.stderr
 
 
-def covariance_with_errors(x: Array, chunk: int = 64) -> CovarianceEstimate:
+def covariance_with_errors(x: Array, chunk: int | None = None) -> CovarianceEstimate:
     """Covariance of samples x (B, N, n) (B chains of N correlated samples) with
-    the standard error of every entry from its own autocorrelation time."""
+    the standard error of every entry from its own autocorrelation time. Entries are
+    taken ``chunk`` at a time (default: as many as fit :data:`FFT_BYTES` of FFT work)."""
     x = np.asarray(x, dtype=float)
     if x.ndim == 2:
         x = x[None]
     B, N, n = x.shape
+    if chunk is None:
+        chunk = int(np.clip(FFT_BYTES // max(B * _nfft(N) * 16, 1), 1, 64))
     total = B * N
     mean = x.mean(axis=(0, 1))
     d = x - mean

@@ -52,6 +52,7 @@ from ..errors import InputError
 from ..hardware.bank import stratified_roundings
 from ..hardware.compiler import CompileOptions, check_spd, finish, plan_program, quantized_values
 from ..hardware.design import Design
+from ..integrate.progress import Progress
 from .engine import Board
 from .options import (
     DEFAULT_BOARD,
@@ -314,8 +315,8 @@ def program_inverse(a: Array, *, options: CompileOptions, quantization: Quantiza
     ]
 
 
-def _run_until(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run], _Check]
-               ) -> tuple[_Check, list[dict]]:
+def _run_until(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run], _Check],
+               progress: Progress | None = None) -> tuple[_Check, list[dict]]:
     """Advance the run in chunks until the budget is spent; ``look(run)`` checks the
     estimate. Under ``tol``, chunk sizes follow the 1/sqrt(N) law toward the target.
     Returns the last check and the history of (samples, bound) per check."""
@@ -349,6 +350,8 @@ def _run_until(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run],
     steps = steps0
     while True:
         run.advance(steps)
+        if progress is not None:
+            progress.update(steps * per_step)
         check = look(run)
         err = check.bound
         history.append({"samples": run.samples, "error": err, "emulated_time": run.emulated_time})
@@ -360,12 +363,18 @@ def _run_until(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run],
 
 
 def _measured(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run], _Check],
-              designs: list[Design], method: str, t_wall: float) -> LinalgResult:
-    """Run until the budget is spent and report (the run is closed in any case)."""
+              designs: list[Design], method: str, t_wall: float,
+              progress: Progress | None = None) -> LinalgResult:
+    """Run until the budget is spent and report (the run is closed in any case);
+    ``progress`` hears of the samples as they come."""
+    if progress is not None:
+        progress.start(budget.samples or 0, "sample")
     try:
-        check, history = _run_until(run, steps0, budget, look)
+        check, history = _run_until(run, steps0, budget, look, progress)
     finally:
         run.close()
+        if progress is not None:
+            progress.close()
     b0 = run.boards[0]
     info = LinalgInfo(
         relative_error_estimate=check.bound, relative_error_rms=check.rms,
@@ -379,14 +388,15 @@ def _measured(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run], 
 
 
 def normalized(a: Array) -> tuple[Array, float]:
-    """(a / s, s) with s the power of two nearest the largest |entry| (exact): the
-    board computes with O(1) entries whatever the matrix's scale."""
+    """(a / s, s) with s the power of two nearest the largest |entry| (exact) when that
+    entry is outside 1e-30..1e30, else (a, 1): the board's arithmetic stays finite
+    whatever the matrix's scale (and matrices of ordinary scale run unchanged)."""
     if np.iscomplexobj(a):
         raise InputError("has complex entries; the SPU works with real symmetric matrices",
                          "matrix")
     a = np.asarray(a, dtype=float)
     big = float(np.max(np.abs(a))) if a.size else 1.0
-    if not (np.isfinite(big) and big > 0):
+    if not (np.isfinite(big) and big > 0) or 1e-30 <= big <= 1e30:
         return a, 1.0
     s = float(2.0 ** np.round(np.log2(big)))
     return a / s, s
@@ -394,7 +404,8 @@ def normalized(a: Array) -> tuple[Array, float]:
 
 def _second_moment_run(a: Array, budget: RunBudget, seed: int, quantization: Quantization,
                        board: BoardOptions, options: CompileOptions,
-                       look: Callable[[_Run], _Check], method: str) -> LinalgResult:
+                       look: Callable[[_Run], _Check], method: str,
+                       progress: Progress | None = None) -> LinalgResult:
     """The body of inv, logdet and solve(method="inverse"): program ``a`` (one design per
     rounding; ``a`` already normalized), run the boards until the budget is spent,
     ``look`` at the estimate."""
@@ -403,12 +414,12 @@ def _second_moment_run(a: Array, budget: RunBudget, seed: int, quantization: Qua
     designs = program_inverse(a, options=options, quantization=quantization, seed=seed)
     run = _Run.of(designs, seed, board.with_default_dtype(np.float32))
     steps0 = max(2, int(np.ceil(max(64, 4 * a.shape[0]) / (board.chains * len(designs)))))
-    return _measured(run, steps0, budget, look, designs, method, t_wall)
+    return _measured(run, steps0, budget, look, designs, method, t_wall, progress)
 
 
 def inv(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
         quantization: Quantization = NO_QUANTIZATION, board: BoardOptions = DEFAULT_BOARD,
-        options: CompileOptions = RC_CELLS) -> LinalgResult[Array]:
+        options: CompileOptions = RC_CELLS, progress: Progress | None = None) -> LinalgResult[Array]:
     """A⁻¹ of a symmetric positive definite ``a`` from the equilibrium fluctuations of an
     SPU programmed with it, as ``LinalgResult(value=A⁻¹ estimate, info)``. ``budget``:
     emulated time, total samples, or the 95% bound ``tol`` on the relative Frobenius
@@ -418,13 +429,13 @@ def inv(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
     """
     an, scale = normalized(a)
     res = _second_moment_run(an, budget, seed, quantization, board, options, _inverse_check,
-                             "inverse")
+                             "inverse", progress)
     return res if scale == 1.0 else LinalgResult(res.value / scale, res.info)
 
 
 def logdet(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
            quantization: Quantization = NO_QUANTIZATION, board: BoardOptions = DEFAULT_BOARD,
-           options: CompileOptions = RC_CELLS) -> LinalgResult[float]:
+           options: CompileOptions = RC_CELLS, progress: Progress | None = None) -> LinalgResult[float]:
     """log det A from the SPU covariance (bias-corrected, see module docstring), as
     ``LinalgResult(value=log det A, info)``. ``budget.tol`` bounds the absolute error of
     log det A, i.e. the relative error of det A; ``info.relative_error_estimate`` is
@@ -432,7 +443,7 @@ def logdet(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
     """
     an, scale = normalized(a)
     res = _second_moment_run(an, budget, seed, quantization, board, options, _logdet_check,
-                             "covariance (Wishart bias-corrected)")
+                             "covariance (Wishart bias-corrected)", progress)
     if scale == 1.0:
         return res
     return LinalgResult(res.value + an.shape[0] * float(np.log(scale)), res.info)
@@ -440,7 +451,8 @@ def logdet(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
 
 def solve(a: Array, b: Array, budget: RunBudget = DEFAULT_BUDGET, *, method: str = "auto",
           drive: float = 10.0, seed: int = 0, quantization: Quantization = NO_QUANTIZATION,
-          board: BoardOptions = DEFAULT_BOARD, options: CompileOptions = RC_CELLS) -> LinalgResult[Array]:
+          board: BoardOptions = DEFAULT_BOARD, options: CompileOptions = RC_CELLS,
+          progress: Progress | None = None) -> LinalgResult[Array]:
     """x with A x = b, as ``LinalgResult(value=x, info)``. ``method``: ``"dc"`` (RC network,
     mean = G⁻¹ b; ``drive`` sets the signal to that many thermal rms; float64 unless
     ``board.dtype`` says otherwise), ``"inverse"`` (x = Ŝ b from an inversion run; the
@@ -468,9 +480,9 @@ def solve(a: Array, b: Array, budget: RunBudget = DEFAULT_BUDGET, *, method: str
             t_wall = time.perf_counter()
             run = _Run([Board(design, seed=seed, options=board.with_default_dtype(np.float64))])
             look = partial(_solve_dc_check, shape=_MeanShape(run.boards[0]))
-            return _measured(run, 2, budget, look, [design], "dc", t_wall)
+            return _measured(run, 2, budget, look, [design], "dc", t_wall, progress)
     return _second_moment_run(a, budget, seed, quantization, board, options,
-                              partial(_solve_inverse_check, b=b), "inverse")
+                              partial(_solve_inverse_check, b=b), "inverse", progress)
 
 
 def _dc_design(a: Array, b: Array, method: str, drive: float, seed: int, quantization: Quantization,
