@@ -40,3 +40,33 @@ def test_bundled_netlists_are_documented():
     doc = open(ROOT / "docs/netlists.md").read()
     for f in glob.glob(f"{ROOT}/netlists/*.yaml"):
         assert os.path.basename(f) in doc, f
+
+
+USER_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("doc", USER_DOCS, ids=lambda p: p.name)
+def test_docs_link_only_inside_the_repository(doc):
+    """README and docs/ stand alone: no web links, no paths out of the repository, and
+    every relative link or docs/ reference points at a file that exists."""
+    text = doc.read_text()
+    assert not re.search(r"https?://", text), "web link"
+    assert "../" not in text, "path out of the repository"
+    for target in re.findall(r"\]\(([^)#\s]+)", text):  # markdown links
+        assert (doc.parent / target).exists(), target
+    for target in re.findall(r"\b(docs/[\w.-]+\.md)\b", text):
+        assert (ROOT / target).exists(), target
+
+
+@pytest.mark.parametrize("doc", USER_DOCS, ids=lambda p: p.name)
+def test_docs_speak_to_users(doc):
+    """No word of issues, sessions or scratch scripts in what users read."""
+    text = doc.read_text().lower()
+    for word in (r"\bissues?\b", r"\bsessions?\b", r"scratch", r"scripts? not kept"):
+        assert not re.search(word, text), word
+
+
+def test_physics_reference_exists():
+    text = (ROOT / "docs/physics.md").read_text()
+    for needle in ("4 k_B T / R", "Lyapunov", "Van Loan", "k_B T C_N⁻¹", "Kron"):
+        assert needle in text
