@@ -72,16 +72,45 @@ def _cell_entry(netlist: Netlist, cell: str, by_name: dict[str, Element]) -> tup
     entry["C"] = c.C
     used.add(c.name)
     ell = by_name.get(f"{cell}.L")
-    if isinstance(ell, Inductor) and ell.nodes == (cell, GROUND) and ell.series_R == 0.0 and ell.temperature is None:
-        entry["L"] = ell.L
-        used.add(ell.name)
     r = by_name.get(f"{cell}.R")
-    if isinstance(r, Resistor) and r.nodes == (cell, GROUND):
+    r_ok = isinstance(r, Resistor) and r.nodes == (cell, GROUND)
+    cell_t = r.temperature if r_ok else None
+    if isinstance(ell, Inductor) and ell.nodes == (cell, GROUND) and (
+            (ell.series_R == 0.0 and ell.temperature is None)
+            or (ell.series_R > 0.0 and ell.temperature == cell_t)):
+        entry["L"] = ell.L
+        if ell.series_R > 0.0:
+            entry["R_L"] = ell.series_R
+        used.add(ell.name)
+    if r_ok:
         entry["R"] = r.R
         if r.temperature is not None:
             entry["temperature"] = r.temperature
         used.add(r.name)
     return entry, used
+
+
+def _tolerance(t: Any) -> Any:
+    """A tolerance as the reader takes it (percentages written exactly)."""
+    from decimal import Decimal
+
+    def dec(x: float, scale: int) -> str:
+        d = (Decimal(repr(x)) * scale).normalize()
+        return format(d, "f")
+
+    def pct(x: float) -> str:
+        return f"{dec(x, 100)}%"
+
+    out: dict[str, str] = {}
+    if t.sigma:
+        out["sigma" if t.distribution == "gaussian" else "uniform"] = pct(t.sigma)
+    if t.lot:
+        out["lot"] = pct(t.lot)
+    if t.tempco:
+        out["tempco"] = f"{dec(t.tempco, 1_000_000)} ppm/K"
+    if list(out) == ["sigma"]:
+        return out["sigma"]
+    return out or "0%"
 
 
 def dumps(netlist: Netlist, sections: dict[str, Any] | None = None) -> str:
@@ -106,6 +135,17 @@ def dumps(netlist: Netlist, sections: dict[str, Any] | None = None) -> str:
     if rest:
         lines.append("elements:")
         lines.extend(f"  - {flow(e.yaml_entry())}" for e in rest)
+    if netlist.tolerances is not None:
+        tol = netlist.tolerances
+        lines.append("tolerances:")
+        for k, v in tol.classes.items():
+            lines.append(f"  {k}: {flow(_tolerance(v))}")
+        if tol.elements:
+            lines.append("  elements:")
+            lines.extend(f"    {_scalar(k)}: {flow(_tolerance(v))}" for k, v in tol.elements.items())
+        for k in ("board_temperature", "reference_temperature"):
+            if getattr(tol, k) is not None:
+                lines.append(f"  {k}: {fmt_float(getattr(tol, k))}")
     for key, value in (sections or {}).items():
         lines.append(f"{key}:")
         if isinstance(value, dict):

@@ -31,6 +31,7 @@ from .schema import (
     Readout,
     Resistor,
 )
+from .tolerance import CLASSES, Tolerance, Tolerances, element_class
 
 # libyaml's parser (when PyYAML was built with it) composes the same nodes, with the same
 # line marks, ~10x faster than the pure-Python one: a trained generative computer's
@@ -291,6 +292,8 @@ TOP_KEYS = (
     "couplers",
     "elements",
     "readout",
+    "tolerances",
+    "parasitics",
 )
 
 
@@ -305,6 +308,8 @@ class _Builder:
         self.node_set: set[str] = set()
         self.cells: list[str] = []
         self.cell_set: set[str] = set()
+        self.tolerances: dict[str, Tolerance] = {}  # per-element overrides, by name
+        self.tolerance_nodes: dict[str, Node] = {}
 
     def add_node(self, n: str) -> None:
         if n != GROUND and n not in self.node_set:
@@ -327,9 +332,29 @@ class _Builder:
         self.elements.append(element)
 
 
+def _pop_tolerance(ctx: Context, node: Node, b: _Builder, names: dict[str, str]) -> None:
+    """Take an entry's ``tolerance:`` field out of its mapping (so the element's own
+    parser never sees it) and record it for the elements it names: ``names`` maps the
+    keys a mapping may use (``C``, ``L``, ``R``) to element names; a plain value applies
+    to the first."""
+    m = node.value if isinstance(node.value, dict) else {}
+    tn = m.pop("tolerance", None)
+    if tn is None:
+        return
+    if isinstance(tn.value, dict) and len(names) > 1:
+        for k, v in ctx.keys(tn, (), tuple(names)).items():
+            b.tolerances[names[k]] = parse_tolerance(ctx, v)
+        return
+    b.tolerances[next(iter(names.values()))] = parse_tolerance(ctx, tn)
+
+
 def _parse_cells(ctx: Context, sec: Node, b: _Builder) -> None:
     for cn in ctx.sequence(sec):
-        m = ctx.keys(cn, ("name", "C"), ("L", "R", "temperature"))
+        if isinstance(cn.value, dict) and "name" in cn.value:
+            nm = str(cn.value["name"].value)
+            _pop_tolerance(ctx, cn, b, {k: f"{nm}.{k}" for k in ("C", "L", "R")
+                                        if k in cn.value})
+        m = ctx.keys(cn, ("name", "C"), ("L", "R", "R_L", "temperature"))
         name = ctx.string(m["name"])
         if name in GROUND_NAMES:
             raise ctx.error(m["name"], f"{name!r} is the ground node and cannot be a cell")
@@ -346,7 +371,12 @@ def _parse_cells(ctx: Context, sec: Node, b: _Builder) -> None:
         b.add(Capacitor(name=f"{name}.C", nodes=gnd, C=c, origin=f"{cn.path}.C"), m["C"])
         if "L" in m:
             ell = ctx.quantity(m["L"], "H", positive=True)
-            b.add(Inductor(name=f"{name}.L", nodes=gnd, L=ell, origin=f"{cn.path}.L"), m["L"])
+            rl = ctx.quantity(m["R_L"], "Ohm", positive=True) if "R_L" in m else 0.0
+            b.add(Inductor(name=f"{name}.L", nodes=gnd, L=ell, series_R=rl, temperature=t if rl else None,
+                           origin=f"{cn.path}.L"), m["L"])
+        elif "R_L" in m:
+            raise ctx.error(m["R_L"], "R_L is the series resistance of the cell's inductor L: "
+                            "give L too")
         if "R" in m:
             r = ctx.quantity(m["R"], "Ohm", positive=True)
             b.add(
@@ -366,7 +396,11 @@ _COUPLER_KINDS = {
 
 def _parse_couplers(ctx: Context, sec: Node, b: _Builder) -> None:
     for i, cn in enumerate(ctx.sequence(sec)):
-        m = ctx.keys(cn, ("between",), ("name", "C", "R", "L", "temperature"))
+        if isinstance(cn.value, dict):
+            nm = str(cn.value["name"].value) if "name" in cn.value else f"couplers[{i}]"
+            _pop_tolerance(ctx, cn, b, {"C": nm})
+        m = ctx.keys(cn, ("between",), ("name", "C", "R", "L", "temperature", "R_switch",
+                                        "C_ground"))
         kinds = [k for k in ("C", "R", "L") if k in m]
         if len(kinds) != 1:
             raise ctx.error(
@@ -386,15 +420,34 @@ def _parse_couplers(ctx: Context, sec: Node, b: _Builder) -> None:
         value = ctx.quantity(m[kind], unit, positive=True)
         kwargs: dict[str, Any] = {attr: value}
         if "temperature" in m:
-            if kind == "C":
+            if kind == "C" and "R_switch" not in m:
                 raise ctx.error(
                     m["temperature"], "a capacitive coupler has no temperature (it is noiseless)"
                 )
             kwargs["temperature"] = ctx.temperature(m)
+        far = bb
+        if "R_switch" in m:  # the switch's series resistance: a -- R -- x -- C -- b
+            if kind != "C":
+                raise ctx.error(m["R_switch"], "R_switch is the series resistance of a "
+                                "capacitive coupler's switch: the coupler needs C")
+            x = f"{name}.x"
+            if x in b.node_set:
+                raise ctx.error(m["R_switch"], f"node {x!r} (the switch's inner node) is taken")
+            rs = ctx.quantity(m["R_switch"], "Ohm", positive=True)
+            b.add(Resistor(name=f"{name}.switch", nodes=(a, x), R=rs,
+                           temperature=kwargs.pop("temperature", None),
+                           origin=f"{cn.path}.R_switch"), m["R_switch"])
+            a = x
         b.add(
-            cls(name=name, nodes=(a, bb), origin=f"{cn.path}.{kind}", **kwargs),
+            cls(name=name, nodes=(a, far), origin=f"{cn.path}.{kind}", **kwargs),
             m.get("name", m[kind]),
         )
+        if "C_ground" in m:  # stray capacitance of each terminal to ground
+            cg = ctx.quantity(m["C_ground"], "F", positive=True)
+            for k, n in enumerate(ctx.node_pair(m["between"])):
+                if n != GROUND:
+                    b.add(Capacitor(name=f"{name}.C_ground[{k}]", nodes=(n, GROUND), C=cg,
+                                    origin=f"{cn.path}.C_ground"), m["C_ground"])
 
 
 def _parse_elements(ctx: Context, sec: Node, b: _Builder) -> None:
@@ -410,7 +463,102 @@ def _parse_elements(ctx: Context, sec: Node, b: _Builder) -> None:
                 m["type"], f"unknown element type {t!r} (known: {', '.join(ELEMENT_TYPES)})"
             )
         name = ctx.string(m["name"])
+        _pop_tolerance(ctx, en, b, {"value": name})
         b.add(ELEMENT_TYPES[t].parse(ctx, en, m, name), m["name"])
+
+
+_FRACTION = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(%|ppm)\s*$")
+_TEMPCO = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(%|ppm)\s*/\s*K\s*$")
+#: The largest relative spread accepted (beyond it a component's value can change sign).
+MAX_TOLERANCE = 0.5
+
+
+def _decimal_fraction(number: str, unit: str) -> float:
+    """'5', '%' -> 0.05 exactly as the decimal text says (written back by the dumper)."""
+    from decimal import Decimal
+
+    return float(Decimal(number) * (Decimal("0.01") if unit == "%" else Decimal("1e-6")))
+
+
+def _fraction(ctx: Context, node: Node, what: str = "tolerance") -> float:
+    """'5%' -> 0.05, '200 ppm' -> 2e-4 (never a bare number: is 5 five percent?)."""
+    v = node.value
+    m = _FRACTION.match(v) if isinstance(v, str) else None
+    if m is None:
+        raise ctx.error(node, f"a {what} is a percentage like '5%' or '200 ppm', got {short(v)}")
+    x = _decimal_fraction(m.group(1), m.group(2))
+    if not 0 <= x <= MAX_TOLERANCE:
+        raise ctx.error(node, f"a {what} must be from 0% to {MAX_TOLERANCE:.0%}, got {short(v)}")
+    return x
+
+
+def parse_tolerance(ctx: Context, node: Node) -> Tolerance:
+    """``5%`` (Gaussian, one sigma), or ``{sigma: 5%}`` / ``{uniform: 5%}`` (half-width)
+    with optional ``lot: 1%`` (a common per-board factor) and ``tempco: 100 ppm/K``."""
+    if not isinstance(node.value, dict):
+        return Tolerance(sigma=_fraction(ctx, node))
+    m = ctx.keys(node, (), ("sigma", "uniform", "lot", "tempco"))
+    if "sigma" in m and "uniform" in m:
+        raise ctx.error(node, "give sigma (Gaussian) or uniform (half-width), not both")
+    dist = "uniform" if "uniform" in m else "gaussian"
+    sigma = _fraction(ctx, m.get("sigma") or m["uniform"]) if ("sigma" in m or "uniform" in m) else 0.0
+    lot = _fraction(ctx, m["lot"], "lot tolerance") if "lot" in m else 0.0
+    tempco = 0.0
+    if "tempco" in m:
+        v = m["tempco"].value
+        mt = _TEMPCO.match(v) if isinstance(v, str) else None
+        if mt is None:
+            raise ctx.error(m["tempco"], f"a temperature coefficient is like '100 ppm/K' or "
+                            f"'0.01 %/K', got {short(v)}")
+        tempco = _decimal_fraction(mt.group(1), mt.group(2))
+        if abs(tempco) > 1e-2:
+            raise ctx.error(m["tempco"], f"|tempco| must be at most 1 %/K, got {short(v)}")
+    return Tolerance(sigma=sigma, distribution=dist, lot=lot, tempco=tempco)
+
+
+def _parse_tolerances(ctx: Context, sec: Node, b: _Builder) -> Tolerances:
+    keys = (*CLASSES, "elements", "board_temperature", "reference_temperature")
+    m = ctx.keys(sec, (), keys)
+    classes = {k: parse_tolerance(ctx, v) for k, v in m.items() if k in CLASSES}
+    elements = dict(b.tolerances)
+    if "elements" in m:
+        for name, v in ctx.mapping(m["elements"]).items():
+            elements[name] = parse_tolerance(ctx, v)
+            b.tolerance_nodes[name] = v
+    bt = ctx.quantity(m["board_temperature"], "K", positive=True) if "board_temperature" in m else None
+    rt = (ctx.quantity(m["reference_temperature"], "K", positive=True)
+          if "reference_temperature" in m else None)
+    return Tolerances(classes=classes, elements=elements, board_temperature=bt,
+                      reference_temperature=rt)
+
+
+def _check_tolerances(ctx: Context, b: _Builder, tol: Tolerances) -> None:
+    by_name = {e.name: e for e in b.elements}
+    for name in tol.elements:
+        node = b.tolerance_nodes.get(name) or b.names.get(name)
+        if name not in by_name:
+            raise ctx.error(node, f"tolerance for {short(name)}: there is no such element")
+        if not element_class(by_name[name]):
+            raise ctx.error(node, f"tolerance for {short(name)}: a {by_name[name].TYPE} element "
+                            "has no value a tolerance acts on")
+
+
+def _parse_parasitics(ctx: Context, sec: Node, b: _Builder) -> None:
+    """``parasitics: {stray_k: 1%}``: a mutual inductance of coupling factor k between
+    the inductors of neighbouring cells (consecutive in the cells list: the layout)."""
+    m = ctx.keys(sec, (), ("stray_k",))
+    if "stray_k" not in m:
+        return
+    k = _fraction(ctx, m["stray_k"], "stray coupling factor")
+    if k == 0:
+        return
+    inductors = [f"{c}.L" for c in b.cells if f"{c}.L" in b.names]
+    if len(inductors) < 2:
+        raise ctx.error(m["stray_k"], "stray_k couples neighbouring cells' inductors: the "
+                        "netlist needs at least two cells with L")
+    for i, (l1, l2) in enumerate(zip(inductors, inductors[1:], strict=False)):
+        b.add(MutualInductance(name=f"parasitics.stray_k[{i}]", nodes=(), inductors=(l1, l2),
+                               k=k, origin="parasitics.stray_k"), m["stray_k"])
 
 
 def _check_references(ctx: Context, b: _Builder, by_name: dict[str, Node]) -> None:
@@ -509,10 +657,19 @@ def loads(text: str, file: str | None = None) -> Netlist:
             order[key](ctx, sec, b)
         elif key in SECTION_PARSERS:
             SECTION_PARSERS[key](ctx, sec, b)
+    if "parasitics" in top:
+        _parse_parasitics(ctx, top["parasitics"], b)
     _check_references(ctx, b, b.names)
     if not b.elements:
         raise NetlistError("the netlist has no elements (add cells, couplers or elements)", file)
     readout = _parse_readout(ctx, top["readout"]) if "readout" in top else None
+    tolerances = None
+    if "tolerances" in top:
+        tolerances = _parse_tolerances(ctx, top["tolerances"], b)
+    elif b.tolerances:
+        tolerances = Tolerances(elements=dict(b.tolerances))
+    if tolerances is not None:
+        _check_tolerances(ctx, b, tolerances)
     netlist = Netlist(
         name=name,
         temperature=temperature,
@@ -522,6 +679,7 @@ def loads(text: str, file: str | None = None) -> Netlist:
         source=file,
         description=description,
         readout=readout,
+        tolerances=tolerances,
     )
     # Topology checks that need the assembled circuit live in circuit/; run the
     # structural ones here so that `load` returns only usable netlists.

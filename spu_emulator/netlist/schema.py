@@ -35,6 +35,7 @@ from .elements import (
     NonlinearCapacitor,
     Resistor,
 )
+from .tolerance import Tolerance, Tolerances
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class Netlist:
     source: str | None = field(default=None, compare=False)
     description: str = field(default="", compare=False)
     readout: Readout | None = None
+    tolerances: Tolerances | None = field(default=None)
 
     def replace(self, **changes: Any) -> Netlist:
         return dataclasses.replace(self, **changes)
@@ -82,7 +84,7 @@ class Netlist:
             "cells": list(self.cells),
             "elements": [e.params() | {"name": e.name} for e in self.elements],
             "readout": dataclasses.asdict(self.readout) if self.readout else None,
-        }
+        } | ({"tolerances": self.tolerances.canonical()} if self.tolerances else {})
 
     @property
     def digest(self) -> str:
@@ -113,6 +115,8 @@ __all__ = [
     "Resistor",
     "SpiceDeck",
     "Stamper",
+    "Tolerance",
+    "Tolerances",
     "Waveform",
     "register_element",
 ]
