@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spu_emulator.cli import main
 from spu_emulator.circuit import assemble
+from spu_emulator.cli import main
 from spu_emulator.errors import NetlistError
 from spu_emulator.netlist import loads
 from spu_emulator.netlist.dump import dumps
