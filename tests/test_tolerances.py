@@ -98,3 +98,25 @@ def test_netlist_format_doc_examples_round_trip():
     for block in re.findall(r"```yaml\n(.*?)```", doc, re.S):
         n = loads(block)
         assert loads(dumps(n)).canonical() == n.canonical()
+
+
+def test_band_limited_noise_source_physics():
+    """A band-limited source's filter state has variance π f_c S/2, and the node PSD is
+    |Z|² S / (1 + (f/f_c)²) (Z the cell's impedance); at high frequency it falls
+    below the white source's."""
+    text = H + "cells:\n  - {name: a, C: 1 nF, L: 1 uH, R: 1 kOhm, temperature: 0 K}\n" \
+        "elements:\n  - {name: N1, type: IN, nodes: [gnd, a], psd: 1e-22, bandwidth: 2 megHz}\n"
+    sde = assemble(loads(text)).to_sde()
+    assert sde.state_names == ("v(a)", "i(a.L)", "s(N1)")
+    S = sde.stationary_covariance()
+    assert abs(S[2, 2] / (np.pi * 2e6 * 1e-22 / 2) - 1) < 1e-10
+    f = np.array([1e5, 5e6, 3e7])
+    w = 2 * np.pi * f
+    Z = 1 / (1j * w * 1e-9 + 1 / (1j * w * 1e-6) + 1e-3)
+    np.testing.assert_allclose(sde.node_psd(f)[:, 0], np.abs(Z) ** 2 * 1e-22 / (1 + (f / 2e6) ** 2),
+                               rtol=1e-10)
+    white = assemble(loads(text.replace("type: IN", "type: I").replace("psd: 1e-22, bandwidth: 2 megHz",
+                                                                          "noise_psd: 1e-22"))).to_sde()
+    assert sde.node_psd([3e7])[0, 0] < 0.01 * white.node_psd([3e7])[0, 0]
+    assert S[0, 0] < white.stationary_covariance()[0, 0]
+    assert loads(dumps(loads(text))).digest == loads(text).digest

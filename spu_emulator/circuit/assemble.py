@@ -47,8 +47,10 @@ class NoiseSpec:
     """One white-noise input of the circuit, in SDE column order.
 
     ``kind`` is ``"current"`` (amperes injected into ``nodes[1]``, drawn from
-    ``nodes[0]``: a resistor's noise or an injected source) or ``"voltage"`` (volts in
-    series with inductor ``element``, aiding its current: a series resistance's noise).
+    ``nodes[0]``: a resistor's noise or an injected source), ``"voltage"`` (volts in
+    series with inductor ``element``, aiding its current: a series resistance's noise)
+    or ``"filtered"`` (the white current driving a band-limited source's low-pass
+    filter, whose output flows into ``nodes[1]``).
     ``intensity`` q is the two-sided white-noise intensity (A²·s or V²·s): the source
     is √q dW/dt, i.e. 2 k_B T / R for a resistor, S / 2 for a one-sided PSD S,
     2 k_B T R_s for a series resistance. ``temperature`` is the source's temperature
@@ -91,6 +93,9 @@ class CircuitBuilder:
         self.series_noise: list[NoiseSpec] = []
         self.inductors: list[tuple[Element, str, str, float, float, float]] = []
         self.mutuals: list[tuple[Element, str, str, float]] = []
+        #: band-limited sources: (element, from, into, corner angular frequency)
+        self.filters: list[tuple[Element, str, str, float]] = []
+        self.filter_noise: list[NoiseSpec] = []
         # nonlinear circuits
         self.J2 = np.zeros(n)
         self.J4 = np.zeros(n)
@@ -157,6 +162,19 @@ class CircuitBuilder:
                 2.0 * K_B * temperature * series_r, temperature,
             ))
 
+    def filtered_noise(self, element: Element, a: str, b: str, psd: float, bandwidth: float
+                       ) -> None:
+        """Band-limited current noise into b (out of a): white noise of one-sided PSD
+        ``psd`` through a first-order low-pass of corner ``bandwidth`` (one state s:
+        ds = −ω_c s dt + ω_c √(psd/2) dW, ω_c = 2π·bandwidth). Its white input is a
+        current of two-sided intensity psd/2 into the filter (the NoiseSpec)."""
+        if not self.linear:
+            raise self._err(f"band-limited noise source {element.name!r}: nonlinear netlists "
+                            "take white noise sources only", element)
+        self.filters.append((element, a, b, 2.0 * math.pi * bandwidth))
+        self.filter_noise.append(NoiseSpec(element.name, "filtered", element.name, (a, b),
+                                           psd / 2.0, math.nan))
+
     def mutual(self, element: Element, l1: str, l2: str, k: float) -> None:
         if not self.linear:
             self.inductor(element, "", "", 0.0, 0.0, 0.0)
@@ -182,7 +200,7 @@ class CircuitBuilder:
     # ---- results ------------------------------------------------------------------
     @property
     def all_noise(self) -> tuple[NoiseSpec, ...]:
-        return tuple(self.noise) + tuple(self.series_noise)
+        return tuple(self.noise) + tuple(self.series_noise) + tuple(self.filter_noise)
 
     def noise_columns(self, specs: list[NoiseSpec]) -> Array:
         """(nodes, len(specs)): each current source's √q into its node, out of the other."""
@@ -245,6 +263,10 @@ class Circuit(CircuitBase):
 
     reduced_nodes: tuple[str, ...] = ()
     inductors: tuple[str, ...] = ()
+    #: band-limited noise sources: one filter state each, after the inductor currents
+    filters: tuple[str, ...] = ()
+    F_in: Array = field(default_factory=lambda: np.zeros((0, 0)))  # (n, f) injection map
+    F_rate: Array = field(default_factory=lambda: np.zeros(0))  # (f,) corner ω_c
     C: Array = field(default_factory=lambda: np.zeros((0, 0)))
     G: Array = field(default_factory=lambda: np.zeros((0, 0)))
     L: Array = field(default_factory=lambda: np.zeros((0, 0)))
@@ -255,24 +277,29 @@ class Circuit(CircuitBase):
 
     @property
     def state_names(self) -> tuple[str, ...]:
-        return tuple(f"v({n})" for n in self.nodes) + tuple(f"i({l})" for l in self.inductors)  # noqa: E741
+        return (tuple(f"v({n})" for n in self.nodes) + tuple(f"i({l})" for l in self.inductors)  # noqa: E741
+                + tuple(f"s({f})" for f in self.filters))
 
     @property
     def M(self) -> Array:
-        n, m = len(self.nodes), len(self.inductors)
-        out = np.zeros((n + m, n + m))
+        n, m, f = len(self.nodes), len(self.inductors), len(self.filters)
+        out = np.zeros((n + m + f, n + m + f))
         out[:n, :n] = self.C
-        out[n:, n:] = self.L
+        out[n : n + m, n : n + m] = self.L
+        out[n + m :, n + m :] = np.eye(f)
         return out
 
     @property
     def K(self) -> Array:
-        n, m = len(self.nodes), len(self.inductors)
-        out = np.zeros((n + m, n + m))
+        n, m, f = len(self.nodes), len(self.inductors), len(self.filters)
+        out = np.zeros((n + m + f, n + m + f))
         out[:n, :n] = self.G
-        out[:n, n:] = self.A_L
-        out[n:, :n] = -self.A_L.T
-        out[n:, n:] = np.diag(self.R_L)
+        out[:n, n : n + m] = self.A_L
+        out[n : n + m, :n] = -self.A_L.T
+        out[n : n + m, n : n + m] = np.diag(self.R_L)
+        if f:  # C dv = ... + F_in s dt;  ds = −ω_c s dt + ...
+            out[:n, n + m :] = -self.F_in
+            out[n + m :, n + m :] = np.diag(self.F_rate)
         return out
 
     @property
@@ -460,16 +487,30 @@ def _assemble_linear(netlist: Netlist) -> Circuit:
         u_v = T @ u
         N_v = T @ N_nodes
     else:
+        T = None
         G_red = G.copy()
         u_v = u.copy()
         N_v = N_nodes
     C_s = C[np.ix_(state, state)]
     A_L = A_full[state, :]
     n = len(state)
-    N = np.zeros((n + m, N_v.shape[1]))
-    N[:n] = N_v
+    f = len(b.filters)
+    N = np.zeros((n + m + f, N_v.shape[1] + f))
+    N[:n, : N_v.shape[1]] = N_v
     for c, spec in enumerate(b.series_noise):
         N[n + pos[spec.element], p_res + c] = np.sqrt(spec.intensity)
+    # band-limited sources: each filter state's injection (through the Kron map) and noise
+    F_in = np.zeros((n, f))
+    F_rate = np.zeros(f)
+    if f:
+        inj = np.zeros((n_all, f))
+        for k, (_, frm, into, wc) in enumerate(b.filters):
+            for node, sign in ((into, 1.0), (frm, -1.0)):
+                if node in b.index:
+                    inj[b.index[node], k] += sign
+            F_rate[k] = wc
+            N[n + m + k, N_v.shape[1] + k] = wc * np.sqrt(b.filter_noise[k].intensity)
+        F_in = T @ inj if red else inj
     try:
         np.linalg.cholesky(C_s)
     except np.linalg.LinAlgError:
@@ -482,12 +523,15 @@ def _assemble_linear(netlist: Netlist) -> Circuit:
         noise=b.all_noise,
         reduced_nodes=tuple(all_nodes[i] for i in red),
         inductors=tuple(ind_names),
+        filters=tuple(e.name for e, *_ in b.filters),
+        F_in=F_in,
+        F_rate=F_rate,
         C=C_s,
         G=G_red,
         L=Lmat,
         A_L=A_L,
         R_L=R_L,
-        u=np.concatenate([u_v, np.zeros(m)]),
+        u=np.concatenate([u_v, np.zeros(m + f)]),
         N=N,
     )
 

@@ -10,6 +10,7 @@ circuits alike) and its SPICE lines (``spice``); see :mod:`.base` for the interf
 ``L``       inductor, optional series resistance (a noise source of its own)
 ``K``       mutual inductance M = k √(L₁L₂) between two inductors
 ``I``       current source: DC value plus white noise of one-sided PSD S
+``IN``      band-limited current noise: white noise through a first-order low-pass
 ``NC``      nonlinear capacitor to ground, energy J2 q² + J4 q⁴ of its charge
 ``RB``      resistor to a bias voltage source (constant or piecewise linear)
 ``EC``      signed energy coupling J q_a q_b between two nonlinear-capacitor charges
@@ -145,7 +146,7 @@ class Inductor(Element):
         # L from a to an internal node, then the series resistance (and, in transient
         # decks, its noise voltage source aiding the current a → b: v(b) − v(y) = e(t))
         mid = deck.aux(self, "x")
-        noise = deck.series_noise(self)
+        noise = deck.noise_input(self, "voltage")
         far = deck.aux(self, "y") if noise is not None else b
         lines = [
             f"{deck.name(self)} {a} {mid} {deck.fmt(self.L)}",
@@ -242,6 +243,62 @@ class CurrentSource(Element):
             node, r_eq, v_eq, f_eq = (deck.aux(self, k) for k in ("eq", "r_eq", "v_eq", "f_eq"))
             lines += [f"{r_eq} {node} 0 {deck.fmt(rs)}", f"{v_eq} {node} 0 dc 0",
                       f"{f_eq} {a} {b} {v_eq} 1"]
+        return lines
+
+
+@register_element
+@dataclass(frozen=True, slots=True)
+class BandLimitedNoise(Element):
+    """Band-limited current noise pushed from nodes[0] into nodes[1]: white noise of
+    one-sided PSD ``psd`` (A²/Hz, its low-frequency level) through a first-order
+    low-pass of corner ``bandwidth`` (Hz), so S(f) = psd / (1 + (f/bandwidth)²) and the
+    variance of the current is π·bandwidth·psd/2. One extra state, the filter output.
+
+    SPICE: the noise of a resistor R_S = 4 k_B T₀ / psd (at the deck temperature T₀)
+    across a capacitor C_f = 1/(2π·bandwidth·R_S) on an inner node u, copied into the
+    circuit by a voltage-controlled current source of gain 1/R_S."""
+
+    psd: float = 0.0
+    bandwidth: float = 1.0
+    TYPE: ClassVar[str] = "IN"
+    SOURCE: ClassVar[bool] = True
+    SPICE_PREFIX: ClassVar[str | None] = "G"
+    SPICE_ROLES: ClassVar[tuple[str, ...]] = ("u", "r_s", "c_f", "i_n")
+
+    @classmethod
+    def parse(cls, ctx, node, m, name) -> BandLimitedNoise:
+        ctx.keys(node, ("name", "type", "nodes", "psd", "bandwidth"))
+        return cls(
+            name=name,
+            nodes=ctx.node_pair(m["nodes"]),
+            psd=ctx.quantity(m["psd"], "A2/Hz", positive=True),
+            bandwidth=ctx.quantity(m["bandwidth"], "Hz", positive=True),
+            origin=node.path,
+        )
+
+    def yaml_entry(self) -> dict[str, Any]:
+        return self._entry(psd=self.psd, bandwidth=self.bandwidth)
+
+    def stamp(self, s: Stamper, bath_temperature: float) -> None:
+        s.filtered_noise(self, self.nodes[0], self.nodes[1], self.psd, self.bandwidth)
+
+    def spice(self, deck: SpiceDeck) -> list[str]:
+        import math
+
+        a, b = (deck.node(n) for n in self.nodes)
+        u = deck.aux(self, "u")
+        rs = 4.0 * K_B * deck.t0 / self.psd
+        cf = 1.0 / (2.0 * math.pi * self.bandwidth * rs)
+        lines = [
+            f"* {self.name}: band-limited noise, psd {deck.fmt(self.psd)} A^2/Hz below "
+            f"{deck.fmt(self.bandwidth)} Hz",
+            f"{deck.aux(self, 'r_s')} {u} 0 {deck.fmt(rs)}",
+            f"{deck.aux(self, 'c_f')} {u} 0 {deck.fmt(cf)}",
+            f"{deck.name(self)} {a} {b} {u} 0 {deck.fmt(1.0 / rs)}",
+        ]
+        noise = deck.noise_input(self, "filtered")
+        if noise is not None:
+            lines += deck.wrap(f"{deck.aux(self, 'i_n')} 0 {u} {noise}")
         return lines
 
 
@@ -396,6 +453,7 @@ class EnergyCoupler(Element):
 
 
 __all__ = [
+    "BandLimitedNoise",
     "BiasedResistor",
     "Capacitor",
     "CurrentSource",

@@ -26,6 +26,7 @@ from .base import (
     register_element,
 )
 from .elements import (
+    BandLimitedNoise,
     BiasedResistor,
     Capacitor,
     CurrentSource,
@@ -99,6 +100,7 @@ class Netlist:
 
 
 __all__ = [
+    "BandLimitedNoise",
     "ELEMENT_TYPES",
     "GROUND",
     "GROUND_NAMES",

@@ -278,14 +278,20 @@ class DeckWriter:
     def couplings(self, node: str) -> list[tuple[str, float]]:
         return self.terms.get(node, [])
 
-    def series_noise(self, element: Element) -> str | None:
+    def noise_input(self, element: Element, kind: str) -> str | None:
+        """The transient waveform of ``element``'s noise source of ``kind`` (``"voltage"``
+        for a series resistance, ``"filtered"`` for a band-limited source's white input),
+        or None (no transient sources in this deck)."""
         if self.sources is None:
             return None
-        vsrc = [s for s in self.by_element.get(element.name, ()) if s[1].kind == "voltage"]
-        if not vsrc:
+        found = [s for s in self.by_element.get(element.name, ()) if s[1].kind == kind]
+        if not found:
             return None
-        j, spec = vsrc[0]
+        j, spec = found[0]
         return _tran_value(spec, j, self.sources)
+
+    def series_noise(self, element: Element) -> str | None:
+        return self.noise_input(element, "voltage")
 
 
 def to_spice(
