@@ -122,8 +122,12 @@ def dumps(netlist: Netlist, sections: dict[str, Any] | None = None) -> str:
         lines.append(f"description: {_scalar(netlist.description)}")
     lines.append(f"temperature: {fmt_float(netlist.temperature)}")
     if netlist.readout is not None:
-        ro = {k: getattr(netlist.readout, k) for k in ("rate", "bits", "full_scale")}
-        lines.append(f"readout: {flow({k: v for k, v in ro.items() if v is not None})}")
+        ro = {k: v for k, v in netlist.readout.canonical().items() if v is not None}
+        if "gain_error" in ro:
+            from decimal import Decimal
+
+            ro["gain_error"] = format((Decimal(repr(ro["gain_error"])) * 100).normalize(), "f") + "%"
+        lines.append(f"readout: {flow(ro)}")
     used: set[str] = set()
     if netlist.cells:
         lines.append("cells:")

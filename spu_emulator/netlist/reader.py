@@ -587,17 +587,35 @@ def _check_references(ctx: Context, b: _Builder, by_name: dict[str, Node]) -> No
 
 
 def _parse_readout(ctx: Context, sec: Node) -> Readout:
-    m = ctx.keys(sec, (), ("rate", "bits", "full_scale"))
+    m = ctx.keys(sec, (), ("rate", "bits", "full_scale", "offset", "gain_error", "noise",
+                           "bandwidth"))
     bits = None
     if "bits" in m:
         v = m["bits"].value
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 32:
-            raise ctx.error(m["bits"], f"bits must be an integer from 1 to 32, got {v!r}")
+            raise ctx.error(m["bits"], f"bits must be an integer from 1 to 32, got {short(v)}")
         bits = v
+    if bits is not None and "full_scale" not in m:
+        raise ctx.error(m["bits"], "a converter of given bits needs a full_scale (V)",
+                        ctx.join(sec.path, "full_scale"))
+    gain = 0.0
+    if "gain_error" in m:
+        gv = m["gain_error"].value
+        mg = _FRACTION.match(gv.lstrip("+-")) if isinstance(gv, str) else None
+        if mg is None:
+            raise ctx.error(m["gain_error"], f"a gain error is a percentage like '0.5%' or "
+                            f"'-200 ppm', got {short(gv)}")
+        gain = _decimal_fraction(mg.group(1), mg.group(2)) * (-1 if gv.lstrip().startswith("-") else 1)
+        if abs(gain) >= 0.5:
+            raise ctx.error(m["gain_error"], f"|gain_error| must be below 50%, got {short(gv)}")
     return Readout(
         rate=ctx.quantity(m["rate"], "Hz", positive=True) if "rate" in m else None,
         bits=bits,
         full_scale=ctx.quantity(m["full_scale"], "V", positive=True) if "full_scale" in m else None,
+        offset=ctx.quantity(m["offset"], "V") if "offset" in m else 0.0,
+        gain_error=gain,
+        noise=ctx.quantity(m["noise"], "V", nonnegative=True) if "noise" in m else 0.0,
+        bandwidth=ctx.quantity(m["bandwidth"], "Hz", positive=True) if "bandwidth" in m else None,
     )
 
 

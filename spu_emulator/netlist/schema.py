@@ -41,12 +41,36 @@ from .tolerance import Tolerance, Tolerances
 
 @dataclass(frozen=True, slots=True)
 class Readout:
-    """ADC readout of the cell voltages: sample ``rate`` (Hz), ``bits`` and
-    ``full_scale`` (V, the ADC spans ±full_scale). ``bits=None`` means ideal."""
+    """The ADC readout of the cell voltages: sample ``rate`` (Hz), ``bits`` and
+    ``full_scale`` (V, the converter spans ±full_scale and clips beyond);
+    ``bits=None`` means ideal. A real converter adds an ``offset`` (V), a
+    ``gain_error`` (relative), input-referred ``noise`` (V rms per reading) and an
+    anti-alias filter: a first-order low-pass of corner ``bandwidth`` (Hz) before the
+    sampler (None: none)."""
 
     rate: float | None = None
     bits: int | None = None
     full_scale: float | None = None
+    offset: float = 0.0
+    gain_error: float = 0.0
+    noise: float = 0.0
+    bandwidth: float | None = None
+
+    def canonical(self) -> dict[str, Any]:
+        """Plain data for the digest: the original three fields, then the others only
+        when set (so netlists without them keep their digests)."""
+        out: dict[str, Any] = {"rate": self.rate, "bits": self.bits, "full_scale": self.full_scale}
+        for k, default in (("offset", 0.0), ("gain_error", 0.0), ("noise", 0.0),
+                           ("bandwidth", None)):
+            if getattr(self, k) != default:
+                out[k] = getattr(self, k)
+        return out
+
+    @property
+    def ideal(self) -> bool:
+        """No quantization, offset, gain error, noise or filter."""
+        return self.bits is None and not (self.offset or self.gain_error or self.noise
+                                          or self.bandwidth)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +108,7 @@ class Netlist:
             "nodes": list(self.nodes),
             "cells": list(self.cells),
             "elements": [e.params() | {"name": e.name} for e in self.elements],
-            "readout": dataclasses.asdict(self.readout) if self.readout else None,
+            "readout": self.readout.canonical() if self.readout else None,
         } | ({"tolerances": self.tolerances.canonical()} if self.tolerances else {})
 
     @property
