@@ -6,12 +6,13 @@ callable from Python and testable without a shell.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from .circuit import assemble
-from .errors import InputError
+from .errors import InputError, SPUWarning
 from .integrate import SaveAt, Trajectory, simulate
 from .integrate.progress import Progress
 from .netlist.schema import Netlist
@@ -109,6 +110,11 @@ def run_simulation(
         raise InputError(
             f"{duration:g} s is shorter than one saved step ({h * save_every:g} s)", "duration"
         )
+    kept = round(duration / (h * save_every)) - int(np.ceil(burn_in / (h * save_every) - 1e-9))
+    if kept < 10:
+        warnings.warn(f"only {kept} state(s) per chain will be kept: the saved step "
+                      f"({h * save_every:.3g} s) is close to the duration", SPUWarning,
+                      stacklevel=2)
     return simulate(
         sde,
         method,
@@ -145,6 +151,12 @@ def trajectory_summary(traj: Trajectory, netlist: Netlist) -> dict[str, Any]:
     """Sample covariance of the node states (voltages, or charges of a nonlinear
     circuit) with standard errors and N_eff, beside the exact (Lyapunov) value and the
     z-scores of the difference where the circuit has one."""
+    if traj.states.shape[0] * traj.states.shape[1] < 2:
+        return {"nodes": list(traj.nodes), "seed": traj.seed, "method": traj.method,
+                "dt": traj.dt, "chains": traj.chains,
+                "samples_per_chain": int(traj.states.shape[1]), "wall_time": traj.wall_time,
+                "netlist_digest": traj.netlist_digest,
+                "note": "fewer than two states: no statistics"}
     est = covariance_with_errors(traj.voltages)
     sde = assemble(netlist).to_sde()
     theory = z = None

@@ -71,6 +71,30 @@ def welch_psd(x: np.ndarray, dt: float, segments: int = 16) -> tuple[np.ndarray,
     return f, p.mean(axis=0)
 
 
+def _load_trajectory(path: str, dim: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(states (B, T, n), t (T,), sample interval) from an ``spu simulate`` .npz."""
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not hasattr(data, "files"):
+            raise ValueError("it is a single array (.npy), not an .npz of states and times")
+        with data:
+            if not {"states", "t"} <= set(data.files):
+                raise ValueError("it has no 'states' and 't' arrays")
+            states, t = np.asarray(data["states"], float), np.asarray(data["t"], float)
+            every = int(data["save_every"]) if "save_every" in data.files else 1
+            dt = float(data["dt"]) * every if "dt" in data.files else float(t[1] - t[0])
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        reason = " ".join(str(exc).split())[:120]
+        raise InputError(f"{path}: not a trajectory from 'spu simulate' ({reason})") from None
+    if states.ndim != 3 or t.ndim != 1 or states.shape[1] != t.size:
+        raise InputError(f"{path}: states and times do not match ({states.shape}, {t.shape})")
+    if states.shape[-1] != dim:
+        raise InputError(f"{path}: has {states.shape[-1]} states, the netlist has {dim}")
+    if not np.all(np.isfinite(states)):
+        raise InputError(f"{path}: contains non-finite states")
+    return states, t, dt
+
+
 def plot_all(
     netlist: Netlist,
     out_dir: str | os.PathLike[str],
@@ -84,41 +108,34 @@ def plot_all(
 
     out = Path(out_dir)
     if not out.is_dir():
-        raise InputError(f"--out-dir {out}: not a directory")
+        raise InputError(f"{out}: not a directory", "out_dir")
     plt = pyplot()
     sde = assemble(netlist).to_sde()
     n = sde.n_voltage
-    names = list(sde.voltage_names)
+    names = list(sde.node_names)
     if trajectory:
-        try:
-            data = np.load(trajectory)
-            states, t = data["states"], data["t"]
-            dt = (
-                float(data["dt"]) * int(data["save_every"])
-                if "save_every" in data
-                else float(t[1] - t[0])
-            )
-        except (OSError, KeyError, ValueError) as exc:
-            raise InputError(
-                f"{trajectory}: not a trajectory from `spu simulate` ({exc})"
-            ) from None
-        if states.shape[-1] != sde.dim:
-            raise InputError(
-                f"{trajectory}: has {states.shape[-1]} states, the netlist has {sde.dim}"
-            )
+        states, t, dt = _load_trajectory(trajectory, sde.dim)
     else:
         T = duration if duration is not None else 400 * sde.relaxation_time()
         traj = run_simulation(netlist, T, chains=4, seed=seed)
-        states, t, dt = traj.states, traj.t, traj.dt
+        states, t, dt = traj.states, traj.t, traj.dt * traj.meta.get("save_every", 1)
+    if states.shape[1] < 16:
+        raise InputError(f"{trajectory or 'the run'}: {states.shape[1]} samples per chain are "
+                         "too few to plot (need 16)")
     v = states[:, :, :n]
     written = []
+    if not sde.linear:
+        names = [f"q({x})" for x in names]
 
     # Trajectories: the whole run, and a zoom on a few periods of the fastest mode.
-    S = sde.stationary_covariance()
-    mu = sde.stationary_mean()
+    exact = sde.exact_covariance()  # None for a nonlinear circuit (no closed form)
+    S = exact if exact is not None else np.cov(v.reshape(-1, n).T).reshape(n, n)
+    mu = sde.stationary_mean() if exact is not None else v.reshape(-1, n).mean(axis=0)
+    quantity = sde.quantity
     show = min(n, 8)
-    lam = sde.eigenvalues()
-    period = 2 * np.pi / np.max(np.abs(lam.imag)) if np.any(lam.imag) else sde.relaxation_time()
+    lam = sde.stiffness()
+    oscillates = bool(np.any(lam.imag))
+    period = 2 * np.pi / np.max(np.abs(lam.imag)) if oscillates else sde.relaxation_time()
     zoom = slice(0, max(2, min(v.shape[1], int(round(8 * period / dt)) + 1)))
     total = float(t[-1] - t[0]) if t.size > 1 else dt
     fig, axes = plt.subplots(show, 2, figsize=(12, 1.5 * show + 1.0), sharex="col", squeeze=False,
@@ -126,7 +143,10 @@ def plot_all(
     fa, ua = time_unit(total)
     fz, uz = time_unit(float(t[zoom][-1] - t[0]) if t[zoom].size > 1 else dt)
     vs = np.sqrt(np.max(np.diag(S)[:show]))
-    fv, uv = (1e6, "µV") if vs < 1e-3 else (1e3, "mV")
+    if quantity == "charge":
+        fv, uv = 1.0 / max(vs, 1e-300), "units of the largest σ"
+    else:
+        fv, uv = (1e6, "µV") if vs < 1e-3 else (1e3, "mV")
     for i in range(show):
         sd = np.sqrt(S[i, i])
         tb, lo, hi = envelope(t, v[0, :, i])
@@ -134,59 +154,68 @@ def plot_all(
         axes[i, 1].plot(t[zoom] * fz, v[0, zoom, i] * fv, lw=0.9, color=f"C{i}")
         for ax in axes[i]:
             ax.axhspan((mu[i] - sd) * fv, (mu[i] + sd) * fv, color="0.5", alpha=0.2,
-                       label="±σ (exact)")
+                       label="±σ (exact)" if exact is not None else "±σ (sample)")
         axes[i, 0].set_ylabel(f"{names[i]} ({uv})")
     axes[0, 0].set_title(f"whole run, {total * fa:.4g} {ua} (min–max envelope)", fontsize=9)
-    axes[0, 1].set_title(f"first {(t[zoom][-1] - t[0]) * fz:.4g} {uz} (8 periods)", fontsize=9)
+    what = "8 periods" if oscillates else "8 relaxation times"
+    axes[0, 1].set_title(f"first {(t[zoom][-1] - t[0]) * fz:.4g} {uz} ({what})", fontsize=9)
     axes[0, 1].legend(loc="upper right", fontsize=7)
     axes[-1, 0].set_xlabel(f"time ({ua})")
     axes[-1, 1].set_xlabel(f"time ({uz})")
     more = f"; first {show} of {n} nodes" if n > show else ""
-    fig.suptitle(f"{netlist.name}: node voltages of chain 0{more}", fontsize=11)
+    fig.suptitle(f"{netlist.name}: node {quantity}s of chain 0{more}", fontsize=11)
     written.append(save_png(fig, out / "trajectories.png"))
     plt.close(fig)
 
     # PSD.
     f, p = welch_psd(v, dt)
     fpos = f[1:]
-    theory = sde.node_psd(fpos)
-    sampled = sde.sampled_node_psd(fpos, dt)
+    unit = "V²/Hz" if quantity == "voltage" else "C²/Hz"
     fig, axes = plt.subplots(1, 1, figsize=(8, 5))
     for i in range(show):
-        axes.loglog(fpos, p[1:, i], lw=0.8, color=f"C{i}", alpha=0.5)
-        axes.loglog(fpos, sampled[:, i], lw=1.2, ls="--", color=f"C{i}", label=names[i])
-        axes.loglog(fpos, theory[:, i], lw=0.9, ls=":", color=f"C{i}")
+        axes.loglog(fpos, p[1:, i], lw=0.8, color=f"C{i}", alpha=0.5,
+                    label=names[i] if exact is None else None)
+    if exact is not None:
+        theory = sde.node_psd(fpos)
+        sampled = sde.sampled_node_psd(fpos, dt)
+        for i in range(show):
+            axes.loglog(fpos, sampled[:, i], lw=1.2, ls="--", color=f"C{i}", label=names[i])
+            axes.loglog(fpos, theory[:, i], lw=0.9, ls=":", color=f"C{i}")
+        title = (f"{netlist.name}: node PSD, simulated (solid, Welch) vs exact\n"
+                 f"sampled every {dt:.3g} s (dashed, aliasing included); continuous-time (dotted)")
+    else:
+        title = f"{netlist.name}: node PSD, simulated (Welch; no closed form for a nonlinear circuit)"
     axes.set_xlabel("frequency (Hz)")
-    axes.set_ylabel("one-sided PSD (V²/Hz)")
-    axes.set_title(
-        f"{netlist.name}: node PSD, simulated (solid, Welch) vs exact\n"
-        f"sampled every {dt:.3g} s (dashed, aliasing included); continuous-time (dotted)",
-        fontsize=10,
-    )
+    axes.set_ylabel(f"one-sided PSD ({unit})")
+    axes.set_title(title, fontsize=10)
     axes.legend(fontsize=8, ncol=2)
     written.append(save_png(fig, out / "psd.png"))
     plt.close(fig)
 
-    # Covariance.
+    # Covariance: exact, simulated and their z-scores (simulated only without a closed form).
     est = covariance_with_errors(v)
-    th = S[:n, :n]
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.3))
-    vmax = np.max(np.abs(th)) * 1e12
-    for ax, mat, title in (
-        (axes[0], th * 1e12, "theory (Lyapunov)"),
-        (axes[1], est.covariance * 1e12, "simulated"),
-    ):
-        im = ax.imshow(mat, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-        ax.set_title(f"{title} (pV²)")
+    panels = [(est.covariance, "simulated")]
+    if exact is not None:
+        panels.insert(0, (S[:n, :n], "exact (Lyapunov)"))
+    fig, axes = plt.subplots(1, len(panels) + (exact is not None), figsize=(4.8 * (len(panels) + 1), 4.3),
+                             squeeze=False)
+    axes = axes[0]
+    scale = np.max(np.abs(panels[0][0]))
+    fs, us = (1e12, "pV²") if quantity == "voltage" else (1.0 / max(scale, 1e-300), "of max")
+    vmax = scale * fs
+    for ax, (mat, title) in zip(axes, panels, strict=False):
+        im = ax.imshow(mat * fs, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+        ax.set_title(f"{title} ({us})", fontsize=10)
         fig.colorbar(im, ax=ax, shrink=0.8)
-    z = est.z_scores(th)
-    im = axes[2].imshow(z, cmap="PuOr", vmin=-4.5, vmax=4.5)
-    axes[2].set_title(f"z-score (max |z| = {np.max(np.abs(z)):.2f})")
-    fig.colorbar(im, ax=axes[2], shrink=0.8)
+    if exact is not None:
+        z = est.z_scores(S[:n, :n])
+        im = axes[-1].imshow(z, cmap="PuOr", vmin=-4.5, vmax=4.5)
+        axes[-1].set_title(f"z-score (max |z| = {np.max(np.abs(z)):.2f})", fontsize=10)
+        fig.colorbar(im, ax=axes[-1], shrink=0.8)
     for ax in axes:
         ax.set_xticks(range(n), names, rotation=90 if n > 6 else 0, fontsize=7)
         ax.set_yticks(range(n), names, fontsize=7)
-    fig.suptitle(f"{netlist.name}: voltage covariance, N_eff ≥ {est.min_effective_samples:.0f}")
+    fig.suptitle(f"{netlist.name}: {quantity} covariance, N_eff ≥ {est.min_effective_samples:.0f}")
     written.append(save_png(fig, out / "covariance.png"))
     plt.close(fig)
     return written

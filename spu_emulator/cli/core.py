@@ -146,7 +146,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"{text.plural(traj.states.shape[1], 'sample')} × {text.plural(traj.states.shape[2], 'state')}, "
         f"dt {text.si(traj.dt, 's')}, method {traj.method}, seed {traj.seed}, {traj.wall_time:.2f} s"
     )
-    if not args.quiet:
+    if not args.quiet and "note" not in summary:
         print("\n".join(_estimates(summary)))
     return 0
 
