@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from spu_emulator.generative.train import TrainedModel
+from spu_emulator.generative.trained import TrainedModel
 
 ARGS = ["--hidden", "8", "--epochs", "3", "--seed", "5", "--checkpoint-every", "0", "--quiet"]
 
