@@ -41,8 +41,9 @@ Array = np.ndarray
 Drift = Callable[[Array, float], Array]
 
 METHODS = ("euler", "heun")
-#: States (chains × steps × units) a block of :func:`advance_blocks` holds at most.
-BLOCK_NUMBERS = 1 << 22
+#: Normals one call of :meth:`Stepper.advance` in :func:`advance_blocks` draws at most
+#: (about 1 MB: they, and the states it writes, stay in cache).
+STEP_NUMBERS = 1 << 17
 
 
 def check_method(method: str) -> str:
@@ -77,23 +78,31 @@ def stepper(f: Drift, x0: Array, dt: float, sigma: float, noise: SequentialNoise
 
 
 def advance_blocks(st: Stepper, n_steps: int, block: int | None = None,
-                   out: Callable[[int], Array] | None = None) -> Iterator[tuple[int, Array]]:
-    """Advance ``st`` by ``n_steps`` steps in blocks of at most ``block`` steps (default:
-    :data:`BLOCK_NUMBERS` states); yield (k, states) per block, k the steps done before
-    it and states (B, m, N) the m states after each of its steps. They are written into
-    ``out(m)`` if given (any (B, m, N) view, e.g. a transposed buffer), else into one
-    buffer reused from block to block (valid until the next block)."""
+                   out: Callable[[int, int], Array] | None = None) -> Iterator[tuple[int, Array]]:
+    """Advance ``st`` by ``n_steps`` steps in pieces of at most :data:`STEP_NUMBERS`
+    normals that never straddle a multiple of ``block`` steps; yield (k, states) per
+    piece, k the steps done before it and states (B, m, N) the m states after each of
+    its steps, straight after they are computed (still in cache). They are written into
+    ``out(k, m)`` if given (any (B, m, N) view, e.g. rows of a transposed buffer), else
+    into one buffer reused from piece to piece (valid until the next piece). The draws,
+    one (B, N) block of normals per step in step order, do not depend on the pieces."""
     B, n = st.x.shape
-    if block is None:
-        block = BLOCK_NUMBERS // max(B * n, 1)
-    block = max(1, min(block, n_steps))
-    buf = np.empty((B, block, n)) if out is None and n_steps > 0 else None
+    piece = max(1, min(STEP_NUMBERS // max(B * n, 1), n_steps))
+    block = block or n_steps
+    buf = np.empty((B, piece, n)) if out is None and n_steps > 0 else None
     k = 0
     while k < n_steps:
-        m = min(block, n_steps - k)
-        yield k, st.advance(m, out=out(m) if out is not None else buf[:, :m])
+        m = min(piece, n_steps - k, block - k % block)
+        yield k, st.advance(m, out=out(k, m) if out is not None else buf[:, :m])
         k += m
 
 
-__all__ = ["BLOCK_NUMBERS", "METHODS", "advance_blocks", "check_method", "step_index",
+def run_steps(st: Stepper, n_steps: int) -> Array:
+    """Advance ``st`` by ``n_steps`` steps, keeping only the end state (returned)."""
+    for _ in advance_blocks(st, n_steps):
+        pass
+    return st.x
+
+
+__all__ = ["METHODS", "STEP_NUMBERS", "advance_blocks", "check_method", "run_steps", "step_index",
            "step_sigma", "stepper"]

@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import InputError
 from ..integrate.noise import SequentialNoise
 from ..integrate.progress import Progress
-from .dynamics import advance_blocks, check_method, step_index, stepper
+from .dynamics import advance_blocks, check_method, run_steps, step_index, stepper
 from .noising import generation_feature, single_unit_force
 from .trained import TrainedModel
 
@@ -106,9 +106,8 @@ def generate(
         B = min(chunk, count - start)
         noise = SequentialNoise(rng, B, m.n_units)
         st = stepper(free, np.zeros((B, m.n_units)), dt, sigma, noise, method)
-        for _, block in advance_blocks(st, n_noise):
-            _report(progress, B * block.shape[1])
-        x0 = st.x
+        x0 = run_steps(st, n_noise)
+        _report(progress, B * n_noise)
         starts.append(x0)
         # coupled phase, generation time s from 0 at switch-on
         st = stepper(coupled, x0, dt, sigma, noise, method)

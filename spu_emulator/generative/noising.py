@@ -36,7 +36,7 @@ from ..integrate.euler import EulerMaruyama
 from ..integrate.noise import SequentialNoise
 from ..integrate.simulate import Stepper
 from ..sde.base import LangevinSDE
-from .dynamics import advance_blocks, step_index, step_sigma
+from .dynamics import advance_blocks, run_steps, step_index, step_sigma
 
 Array = np.ndarray
 
@@ -148,12 +148,14 @@ def noising_sde(targets: Array, protocol: Protocol, J2: float, J4: float, kT: fl
     :func:`~.dynamics.step_index`). σ is :func:`~.dynamics.step_sigma` of 2μkT, so the
     per-step amplitude is √(2μkTΔt). Cost per drift evaluation: O(B N)."""
     dt = protocol.dt
+    settle_field = protocol.a0 * targets
 
     def drift(x: Array, t: float) -> Array:
         k = step_index(t, dt)
-        g = single_unit_force(x, J2, J4)
-        g -= (protocol.a0 if k < 0 else protocol.field(k * dt)) * targets
-        g *= -mu
+        g = np.subtract(settle_field if k < 0 else protocol.field(k * dt) * targets,
+                        single_unit_force(x, J2, J4))  # a s̃ − F(x) = −(F(x) − a s̃) exactly
+        if mu != 1.0:
+            g *= mu
         return g
 
     return LangevinSDE(drift, targets.shape[1], step_sigma(2.0 * mu * kT, dt), dt)
@@ -193,26 +195,29 @@ def noising_trajectories(
         raise ValueError("stats do not match this protocol / model size")
     st = Stepper(noising_sde(targets, protocol, J2, J4, kT, mu), EulerMaruyama(), dt,
                  np.zeros((B, n)), SequentialNoise(rng, B, n), t0=-protocol.n_settle * dt)
-    for _ in advance_blocks(st, protocol.n_settle, chunk):
-        pass
-    x = st.x
+    x = run_steps(st, protocol.n_settle)
     path = np.empty((T + 1, B, n)) if record else None
     if path is not None:
         path[0] = x
     ybuf = np.ones((chunk, B, n + 1 + nf))
     dbuf = np.empty((chunk, B, n))
-    # each block's states land in ybuf[:m, :, :n]: rows in (step, chain) order
-    for k, xs in advance_blocks(st, T, chunk, out=lambda m: ybuf[:m, :, :n].transpose(1, 0, 2)):
+    # each step's state lands in its row block of ybuf[:, :, :n]: rows in (step, chain) order
+    for k, xs in advance_blocks(st, T, chunk,
+                                out=lambda k, m: ybuf[k % chunk: k % chunk + m, :, :n].transpose(1, 0, 2)):
         m = xs.shape[1]
-        for j in range(m):
-            x_new = ybuf[j, :, :n]
+        for i in range(m):
+            j = (k + i) % chunk
+            x_new = ybuf[j, :, :n] if i < m - 1 else st.x  # (the last one: a contiguous copy)
             if nf:  # the feature at the forward time of y = x(t_{k+1})
-                ybuf[j, :, n + 1] = time_feature(time_bias, protocol, (k + j + 1) * dt)
+                ybuf[j, :, n + 1] = time_feature(time_bias, protocol, (k + i + 1) * dt)
             dbuf[j] = x - x_new + mu * dt * single_unit_force(x_new, J2, J4)
             x = x_new
             if path is not None:
-                path[k + j + 1] = x
-        x = st.x  # (a copy: the next block overwrites ybuf)
+                path[k + i + 1] = x
+        done = k + m
+        if done % chunk and done < T:
+            continue
+        m = (done - 1) % chunk + 1  # steps in this chunk: its statistics
         Y = ybuf[:m].reshape(m * B, n + 1 + nf)
         Dm = dbuf[:m].reshape(m * B, n)
         out.C += Y.T @ Y
