@@ -11,12 +11,17 @@ phase, φ the noising ramp run backwards (stretched by ``ramp_stretch``) and 0 a
 
 Heat: with fixed θ, V_θ does not change during the coupled phase, so the heat released
 to the bath by one sample is Q = V_θ(x(start of coupled phase)) − V_θ(x(end)) (first
-law with no work done); with time-dependent biases the work W = ∫ ∂_s V ds = Σ Δφ b′·x
-done by the bias sources is added, Q = −ΔV + W. Reported in kT and in joules at the
-bath temperature.
+law with no work done); with time-dependent biases, V(x, s) = V_θ(x) + φ(s) b′·x and
+the bias sources do the work W = Σ_k (φ(s_{k+1}) − φ(s_k)) b′·x_{k+1} (s_k = kΔt, the
+step's ∫ ∂_s V ds), so Q = −ΔV + W. Reported in kT and in joules at the bath
+temperature.
+
+Both phases step through :func:`~.dynamics.stepper` (a LangevinSDE on the project's
+Stepper) with normals drawn from the caller's generator in step order; the bias ramp is
+read on the step grid, φ(s_k) with k the step index.
 
 Cost: count·(t_f + t_gen)/Δt steps, each one (count, N)·(N, N) product for the coupled
-phase (2 for ``heun``).
+phase (2 for ``heun``); memory count·window·n_visible for the readout window.
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ def generate(
     n_noise = c.protocol.n_steps
     n_gen = int(round(c.generation_time / dt))
     n_win = min(int(round(c.readout_window / dt)), n_gen)
+    first = n_gen - n_win  # coupled steps before the readout window
     nv = m.n_visible
     f = m.drift()
     timedep = c.n_time_features > 0
@@ -100,7 +106,7 @@ def generate(
         return e
 
     if progress is not None:
-        progress.start(count * (n_noise + n_gen), "step")
+        progress.start(count * (n_noise + n_gen), "chain-step")
     imgs, xs, heats, starts, paths = [], [], [], [], []
     for start in range(0, count, chunk):
         B = min(chunk, count - start)
@@ -120,10 +126,9 @@ def generate(
             mk = block.shape[1]
             if timedep:
                 w += (block @ bp) @ dphi[k: k + mk]
-            lo = max(k, n_gen - n_win)  # first step of this block inside the window
+            lo = max(k, first)  # the first of this block's steps inside the window
             if lo < k + mk:
-                win[lo - (n_gen - n_win): k + mk - (n_gen - n_win)] = \
-                    block[:, lo - k:, :nv].transpose(1, 0, 2)
+                win[lo - first: k + mk - first] = block[:, lo - k:, :nv].transpose(1, 0, 2)
             if path is not None:
                 path[:, k + 1: k + 1 + mk] = block
             _report(progress, B * mk)
