@@ -179,9 +179,10 @@ def noising_trajectories(
 
     From x = 0, :func:`noising_sde` is stepped with Euler–Maruyama (one
     :class:`~spu_emulator.integrate.simulate.Stepper`, normals straight from ``rng`` in
-    step order): n_settle unrecorded steps, then the T recorded ones, in blocks of
-    ``chunk`` steps whose states go straight into the rows (step, chain) of the
-    statistics' design matrix. ``record=True`` also returns the recorded path
+    step order): n_settle unrecorded steps, then the T recorded ones, whose states go
+    straight into the rows (step, chain) of the statistics' design matrix, ``chunk``
+    steps of rows at a time (d of each step is formed as soon as its state is, while it
+    is in cache). ``record=True`` also returns the recorded path
     (T+1, B, N) (for tests and plots; memory T·B·N). Cost: (n_settle + T)·B·N normals
     and T·B·N² flops for the sums, done as one matrix product per ``chunk`` steps.
     """
