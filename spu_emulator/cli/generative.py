@@ -67,16 +67,16 @@ class _Progress:
 def cmd_train(args: argparse.Namespace) -> int:
     from ..generative.config import PRESETS
     from ..generative.data import load_dataset
-    from ..generative.train import TrainedModel, train
+    from ..generative.train import train
+    from ..generative.trained import TrainedModel
 
     if args.preset not in PRESETS:
         raise InputError(f"--preset: unknown preset {args.preset!r} (have {', '.join(PRESETS)})")
     cfg = PRESETS[args.preset].replace(dataset=args.dataset)
-    changes = {k: v for k, v in (("n_hidden", args.hidden), ("epochs", args.epochs),
-                                 ("seed", args.seed), ("time_bias", args.time_bias),
-                                 ("hidden_drive", args.hidden_drive),
-                                 ("hidden_active", args.hidden_active),
-                                 ("n_heldout", args.heldout)) if v is not None}
+    # the flags' dests are the Config fields they set (errors name them)
+    changes = {k: getattr(args, k) for k in ("n_hidden", "epochs", "seed", "time_bias",
+                                             "hidden_drive", "hidden_active", "n_heldout")
+               if getattr(args, k) is not None}
     cfg = cfg.replace(**changes)
     out = args.out
     ckpt = _ckpt_path(out)
@@ -93,6 +93,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         tm = train(cfg, dataset, state, checkpoint=lambda s: s.save(ckpt),
                    checkpoint_every=args.checkpoint_every, on_batch=prog, log=prog.log)
+    except InputError as exc:
+        if exc.param == "state":  # the checkpoint --resume read
+            raise exc.with_name("--resume") from None
+        raise
     finally:
         prog.close()
     tm.save(out)
@@ -129,19 +133,17 @@ def _png_grid(path: str, images: np.ndarray, lo: float, hi: float) -> None:
 def cmd_generate(args: argparse.Namespace) -> int:
     from ..generative.energy import format_heat, heat_report
     from ..generative.generate import generate
-    from ..generative.train import TrainedModel
+    from ..generative.trained import TrainedModel
+    from .progress import TerminalProgress
 
-    if args.count < 1:
-        raise InputError(f"--count must be >= 1, got {args.count}")
     tm = TrainedModel.load(args.model)
     if args.gen_time is not None:
-        if args.gen_time <= 0:
-            raise InputError(f"--gen-time must be positive, got {args.gen_time}")
         tm.config = tm.config.replace(gen_time=args.gen_time)
     if not tm.complete:
         print(f"warning: {args.model} is a checkpoint of an unfinished run "
               f"(epoch {tm.epoch}/{tm.config.epochs})", file=sys.stderr)
-    g = generate(tm, args.count, np.random.default_rng(args.seed), method=args.method)
+    g = generate(tm, args.count, np.random.default_rng(args.seed), method=args.method,
+                 progress=TerminalProgress("generating"))
     save_npy(args.out, g.images)
     if args.x0_out:
         from ..generative.circuit import simulate_arguments, to_charges
@@ -167,7 +169,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from ..generative.config import PRESETS
     from ..generative.data import load_dataset, split_indices
     from ..generative.metrics import Reference, format_report, full_report
-    from ..generative.train import TrainedModel
+    from ..generative.trained import TrainedModel
 
     path = Path(args.samples)
     if not path.is_file():
@@ -214,8 +216,6 @@ def cmd_score(args: argparse.Namespace) -> int:
 def _scale(args: argparse.Namespace):  # -> PhysicalScale
     from ..generative.export import PhysicalScale
 
-    if args.temperature <= 0 or args.capacitance <= 0 or args.time_unit <= 0:
-        raise InputError("--temperature, --capacitance and --time-unit must be positive")
     return PhysicalScale(args.temperature, args.capacitance, args.time_unit)
 
 
@@ -229,15 +229,15 @@ def _scale_options(p: argparse.ArgumentParser, temperature: bool = True) -> None
 
 def cmd_export(args: argparse.Namespace) -> int:
     from ..generative.export import write_netlist
-    from ..generative.train import TrainedModel
+    from ..generative.trained import TrainedModel
 
     tm = TrainedModel.load(args.model)
     scale = _scale(args)
-    doc = write_netlist(args.output, tm.model, scale, name=Path(args.model).stem, tol=args.tol,
-                        **tm.netlist_ramp())
+    netlist = write_netlist(args.output, tm.model, scale, name=Path(args.model).stem,
+                            tol=args.tol, **tm.netlist_ramp())
     kinds: dict[str, int] = {}
-    for e in doc["elements"]:
-        kinds[e["type"]] = kinds.get(e["type"], 0) + 1
+    for e in netlist.elements:
+        kinds[e.TYPE] = kinds.get(e.TYPE, 0) + 1
     print(f"wrote {args.output}: " + ", ".join(f"{v} {k}" for k, v in kinds.items()))
     print(f"scales: charge unit {scale.charge_unit(tm.model.kT):.4g} C, "
           f"energy unit {scale.energy_unit(tm.model.kT):.4g} J, R {scale.resistance(tm.model.kT, tm.model.mu):.4g} Ohm, "
@@ -250,13 +250,14 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("train", help="train a generative thermodynamic computer (denoising)")
     p.add_argument("--dataset", default="digits", help="'digits' (bundled 8x8) or an IDX / npz file")
     p.add_argument("--preset", default="digits", help="digits (default) or paper (Whitelam's settings)")
-    p.add_argument("--hidden", type=int, default=None, help="number of hidden units")
+    p.add_argument("--hidden", dest="n_hidden", type=int, default=None,
+                   help="number of hidden units")
     p.add_argument("--hidden-drive", default=None, choices=("sparse", "projection", "pixel"),
                    help="what pins the hidden units during noising (default: the preset's)")
     p.add_argument("--hidden-active", type=float, default=None, metavar="F",
                    help="sparse drive: fraction of training images each hidden unit is on for")
     p.add_argument("--epochs", type=int, default=None, help="epochs (noising passes over the data)")
-    p.add_argument("--heldout", type=int, default=None, metavar="N",
+    p.add_argument("--heldout", dest="n_heldout", type=int, default=None, metavar="N",
                    help="images held out for scoring, never trained on (default 500)")
     p.add_argument("--seed", type=int, default=None, help="seed of every random choice (default 0)")
     p.add_argument("--time-bias", default=None, choices=("none", "linear", "field"),

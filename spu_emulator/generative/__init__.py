@@ -2,7 +2,7 @@
 units whose couplings are trained so that its own Langevin dynamics turn thermal
 noise into images. See docs/generative.md and physics.md §6.
 
-Light to import: scikit-learn, matplotlib, tqdm and yaml are imported lazily where used.
+Light to import: scikit-learn is imported lazily where used; no yaml, matplotlib or tqdm.
 """
 
 from .config import PRESETS, Config

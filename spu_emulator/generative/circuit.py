@@ -1,22 +1,23 @@
-"""Generation on the exported circuit: start states for ``spu simulate`` and the
+"""Generation on the exported circuit: start states for a circuit simulation and the
 conversion of its trajectory back to images.
 
-The circuit-level check of issue 5 runs the generation phase on the netlist written by
-``spu export`` instead of the model's own integrator:
+The circuit-level check runs the generation phase on the netlist that
+:func:`~.export.write_netlist` writes instead of the model's own integrator:
 
-1. ``spu generate MODEL --x0-out x0.npy`` writes, for each chain, the state at coupling
-   switch-on (after the uncoupled noise phase of :func:`~.generate.generate`) as node
+1. :func:`~.generate.generate` gives, for each chain, the state at coupling switch-on
+   (``x_start``, after the uncoupled noise phase); :func:`to_charges` turns it into node
    charges q = q₀ x in coulombs, in the exported netlist's state order (v0.., h0..);
-2. ``spu simulate computer.yaml --method euler --x0 x0.npy --chains N --dt Δt·τ₀
-   --duration t_gen·τ₀ --burn-in (t_gen − window)·τ₀ --out sim.npz`` runs the coupled
+2. :func:`spu_emulator.analysis.run_simulation` (Euler–Maruyama, ``x0`` those charges,
+   the step, duration and burn-in of :func:`simulate_arguments`) runs the coupled
    circuit (fixed couplings, Johnson noise of its resistors) and keeps the states of
    the readout window;
-3. ``spu score sim.npz --model MODEL`` maps the charges back (x = q/q₀), averages the
-   visible nodes over the saved window (the model's integrating readout) and scores
-   the images exactly as it scores ``spu generate``'s samples.
+3. :func:`trajectory_images` maps the charges back (x = q/q₀), averages the visible
+   nodes over the saved window (the model's integrating readout) and returns images
+   that are scored exactly as the model's own samples are.
 
 The physical scale (bath temperature, the capacitance that J₂ = 1 stands for, the time
-unit) must be the one the netlist was exported with (the defaults of ``spu export``).
+unit) must be the one the netlist was exported with. The command-line recipe is in
+docs/generative.md.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ import numpy as np
 
 from ..errors import InputError
 from .export import PhysicalScale, node_names
-from .train import TrainedModel
+from .trained import TrainedModel
 
 Array = np.ndarray
 
 
 def state_names(tm: TrainedModel) -> list[str]:
-    """Names of the exported netlist's states, in ``spu simulate``'s order: q(v0).., q(h0)..."""
+    """Names of the exported netlist's states, in the simulation's order: q(v0).., q(h0)..."""
     return [f"q({n})" for n in node_names(tm.model.n_visible, tm.model.n_hidden)]
 
 
@@ -43,7 +44,7 @@ def to_charges(tm: TrainedModel, x: Array, scale: PhysicalScale) -> Array:
 
 
 def simulate_arguments(tm: TrainedModel, scale: PhysicalScale) -> dict[str, float]:
-    """``spu simulate`` settings that reproduce the model's generation phase:
+    """Circuit-simulation settings (seconds) that reproduce the model's generation phase:
     ``dt`` = Δt τ₀, ``duration`` = t_gen τ₀ and ``burn_in`` = (t_gen − window) τ₀ (seconds)."""
     c = tm.config
     n_gen = int(round(c.generation_time / c.dt))
@@ -54,12 +55,14 @@ def simulate_arguments(tm: TrainedModel, scale: PhysicalScale) -> dict[str, floa
 
 
 def load_trajectory(path: str | Path) -> tuple[Array, Array, list[str]]:
-    """Read a ``spu simulate`` .npz: states (chains, T, n), times t (T,), state names."""
+    """Read a saved circuit trajectory (the .npz of
+    :meth:`~spu_emulator.integrate.simulate.Trajectory.to_npz_dict`): states
+    (chains, T, n), times t (T,), state names."""
     p = Path(path)
     try:
         with np.load(p, allow_pickle=False) as z:
             if "states" not in z.files or "t" not in z.files:
-                raise InputError(f"{p}: not a 'spu simulate' trajectory (no states/t arrays)")
+                raise InputError(f"{p}: not a simulated trajectory (no states/t arrays)")
             states, t = z["states"], z["t"]
             names = [str(s) for s in z["state_names"]] if "state_names" in z.files else []
     except (OSError, ValueError) as exc:
@@ -76,13 +79,13 @@ def trajectory_images(tm: TrainedModel, states: Array, t: Array, scale: Physical
     The visible charges are converted to model units (x = q/q₀) and averaged over the
     saved states within the model's readout window before the end (the last state
     alone when the window is 0), then mapped to pixels as :func:`~.generate.generate`
-    does. The trajectory must hold the whole window (``--burn-in`` no later than
+    does. The trajectory must hold the whole window (burn-in no later than
     (t_gen − window) τ₀) and be in the exported state order."""
     m = tm.model
     want = state_names(tm)
     if states.shape[2] != m.n_units:
         raise InputError(f"trajectory has {states.shape[2]} states, the model {m.n_units} units "
-                         "(simulate the netlist that 'spu export' wrote for this model)")
+                         "(simulate the netlist exported from this model)")
     if names and list(names) != want:
         raise InputError(f"trajectory state order {names[:3]}... is not the exported "
                          f"netlist's {want[:3]}...")
@@ -93,7 +96,7 @@ def trajectory_images(tm: TrainedModel, states: Array, t: Array, scale: Physical
         sel = t > t[-1] - window + 0.5 * dt_s
         if t[-1] - t[0] < window - 1.5 * dt_s:
             raise InputError(f"trajectory spans {t[-1] - t[0]:.3g} s, shorter than the readout "
-                             f"window {window:.3g} s (use a smaller --burn-in)")
+                             f"window {window:.3g} s (simulate with a shorter burn-in)")
     else:
         sel = np.zeros(len(t), dtype=bool)
         sel[-1] = True

@@ -88,25 +88,27 @@ class Config:
 
     def __post_init__(self) -> None:
         checks = [
-            (self.n_hidden >= 0, "n_hidden must be >= 0"),
-            (self.kT > 0 and self.mu > 0 and self.dt > 0 and self.t_f > 0, "kT, mu, dt, t_f must be > 0"),
-            (self.J4 >= 0 and self.J2 > -1e300, "J4 must be >= 0"),
-            (self.epochs >= 1, "epochs must be >= 1"),
-            (self.batch_size >= 1 and self.trajectories_per_image >= 1, "batch_size and trajectories_per_image must be >= 1"),
-            (self.optimizer in ("lstsq", "gd"), "optimizer must be lstsq or gd"),
-            (self.hidden_drive in ("sparse", "projection", "pixel"),
-             "hidden_drive must be sparse, projection or pixel"),
-            (0 < self.hidden_active < 1, "hidden_active must be in (0, 1)"),
-            (self.readout in ("linear", "cubic"), "readout must be linear or cubic"),
-            (self.time_bias in TIME_BIAS, f"time_bias must be one of {', '.join(TIME_BIAS)}"),
-            (self.readout_window >= 0, "readout_window must be >= 0"),
-            (0 < self.ramp_fraction <= 1, "ramp_fraction must be in (0, 1]"),
-            (self.ridge >= 0, "ridge must be >= 0"),
-            (self.ramp_stretch > 0, "ramp_stretch must be > 0"),
+            ("n_hidden", self.n_hidden >= 0, ">= 0"),
+            *((k, getattr(self, k) > 0, "> 0") for k in ("kT", "mu", "dt", "t_f")),
+            ("J4", self.J4 >= 0, ">= 0"),
+            ("epochs", self.epochs >= 1, ">= 1"),
+            ("batch_size", self.batch_size >= 1, ">= 1"),
+            ("trajectories_per_image", self.trajectories_per_image >= 1, ">= 1"),
+            ("optimizer", self.optimizer in ("lstsq", "gd"), "lstsq or gd"),
+            ("hidden_drive", self.hidden_drive in ("sparse", "projection", "pixel"),
+             "sparse, projection or pixel"),
+            ("hidden_active", 0 < self.hidden_active < 1, "in (0, 1)"),
+            ("readout", self.readout in ("linear", "cubic"), "linear or cubic"),
+            ("time_bias", self.time_bias in TIME_BIAS, f"one of {', '.join(TIME_BIAS)}"),
+            ("readout_window", self.readout_window >= 0, ">= 0"),
+            ("ramp_fraction", 0 < self.ramp_fraction <= 1, "in (0, 1]"),
+            ("ridge", self.ridge >= 0, ">= 0"),
+            ("ramp_stretch", self.ramp_stretch > 0, "> 0"),
+            ("gen_time", self.gen_time is None or self.gen_time > 0, "> 0 (or None: t_f)"),
         ]
-        for ok, msg in checks:
+        for name, ok, want in checks:
             if not ok:
-                raise InputError(f"training config: {msg}")
+                raise InputError(f"training config: must be {want}, got {getattr(self, name)!r}", name)
 
     @property
     def protocol(self) -> Protocol:

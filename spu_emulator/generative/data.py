@@ -96,9 +96,9 @@ def _from_arrays(name: str, images: Array, labels: Array | None, lo: float | Non
     return Dataset(name, images, labels, float(lo), float(hi), _digest(images))
 
 
-def load_dataset(spec: str) -> Dataset:
+def load_dataset(dataset: str) -> Dataset:
     """Load ``"digits"`` or an IDX / npz file (see module docstring)."""
-    if spec == "digits":
+    if dataset == "digits":
         try:
             from sklearn.datasets import load_digits
         except ImportError:
@@ -107,9 +107,9 @@ def load_dataset(spec: str) -> Dataset:
             ) from None
         d = load_digits()
         return _from_arrays("digits", d.images, d.target, 0.0, 16.0)
-    path = Path(spec)
+    path = Path(dataset)
     if not path.is_file():
-        raise InputError(f"--dataset {spec}: not 'digits' and not an existing file")
+        raise InputError(f"{dataset}: not 'digits' and not an existing file", "dataset")
     if path.suffix == ".npz":
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -139,8 +139,8 @@ def split_indices(n: int, n_heldout: int, seed: int, source: str = "data"
     """Deterministic (train, held-out) index split: a permutation from ``seed``;
     ``source`` (the data set's name or file) heads the error message."""
     if not 0 < n_heldout < n:
-        raise InputError(f"{source}: {n} images, so the held-out size ({n_heldout}; spu train "
-                         f"--heldout N) must be between 1 and {n - 1}")
+        raise InputError(f"{source}: {n} images, so the held-out size ({n_heldout}) must be "
+                         f"between 1 and {n - 1}", "n_heldout")
     perm = np.random.default_rng(seed).permutation(n)
     return np.sort(perm[n_heldout:]), np.sort(perm[:n_heldout])
 

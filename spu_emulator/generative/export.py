@@ -21,16 +21,24 @@ voltages of tens of µV (the states are a few times the kT/C thermal voltage).
 
 from __future__ import annotations
 
-import json
-import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
 from ..io import write_text
+from ..netlist import (
+    GROUND,
+    BiasedResistor,
+    Element,
+    EnergyCoupler,
+    Netlist,
+    NonlinearCapacitor,
+    Waveform,
+)
+from ..netlist.dump import dumps
 from ..units import K_B
 from .model import QuarticModel
 
@@ -43,6 +51,12 @@ class PhysicalScale:
     temperature: float = 300.0
     capacitance: float = 1e-12
     time_unit: float = 1e-6
+
+    def __post_init__(self) -> None:
+        for name in ("temperature", "capacitance", "time_unit"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and v > 0):
+                raise InputError(f"must be positive, got {v!r}", name)
 
     def energy_unit(self, kT_model: float) -> float:
         """ε₀ = k_B T / kT_model (J per model energy unit)."""
@@ -62,79 +76,51 @@ def node_names(n_visible: int, n_hidden: int) -> list[str]:
     return [f"v{i}" for i in range(n_visible)] + [f"h{k}" for k in range(n_hidden)]
 
 
-def netlist_dict(model: QuarticModel, scale: PhysicalScale = PhysicalScale(), name: str = "generative",
-                 tol: float = 0.0, ramp_bias: Any = None,
-                 ramp: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> dict[str, Any]:
-    """The spu-netlist/1 document (plain data) for ``model``; couplings with
-    |J_ij| ≤ tol are left out. With ``ramp_bias`` b′ (N,) and ``ramp`` = (generation
-    times s in model units, φ(s)) the biases are time dependent, b_i + b′_i φ(s): unit i's
-    bias source is the piecewise-linear V_b,i(t) = −ε₀ (b_i + b′_i φ(t/τ₀)) / q₀, t from
+def build_netlist(model: QuarticModel, scale: PhysicalScale = PhysicalScale(),
+                  name: str = "generative", tol: float = 0.0, ramp_bias: Any = None,
+                  ramp: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> Netlist:
+    """The circuit of ``model`` as a :class:`~spu_emulator.netlist.Netlist`: per unit i a
+    :class:`~spu_emulator.netlist.NonlinearCapacitor` (J2 = ε₀J₂/q₀², J4 = ε₀J₄/q₀⁴) and a
+    :class:`~spu_emulator.netlist.BiasedResistor` (R to V_b,i = −ε₀ b_i/q₀), per
+    coupling with |J_ij| > tol an :class:`~spu_emulator.netlist.EnergyCoupler`
+    (J = ε₀J_ij/q₀²). With ``ramp_bias`` b′ (N,) and ``ramp`` = (generation times s in
+    model units, φ(s)) the biases are time dependent, b_i + b′_i φ(s): unit i's bias
+    source is the piecewise-linear V_b,i(t) = −ε₀ (b_i + b′_i φ(t/τ₀)) / q₀, t from
     coupling switch-on (units with b′_i = 0 keep a constant source). Cost O(N²)."""
     eps0 = scale.energy_unit(model.kT)
     q0 = scale.charge_unit(model.kT)
-    R = scale.resistance(model.kT, model.mu)
+    R = float(scale.resistance(model.kT, model.mu))
     names = node_names(model.n_visible, model.n_hidden)
-    elements: list[dict[str, Any]] = []
-    for n in names:
-        elements.append({"name": f"NC_{n}", "type": "NC", "nodes": [n, "gnd"],
-                         "J2": float(eps0 * model.J2 / q0**2), "J4": float(eps0 * model.J4 / q0**4)})
+    J2 = float(eps0 * model.J2 / q0**2)
+    J4 = float(eps0 * model.J4 / q0**4)
+    elements: list[Element] = [NonlinearCapacitor(name=f"NC_{n}", nodes=(n, GROUND), J2=J2, J4=J4)
+                               for n in names]
+    times = tuple(float(s * scale.time_unit) for s in ramp[0]) if ramp is not None else ()
     for i, n in enumerate(names):
-        bias: Any = float(-eps0 * model.b[i] / q0)
         if ramp is not None and ramp_bias is not None and ramp_bias[i] != 0.0:
-            bias = {"pwl": [[float(s * scale.time_unit), float(-eps0 * (model.b[i] + ramp_bias[i] * p) / q0)]
-                            for s, p in zip(*ramp, strict=True)]}
-        elements.append({"name": f"RB_{n}", "type": "RB", "nodes": [n, "gnd"], "value": float(R),
-                         "bias": bias})
+            bias = Waveform(times, tuple(float(-eps0 * (model.b[i] + ramp_bias[i] * p) / q0)
+                                         for p in ramp[1]))
+        else:
+            bias = Waveform(values=(float(-eps0 * model.b[i] / q0),))
+        elements.append(BiasedResistor(name=f"RB_{n}", nodes=(n, GROUND), R=R, bias=bias))
     iu, ju = np.nonzero(np.triu(model.coupling_mask, 1) & (np.abs(model.J) > tol))
-    for i, j in zip(iu, ju, strict=True):
-        elements.append({"name": f"EC_{names[i]}_{names[j]}", "type": "EC",
-                         "nodes": [names[i], names[j]], "J": float(eps0 * model.J[i, j] / q0**2)})
+    Jc = (eps0 * model.J[iu, ju] / q0**2).tolist()
+    elements += [EnergyCoupler(name=f"EC_{names[i]}_{names[j]}", nodes=(names[i], names[j]), J=v)
+                 for i, j, v in zip(iu.tolist(), ju.tolist(), Jc, strict=True)]
     desc = (f"Trained generative thermodynamic computer: {model.n_visible} visible + "
             f"{model.n_hidden} hidden units. Scales: model kT {model.kT:g} = k_B·{scale.temperature:g} K, "
             f"energy unit {eps0:.6g} J, charge unit {q0:.6g} C (J2=1 is {scale.capacitance:g} F), "
             f"time unit {scale.time_unit:g} s, R = {R:.6g} Ohm (mu = {model.mu:g}). "
             "Visible node v<i> is pixel i (row-major); read q/charge_unit.")
-    return {"format": "spu-netlist/1", "name": name, "description": desc,
-            "temperature": float(scale.temperature), "elements": elements}
-
-
-_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
-_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
-
-
-def _flow(v: Any) -> str:
-    """One value as a YAML flow-style string that ``yaml.safe_load`` reads back as ``v``
-    (str, int, float, list, dict). The exporter writes ~10⁵ elements; ``yaml.safe_dump``
-    per element takes minutes for that, this takes a second."""
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{_flow(k)}: {_flow(x)}" for k, x in v.items()) + "}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_flow(x) for x in v) + "]"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return ".nan"
-        if math.isinf(v):
-            return ".inf" if v > 0 else "-.inf"
-        r = repr(v)  # YAML 1.1 floats need a dot: 1e-12 -> 1.0e-12
-        return r.replace("e", ".0e", 1) if "." not in r and "e" in r else r
-    if isinstance(v, str):
-        return v if _PLAIN.match(v) and v.lower() not in _YAML_WORDS else json.dumps(v)
-    raise TypeError(f"cannot write {type(v).__name__} to the netlist")
+    return Netlist(name=name, temperature=float(scale.temperature), nodes=tuple(names), cells=(),
+                   elements=tuple(elements), description=desc)
 
 
 def write_netlist(path: str | Path, model: QuarticModel, scale: PhysicalScale = PhysicalScale(),
                   name: str = "generative", tol: float = 0.0, ramp_bias: Any = None,
-                  ramp: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> dict[str, Any]:
-    """Write :func:`netlist_dict` as YAML atomically; return the document."""
-    import yaml  # lazy: numerics never import yaml
-
-    doc = netlist_dict(model, scale, name, tol, ramp_bias, ramp)
-    head = {k: v for k, v in doc.items() if k != "elements"}
-    text = yaml.safe_dump(head, sort_keys=False, width=1000) + "elements:\n"
-    text += "".join(f"  - {_flow(e)}\n" for e in doc["elements"])
-    write_text(path, text)
-    return doc
+                  ramp: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> Netlist:
+    """Write :func:`build_netlist` as spu-netlist/1 YAML (:func:`~spu_emulator.netlist.dump.dumps`)
+    atomically; return the netlist. Cost O(N²) (text of every element)."""
+    netlist = build_netlist(model, scale, name, tol, ramp_bias, ramp)
+    write_text(path, dumps(netlist))
+    return netlist

@@ -11,12 +11,17 @@ phase, φ the noising ramp run backwards (stretched by ``ramp_stretch``) and 0 a
 
 Heat: with fixed θ, V_θ does not change during the coupled phase, so the heat released
 to the bath by one sample is Q = V_θ(x(start of coupled phase)) − V_θ(x(end)) (first
-law with no work done); with time-dependent biases the work W = ∫ ∂_s V ds = Σ Δφ b′·x
-done by the bias sources is added, Q = −ΔV + W. Reported in kT and in joules at the
-bath temperature.
+law with no work done); with time-dependent biases, V(x, s) = V_θ(x) + φ(s) b′·x and
+the bias sources do the work W = Σ_k (φ(s_{k+1}) − φ(s_k)) b′·x_{k+1} (s_k = kΔt, the
+step's ∫ ∂_s V ds), so Q = −ΔV + W. Reported in kT and in joules at the bath
+temperature.
+
+Both phases step through :func:`~.dynamics.stepper` (a LangevinSDE on the project's
+Stepper) with normals drawn from the caller's generator in step order; the bias ramp is
+read on the step grid, φ(s_k) with k the step index.
 
 Cost: count·(t_f + t_gen)/Δt steps, each one (count, N)·(N, N) product for the coupled
-phase (2 for ``heun``).
+phase (2 for ``heun``); memory count·window·n_visible for the readout window.
 """
 
 from __future__ import annotations
@@ -25,9 +30,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dynamics import langevin
+from ..errors import InputError
+from ..integrate.noise import SequentialNoise
+from ..integrate.progress import Progress
+from .dynamics import advance_blocks, check_method, run_steps, step_index, stepper
 from .noising import generation_feature, single_unit_force
-from .train import TrainedModel
+from .trained import TrainedModel
 
 Array = np.ndarray
 
@@ -37,12 +45,15 @@ class Generation:
     """``images`` (count, h, w) in the data's pixel scale, ``x`` (count, N) final states,
     ``heat_kT`` (count,) heat released per sample in units of kT, ``x_start`` (count, N)
     the states at coupling switch-on (the end of the noise phase: the start states of
-    the circuit-level run, :mod:`~spu_emulator.generative.circuit`)."""
+    the circuit-level run, :mod:`~spu_emulator.generative.circuit`); with ``record``,
+    ``path`` (count, n_gen + 1, N) the coupled phase's states x₀ = x_start, …, x_n = x
+    at generation times s_k = k Δt (else None)."""
 
     images: Array
     x: Array
     heat_kT: Array
     x_start: Array
+    path: Array | None = None
 
 
 def generate(
@@ -51,8 +62,16 @@ def generate(
     rng: np.random.Generator,
     method: str = "euler",
     chunk: int = 1024,
+    record: bool = False,
+    progress: Progress | None = None,
 ) -> Generation:
-    """Draw ``count`` samples from the trained computer (see module docstring)."""
+    """Draw ``count`` samples from the trained computer (see module docstring), ``chunk``
+    chains at a time, each chunk's normals drawn from ``rng`` in step order (free phase,
+    then coupled phase). ``record`` keeps the coupled phase's path (memory
+    count·n_gen·N); ``progress`` hears of every block of steps."""
+    if count < 1:
+        raise InputError(f"must be >= 1, got {count}", "count")
+    check_method(method)
     c = tm.config
     m = tm.model
     dt = c.dt
@@ -60,67 +79,71 @@ def generate(
     n_noise = c.protocol.n_steps
     n_gen = int(round(c.generation_time / dt))
     n_win = min(int(round(c.readout_window / dt)), n_gen)
+    first = n_gen - n_win  # coupled steps before the readout window
+    nv = m.n_visible
     f = m.drift()
     timedep = c.n_time_features > 0
     bp = tm.ramp_bias
-
-    def phi(t: float) -> float:  # the bias ramp at generation time t
-        return generation_feature(c.time_bias, c.protocol, t, c.ramp_stretch)
+    # the bias ramp φ(s_k) at each generation step s_k = k Δt (k = 0 … n_gen)
+    phis = np.array([generation_feature(c.time_bias, c.protocol, k * dt, c.ramp_stretch)
+                     for k in range(n_gen + 1)]) if timedep else np.zeros(n_gen + 1)
+    dphi = np.diff(phis)
 
     def free(x: Array, t: float) -> Array:
         return -c.mu * single_unit_force(x, c.J2, c.J4)
 
     def coupled(x: Array, t: float) -> Array:
-        if timedep:  # b(t) = b + b′φ(t): the extra force −μ b′φ(t)
-            p = phi(t)
+        if timedep:  # b(s) = b + b′φ(s): the extra force −μ b′φ(s)
+            p = phis[min(step_index(t, dt), n_gen)]
             if p != 0.0:
                 return f(x) - (c.mu * p) * bp
         return f(x)
 
-    def energy(x: Array, t: float) -> Array:
+    def energy(x: Array, k: int) -> Array:  # V(x, s_k) = V_θ(x) + φ(s_k) b′·x
         e = m.energy(x)
         if timedep:
-            e = e + phi(t) * (x @ bp)
+            e = e + phis[k] * (x @ bp)
         return e
 
-    def work(x0: Array, t0: float, n: int) -> tuple[Array, Array]:
-        """Run n coupled steps from (x0, t0); return the end state and the work done by
-        the time-dependent biases, Σ_k (φ(t_{k+1}) − φ(t_k)) b′·x_{k+1} (Euler's
-        ∫ ∂_t V dt)."""
-        if not timedep:
-            return langevin(coupled, x0, dt, n, sigma, rng, method, t0=t0), np.zeros(len(x0))
-        w = np.zeros(len(x0))
-        x = x0
-        tb = (c.ramp_stretch * c.protocol.t_f // dt + 2) * dt  # φ is constant after t_f
-        k, p0 = 0, phi(t0)
-        while k < n and t0 + k * dt < tb:
-            x = langevin(coupled, x, dt, 1, sigma, rng, method, t0=t0 + k * dt)
-            p1 = phi(t0 + (k + 1) * dt)
-            w += (p1 - p0) * (x @ bp)
-            k, p0 = k + 1, p1
-        if k < n:
-            x = langevin(coupled, x, dt, n - k, sigma, rng, method, t0=t0 + k * dt)
-        return x, w
-
-    imgs, xs, heats, starts = [], [], [], []
+    if progress is not None:
+        progress.start(count * (n_noise + n_gen), "chain-step")
+    imgs, xs, heats, starts, paths = [], [], [], [], []
     for start in range(0, count, chunk):
         B = min(chunk, count - start)
-        x = langevin(free, np.zeros((B, m.n_units)), dt, n_noise, sigma, rng, method)
-        starts.append(x)
-        e0 = energy(x, 0.0)
-        x, w = work(x, 0.0, n_gen - n_win)
-        t_win = (n_gen - n_win) * dt
-        if n_win > 0:
-            path = langevin(coupled, x, dt, n_win, sigma, rng, method, t0=t_win, record=True)
-            x = path[-1]
-            xv = path[1:, :, : m.n_visible].mean(axis=0)
-            if timedep:  # the same Σ Δφ b′·x_{k+1} over the recorded window
-                dphi = np.diff([phi(t_win + k * dt) for k in range(n_win + 1)])
-                w += dphi @ (path[1:] @ bp)
-        else:
-            xv = x[:, : m.n_visible]
-        heats.append((e0 - energy(x, n_gen * dt) + w) / c.kT)
+        noise = SequentialNoise(rng, B, m.n_units)
+        st = stepper(free, np.zeros((B, m.n_units)), dt, sigma, noise, method)
+        x0 = run_steps(st, n_noise)
+        _report(progress, B * n_noise)
+        starts.append(x0)
+        # coupled phase, generation time s from 0 at switch-on
+        st = stepper(coupled, x0, dt, sigma, noise, method)
+        w = np.zeros(B)  # work of the bias sources, Σ_k (φ(s_{k+1}) − φ(s_k)) b′·x_{k+1}
+        win = np.empty((n_win, B, nv))  # the readout window's visible states
+        path = np.empty((B, n_gen + 1, m.n_units)) if record else None
+        if path is not None:
+            path[:, 0] = x0
+        for k, block in advance_blocks(st, n_gen):
+            mk = block.shape[1]
+            if timedep:
+                w += (block @ bp) @ dphi[k: k + mk]
+            lo = max(k, first)  # the first of this block's steps inside the window
+            if lo < k + mk:
+                win[lo - first: k + mk - first] = block[:, lo - k:, :nv].transpose(1, 0, 2)
+            if path is not None:
+                path[:, k + 1: k + 1 + mk] = block
+            _report(progress, B * mk)
+        x = st.x
+        xv = win.mean(axis=0) if n_win > 0 else x[:, :nv]
+        heats.append((energy(x0, 0) - energy(x, n_gen) + w) / c.kT)
         imgs.append(tm.to_pixels(xv))
         xs.append(x)
+        paths.append(path)
+    if progress is not None:
+        progress.close()
     return Generation(np.concatenate(imgs), np.concatenate(xs), np.concatenate(heats),
-                      np.concatenate(starts))
+                      np.concatenate(starts), np.concatenate(paths) if record else None)
+
+
+def _report(progress: Progress | None, k: int) -> None:
+    if progress is not None:
+        progress.update(k)

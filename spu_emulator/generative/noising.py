@@ -32,6 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..integrate.euler import EulerMaruyama
+from ..integrate.noise import SequentialNoise
+from ..integrate.simulate import Stepper
+from ..sde.base import LangevinSDE
+from .dynamics import advance_blocks, run_steps, step_index, step_sigma
+
 Array = np.ndarray
 
 
@@ -131,6 +137,30 @@ def single_unit_force(x: Array, J2: float, J4: float) -> Array:
     return 2.0 * J2 * x + 4.0 * J4 * x * x * x
 
 
+def noising_sde(targets: Array, protocol: Protocol, J2: float, J4: float, kT: float,
+                mu: float) -> LangevinSDE:
+    """The forward noising dynamics of a batch of targets s̃ (B, N) as an SDE,
+
+        dx = −μ (2J₂x + 4J₄x³ − a(t) s̃) dt + sqrt(2 μ kT) dW,
+
+    with t from the start of the recorded segment: a(t) = a₀ while settling (t < 0),
+    then :meth:`Protocol.field`, read at the step index k (a(k Δt), see
+    :func:`~.dynamics.step_index`). σ is :func:`~.dynamics.step_sigma` of 2μkT, so the
+    per-step amplitude is √(2μkTΔt). Cost per drift evaluation: O(B N)."""
+    dt = protocol.dt
+    settle_field = protocol.a0 * targets
+
+    def drift(x: Array, t: float) -> Array:
+        k = step_index(t, dt)
+        g = np.subtract(settle_field if k < 0 else protocol.field(k * dt) * targets,
+                        single_unit_force(x, J2, J4))  # a s̃ − F(x) = −(F(x) − a s̃) exactly
+        if mu != 1.0:
+            g *= mu
+        return g
+
+    return LangevinSDE(drift, targets.shape[1], step_sigma(2.0 * mu * kT, dt), dt)
+
+
 def noising_trajectories(
     targets: Array,
     protocol: Protocol,
@@ -147,47 +177,52 @@ def noising_trajectories(
     """Run the noising protocol on a batch of targets s̃ (B, N) and accumulate the loss
     statistics of the recorded steps into ``stats`` (a new :class:`Stats` is returned).
 
-    ``record=True`` also returns the recorded path (T+1, B, N) (for tests and plots;
-    memory T·B·N). Cost: (n_settle + T)·B·N normals and T·B·N² flops for the sums,
-    done as one matrix product per ``chunk`` steps.
+    From x = 0, :func:`noising_sde` is stepped with Euler–Maruyama (one
+    :class:`~spu_emulator.integrate.simulate.Stepper`, normals straight from ``rng`` in
+    step order): n_settle unrecorded steps, then the T recorded ones, whose states go
+    straight into the rows (step, chain) of the statistics' design matrix, ``chunk``
+    steps of rows at a time (d of each step is formed as soon as its state is, while it
+    is in cache). ``record=True`` also returns the recorded path
+    (T+1, B, N) (for tests and plots; memory T·B·N). Cost: (n_settle + T)·B·N normals
+    and T·B·N² flops for the sums, done as one matrix product per ``chunk`` steps.
     """
     B, n = targets.shape
     dt = protocol.dt
-    amp = np.sqrt(2.0 * mu * kT * dt)
     T = protocol.n_steps
-    x = np.zeros((B, n))
-    for _ in range(protocol.n_settle):
-        x = x - mu * dt * (single_unit_force(x, J2, J4) - protocol.a0 * targets)
-        x = x + amp * rng.standard_normal(x.shape)
     nf = 0 if time_bias == "none" else 1
     out = Stats.zeros(n, T, nf) if stats is None else Stats(stats.S, stats.D.copy(), stats.C.copy(),
                                                          stats.n_traj, stats.n_steps)
     if out.n_steps != T or out.D.shape != (n, n + 1 + nf):
         raise ValueError("stats do not match this protocol / model size")
+    st = Stepper(noising_sde(targets, protocol, J2, J4, kT, mu), EulerMaruyama(), dt,
+                 np.zeros((B, n)), SequentialNoise(rng, B, n), t0=-protocol.n_settle * dt)
+    x = run_steps(st, protocol.n_settle)
     path = np.empty((T + 1, B, n)) if record else None
     if path is not None:
         path[0] = x
     ybuf = np.ones((chunk, B, n + 1 + nf))
     dbuf = np.empty((chunk, B, n))
-    k = 0
-    while k < T:
-        m = min(chunk, T - k)
-        for j in range(m):
-            a = protocol.field((k + j) * dt)
-            x_new = x - mu * dt * (single_unit_force(x, J2, J4) - a * targets)
-            x_new += amp * rng.standard_normal(x.shape)
-            ybuf[j, :, :n] = x_new
+    # each step's state lands in its row block of ybuf[:, :, :n]: rows in (step, chain) order
+    for k, xs in advance_blocks(st, T, chunk,
+                                out=lambda k, m: ybuf[k % chunk: k % chunk + m, :, :n].transpose(1, 0, 2)):
+        m = xs.shape[1]
+        for i in range(m):
+            j = (k + i) % chunk
+            x_new = ybuf[j, :, :n] if i < m - 1 else st.x  # (the last one: a contiguous copy)
             if nf:  # the feature at the forward time of y = x(t_{k+1})
-                ybuf[j, :, n + 1] = time_feature(time_bias, protocol, (k + j + 1) * dt)
+                ybuf[j, :, n + 1] = time_feature(time_bias, protocol, (k + i + 1) * dt)
             dbuf[j] = x - x_new + mu * dt * single_unit_force(x_new, J2, J4)
             x = x_new
             if path is not None:
-                path[k + j + 1] = x
+                path[k + i + 1] = x
+        done = k + m
+        if done % chunk and done < T:
+            continue
+        m = (done - 1) % chunk + 1  # steps in this chunk: its statistics
         Y = ybuf[:m].reshape(m * B, n + 1 + nf)
         Dm = dbuf[:m].reshape(m * B, n)
         out.C += Y.T @ Y
         out.D += Dm.T @ Y
         out.S += float(np.einsum("ij,ij->", Dm, Dm))
-        k += m
     out.n_traj += B
     return out, path

@@ -7,11 +7,17 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from spu_emulator.generative.train import TrainedModel
+import spu_emulator
+from spu_emulator.generative.trained import TrainedModel
+
+#: The directory holding the spu_emulator package under test: the subprocesses run it,
+#: from any working directory and whatever package an installation points at.
+ROOT = Path(spu_emulator.__file__).resolve().parents[1]
 
 ARGS = ["--hidden", "8", "--epochs", "3", "--seed", "5", "--checkpoint-every", "0", "--quiet"]
 
@@ -30,14 +36,16 @@ def test_sigkill_after_checkpoint_then_resume_is_bit_identical(tmp_path):
     data = tmp_path / "small.npz"
     d = load_digits()
     np.savez(data, images=d.images[:530], labels=d.target[:530])
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
     full = tmp_path / "full.npz"
-    subprocess.run(_train(data, full), check=True, env=env, timeout=300, capture_output=True)
+    subprocess.run(_train(data, full), check=True, env=env, timeout=300, capture_output=True,
+                   cwd=tmp_path)
 
     out = tmp_path / "killed.npz"
     ckpt = tmp_path / "killed.ckpt.npz"
     proc = subprocess.Popen(_train(data, out), env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 300
         while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -51,7 +59,7 @@ def test_sigkill_after_checkpoint_then_resume_is_bit_identical(tmp_path):
     assert not killed_at.complete
 
     r = subprocess.run(_train(data, out, "--resume"), env=env, timeout=300, capture_output=True,
-                       text=True)
+                       text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "resuming" in r.stderr and not ckpt.exists()
     a, b = TrainedModel.load(full), TrainedModel.load(out)

@@ -9,7 +9,8 @@ from spu_emulator.circuit import assemble
 from spu_emulator.generative.config import PRESETS, Config
 from spu_emulator.generative.data import load_dataset
 from spu_emulator.generative.generate import generate
-from spu_emulator.generative.train import Interrupted, TrainedModel, train
+from spu_emulator.generative.train import Interrupted, train
+from spu_emulator.generative.trained import TrainedModel
 
 TINY = Config(n_hidden=8, dt=0.05, t_f=0.5, t_settle=0.25, max_images=40, batch_size=16,
               epochs=2, gen_time=0.5, readout_window=0.1, heat_samples=8, seed=7)
@@ -135,19 +136,32 @@ def test_export_netlist_loads_and_has_the_model_drift(tiny_model, tmp_path):
 
 
 def test_export_writer_round_trips_through_yaml(tiny_model, tmp_path):
-    """The fast flow-style writer reads back (yaml.safe_load) as exactly the document,
-    tricky scalars included (YAML 1.1 floats without a dot, words YAML reads as booleans)."""
+    """The exported file (netlist.dump's writer) reads back (yaml.safe_load) as exactly the
+    netlist's entries, and through the netlist loader as the same netlist, tricky
+    scalars included (YAML 1.1 floats without a dot, words YAML reads as booleans);
+    time-dependent biases included."""
     import yaml
 
-    from spu_emulator.generative.export import PhysicalScale, _flow, netlist_dict, write_netlist
+    from spu_emulator.generative.export import PhysicalScale, build_netlist, write_netlist
+    from spu_emulator.netlist import load
+    from spu_emulator.netlist.dump import flow
 
     for v in [1e-12, -3e300, 2.5, -0.0, 7, "gnd", "yes", "Off", "a b", "x: y", "1e3", "",
-              {"pwl": [[0.0, 1e-7], [2.5e-6, -0.25]]}, [1.0, "NC_v0"], float("inf")]:
-        r = yaml.safe_load(_flow(v))
-        assert r == v and type(r) is type(v), (v, _flow(v), r)
+              {"pwl": [[0.0, 1e-7], [2.5e-6, -0.25]]}, [1.0, "NC_v0"]]:
+        r = yaml.safe_load(flow(v))
+        assert r == v and type(r) is type(v), (v, flow(v), r)
+    with pytest.raises(ValueError):
+        flow(float("inf"))  # a netlist holds finite values only
     path = tmp_path / "c.yaml"
     ramp = ((0.0, 1.0, 2.0), (1.0, 0.5, 0.0))
     rb = np.linspace(-1, 1, tiny_model.model.n_units)
-    doc = write_netlist(path, tiny_model.model, PhysicalScale(), ramp_bias=rb, ramp=ramp)
-    assert yaml.safe_load(path.read_text()) == doc
-    assert doc == netlist_dict(tiny_model.model, PhysicalScale(), ramp_bias=rb, ramp=ramp)
+    net = write_netlist(path, tiny_model.model, PhysicalScale(), ramp_bias=rb, ramp=ramp)
+    doc = yaml.safe_load(path.read_text())
+    assert doc["elements"] == [e.yaml_entry() for e in net.elements]
+    assert {k: doc[k] for k in ("format", "name", "description", "temperature")} == \
+        {"format": "spu-netlist/1", "name": net.name, "description": net.description,
+         "temperature": net.temperature}
+    assert any("pwl" in str(e["bias"]) for e in doc["elements"] if e["type"] == "RB")
+    back = load(path)
+    assert back == net and back.digest == net.digest
+    assert net == build_netlist(tiny_model.model, PhysicalScale(), ramp_bias=rb, ramp=ramp)
