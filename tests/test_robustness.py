@@ -368,3 +368,75 @@ def test_sigterm_during_a_run_leaves_nothing(tmp_path):
     assert p.returncode == 143, err
     assert err.strip() == "spu: terminated"
     assert not list(tmp_path.iterdir())
+
+
+# ---- the generative commands --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from spu_emulator.generative.config import Config
+    from spu_emulator.generative.data import load_dataset
+    from spu_emulator.generative.train import train
+
+    cfg = Config(n_hidden=6, dt=0.05, t_f=0.5, t_settle=0.25, max_images=30, batch_size=30,
+                 epochs=1, gen_time=0.5, heat_samples=0)
+    p = tmp_path_factory.mktemp("tm") / "m.npz"
+    train(cfg, load_dataset("digits")).save(p)
+    return p
+
+
+def test_model_files_are_reproducible_bytes(tmp_path):
+    """Two identical training runs write the same bytes (wall times are not saved)."""
+    from sklearn.datasets import load_digits
+
+    data = tmp_path / "small.npz"
+    d = load_digits()
+    np.savez(data, images=d.images[:530], labels=d.target[:530])
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"m{k}.npz"
+        assert main(["train", "--dataset", str(data), "--hidden", "6", "--epochs", "1",
+                     "--quiet", "--out", str(out)]) == 0
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_generate_checks_every_output_before_writing(tiny_model, tmp_path, capsys):
+    g = tmp_path / "g.npy"
+    one_line_error(capsys, ["generate", str(tiny_model), "--count", "5", "--out", str(g),
+                            "--png", str(tmp_path / "nodir" / "x.png")], "does not exist")
+    assert not g.exists()
+    one_line_error(capsys, ["generate", str(tiny_model), "--count", "5", "--out", str(g),
+                            "--png", str(tmp_path / "g.txt")], "ending in .png")
+    assert not g.exists()
+
+
+@pytest.mark.parametrize("opts,needle", [
+    (["--count", "1000000000"], "--max-memory"),
+    (["--gen-time", "1e9"], "chain-steps"),
+    (["--gen-time", "nan"], "--gen-time"),
+    (["--temperature", "nan"], "--temperature"),
+    (["--seed", "-1"], "--seed"),
+])
+def test_generate_refuses_impossible_requests(tiny_model, tmp_path, capsys, opts, needle):
+    argv = ["generate", str(tiny_model), "--out", str(tmp_path / "g.npy"), *opts]
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse refuses bad option values itself
+        rc = exc.code
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+    assert not (tmp_path / "g.npy").exists()
+
+
+def test_score_and_export_and_resume_bad_input(tiny_model, tmp_path, capsys):
+    bad = tmp_path / "nan.npy"
+    np.save(bad, np.full((20, 8, 8), np.nan))
+    one_line_error(capsys, ["score", str(bad), "--model", str(tiny_model)], "non-finite")
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"PK\x03\x04garbage")
+    one_line_error(capsys, ["train", "--out", str(broken), "--resume"], "damaged")
+    one_line_error(capsys, ["train", "--hidden", "100000000", "--out", str(tmp_path / "t.npz")],
+                   "would need about", "--max-memory")

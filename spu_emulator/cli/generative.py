@@ -15,8 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, MissingDependencyError
+from ..errors import InputError
 from ..io import dumps_json, save_npy, write_json
+from ..resources import Budget
+from .options import (
+    add_budget_options,
+    nonneg_number,
+    out_option,
+    positive_int,
+    positive_number,
+    seed,
+)
 
 
 def _ckpt_path(out: str) -> Path:
@@ -79,6 +88,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                if getattr(args, k) is not None}
     cfg = cfg.replace(**changes)
     out = args.out
+    _check_outputs((out, ".npz"))
     ckpt = _ckpt_path(out)
     state = None
     if args.resume:
@@ -92,7 +102,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     try:
         tm = train(cfg, dataset, state, checkpoint=lambda s: s.save(ckpt),
-                   checkpoint_every=args.checkpoint_every, on_batch=prog, log=prog.log)
+                   checkpoint_every=args.checkpoint_every, on_batch=prog, log=prog.log,
+                   budget=Budget(args.max_memory, args.max_chain_steps))
     except InputError as exc:
         if exc.param == "state":  # the checkpoint --resume read
             raise exc.with_name("--resume") from None
@@ -109,15 +120,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _png_grid(path: str, images: np.ndarray, lo: float, hi: float) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise MissingDependencyError("--png needs matplotlib: pip install matplotlib") from None
+    """The first 100 images as a grid (each image at least 48 px a side: an 8×8 digit
+    is drawn 6× larger), gray on white with a 1-pixel gap."""
     from ..io import atomic_path
+    from ..plots import pyplot
 
+    plt = pyplot()
     imgs = images[:100]
     n = int(np.ceil(np.sqrt(len(imgs))))
     h, w = imgs.shape[1:]
@@ -125,9 +133,22 @@ def _png_grid(path: str, images: np.ndarray, lo: float, hi: float) -> None:
     for i, im in enumerate(imgs):
         r, c = divmod(i, n)
         grid[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + c * (w + 1): 1 + c * (w + 1) + w] = im
-    scale = max(1, 256 // grid.shape[0])
+    scale = max(1, -(-48 // min(h, w)))
     with atomic_path(path) as tmp:
         plt.imsave(tmp, np.kron(grid, np.ones((scale, scale))), cmap="gray_r", vmin=lo, vmax=hi)
+
+
+def _check_outputs(*paths: tuple[str | None, str]) -> None:
+    """Every output path (with its required suffix) checked before any work."""
+    from ..io import check_output
+
+    for path, suffix in paths:
+        if path is None:
+            continue
+        if suffix and not path.lower().endswith(suffix):
+            raise InputError(f"{path}: this output is written as {suffix}; give a name ending "
+                             f"in {suffix}")
+        check_output(path)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -136,6 +157,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from ..generative.trained import TrainedModel
     from .progress import TerminalProgress
 
+    _check_outputs((args.out, ".npy"), (args.png, ".png"), (args.x0_out, ".npy"),
+                   (args.heat_json, ".json"))
     tm = TrainedModel.load(args.model)
     if args.gen_time is not None:
         tm.config = tm.config.replace(gen_time=args.gen_time)
@@ -143,7 +166,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(f"warning: {args.model} is a checkpoint of an unfinished run "
               f"(epoch {tm.epoch}/{tm.config.epochs})", file=sys.stderr)
     g = generate(tm, args.count, np.random.default_rng(args.seed), method=args.method,
-                 progress=TerminalProgress("generating"))
+                 progress=TerminalProgress("generating", quiet=args.quiet),
+                 budget=Budget(args.max_memory, args.max_chain_steps))
     save_npy(args.out, g.images)
     if args.x0_out:
         from ..generative.circuit import simulate_arguments, to_charges
@@ -190,6 +214,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     if samples.ndim not in (2, 3) or len(samples) < args.k + 1 or not np.issubdtype(samples.dtype, np.number):
         raise InputError(f"{path}: expected a numeric (n, h, w) or (n, d) array with n > k, "
                          f"got shape {samples.shape}")
+    if not np.all(np.isfinite(samples)):
+        raise InputError(f"{path}: samples contain non-finite values (a diverged run?)")
     if args.model:
         tm = TrainedModel.load(args.model)
         ds = load_dataset(tm.config.dataset)
@@ -222,23 +248,27 @@ def _scale(args: argparse.Namespace):  # -> PhysicalScale
 def _scale_options(p: argparse.ArgumentParser, temperature: bool = True) -> None:
     """The circuit's physical scale (must match the one 'spu export' used)."""
     if temperature:
-        p.add_argument("--temperature", type=float, default=300.0, help="bath temperature (K)")
-    p.add_argument("--capacitance", type=float, default=1e-12, help="C that J2=1 stands for (F)")
-    p.add_argument("--time-unit", type=float, default=1e-6, help="seconds per model time unit")
+        p.add_argument("--temperature", type=positive_number, default=300.0,
+                       help="bath temperature (K)")
+    p.add_argument("--capacitance", type=positive_number, default=1e-12,
+                   help="C that J2=1 stands for (F)")
+    p.add_argument("--time-unit", type=positive_number, default=1e-6,
+                   help="seconds per model time unit")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from ..generative.export import write_netlist
     from ..generative.trained import TrainedModel
 
+    _check_outputs((args.out, ""))
     tm = TrainedModel.load(args.model)
     scale = _scale(args)
-    netlist = write_netlist(args.output, tm.model, scale, name=Path(args.model).stem,
+    netlist = write_netlist(args.out, tm.model, scale, name=Path(args.model).stem,
                             tol=args.tol, **tm.netlist_ramp())
     kinds: dict[str, int] = {}
     for e in netlist.elements:
         kinds[e.TYPE] = kinds.get(e.TYPE, 0) + 1
-    print(f"wrote {args.output}: " + ", ".join(f"{v} {k}" for k, v in kinds.items()))
+    print(f"wrote {args.out}: " + ", ".join(f"{v} {k}" for k, v in kinds.items()))
     print(f"scales: charge unit {scale.charge_unit(tm.model.kT):.4g} C, "
           f"energy unit {scale.energy_unit(tm.model.kT):.4g} J, R {scale.resistance(tm.model.kT, tm.model.mu):.4g} Ohm, "
           f"time unit {scale.time_unit:g} s, {scale.temperature:g} K")
@@ -249,39 +279,46 @@ def register(subparsers: Any) -> None:
     """Add ``train``, ``generate``, ``score`` and ``export`` to the ``spu`` parser."""
     p = subparsers.add_parser("train", help="train a generative thermodynamic computer (denoising)")
     p.add_argument("--dataset", default="digits", help="'digits' (bundled 8x8) or an IDX / npz file")
-    p.add_argument("--preset", default="digits", help="digits (default) or paper (Whitelam's settings)")
-    p.add_argument("--hidden", dest="n_hidden", type=int, default=None,
-                   help="number of hidden units")
+    p.add_argument("--preset", default="digits", help="digits or paper (Whitelam's settings)")
+    p.add_argument("--hidden", dest="n_hidden", type=positive_int, default=None,
+                   help="number of hidden units (default: the preset's)")
     p.add_argument("--hidden-drive", default=None, choices=("sparse", "projection", "pixel"),
                    help="what pins the hidden units during noising (default: the preset's)")
-    p.add_argument("--hidden-active", type=float, default=None, metavar="F",
-                   help="sparse drive: fraction of training images each hidden unit is on for")
-    p.add_argument("--epochs", type=int, default=None, help="epochs (noising passes over the data)")
-    p.add_argument("--heldout", dest="n_heldout", type=int, default=None, metavar="N",
+    p.add_argument("--hidden-active", type=positive_number, default=None, metavar="F",
+                   help="sparse drive: fraction of training images each hidden unit is on for "
+                   "(default: the preset's)")
+    p.add_argument("--epochs", type=positive_int, default=None,
+                   help="epochs, noising passes over the data (default: the preset's)")
+    p.add_argument("--heldout", dest="n_heldout", type=positive_int, default=None, metavar="N",
                    help="images held out for scoring, never trained on (default 500)")
-    p.add_argument("--seed", type=int, default=None, help="seed of every random choice (default 0)")
+    p.add_argument("--seed", type=seed, default=None, help="seed of every random choice (default 0)")
     p.add_argument("--time-bias", default=None, choices=("none", "linear", "field"),
                    help="time-dependent biases b + b'phi(t) with this ramp phi (default: the preset's)")
-    p.add_argument("--out", required=True, help="model file (.npz)")
+    out_option(p, required=True, help="model file (.npz)")
     p.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint")
-    p.add_argument("--checkpoint-every", type=float, default=180.0, metavar="SECONDS",
-                   help="checkpoint period (also at every epoch end)")
+    p.add_argument("--checkpoint-every", type=nonneg_number, default=180.0, metavar="SECONDS",
+                   help="checkpoint period; 0: after every batch (also at every epoch end)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_budget_options(p)
     p.set_defaults(func=cmd_train)
 
     p = subparsers.add_parser("generate", help="generate images with a trained computer")
-    p.add_argument("model")
-    p.add_argument("--count", type=int, default=100)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="samples (.npy, shape (count, h, w))")
+    p.add_argument("model", help="a model file written by 'spu train'")
+    p.add_argument("--count", type=positive_int, default=100, help="images to generate")
+    p.add_argument("--seed", type=seed, default=0, help="random seed")
+    out_option(p, required=True, help="samples (.npy, shape (count, h, w))")
     p.add_argument("--png", default=None, help="also write a grid of the first 100 as PNG")
-    p.add_argument("--method", default="euler", choices=("euler", "heun"))
-    p.add_argument("--gen-time", type=float, default=None,
+    p.add_argument("--method", default="euler", choices=("euler", "heun"),
+                   help="integrator of the circuit's dynamics")
+    p.add_argument("--gen-time", type=positive_number, default=None,
                    help="coupled generation time (model units; default: the model's)")
-    p.add_argument("--temperature", type=float, default=300.0, help="bath temperature (K) for joules")
+    p.add_argument("--temperature", type=positive_number, default=300.0,
+                   help="bath temperature (K) for the heat in joules")
     p.add_argument("--heat-json", default=None, help="write the heat/energy report as JSON")
     p.add_argument("--x0-out", default=None, help="also write the switch-on states as node "
                    "charges (.npy, C) for 'spu simulate --x0' on the exported netlist")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_budget_options(p)
     _scale_options(p, temperature=False)
     p.set_defaults(func=cmd_generate)
 
@@ -289,16 +326,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("samples", help=".npy of shape (n, h, w) or (n, h*w), or a 'spu simulate' "
                    ".npz of the exported netlist (needs --model)")
     p.add_argument("--model", default=None, help="use this model's dataset and held-out split")
-    p.add_argument("--dataset", default="digits")
-    p.add_argument("--k", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0, help="seed of the real/noise reference rows")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--dataset", default="digits", help="the data to score against without --model")
+    p.add_argument("--k", type=positive_int, default=3, help="neighbours of the k-NN precision/recall")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the real/noise reference rows")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     _scale_options(p)
     p.set_defaults(func=cmd_score)
 
     p = subparsers.add_parser("export", help="write a trained computer as a spu-netlist/1 circuit")
-    p.add_argument("model")
-    p.add_argument("-o", "--output", required=True, help="netlist (.yaml)")
+    p.add_argument("model", help="a model file written by 'spu train'")
+    out_option(p, required=True, help="netlist (.yaml)")
     _scale_options(p)
-    p.add_argument("--tol", type=float, default=0.0, help="drop couplings with |J| <= tol")
+    p.add_argument("--tol", type=nonneg_number, default=0.0, help="drop couplings with |J| <= tol")
     p.set_defaults(func=cmd_export)

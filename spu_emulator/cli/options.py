@@ -102,3 +102,25 @@ def out_option(p: argparse.ArgumentParser, *, required: bool = False, help: str,
     ``--out`` or ``--output``."""
     p.add_argument("-o", "--out", "--output", dest=dest, required=required, help=help,
                    metavar="FILE")
+
+
+def positive_number(text: str) -> float:
+    """A positive, finite number (plain, no unit)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (np.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"must be positive and finite, got {text!r}")
+    return v
+
+
+def nonneg_number(text: str) -> float:
+    """A non-negative, finite number (plain, no unit)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (np.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError(f"must be non-negative and finite, got {text!r}")
+    return v

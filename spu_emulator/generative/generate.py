@@ -33,6 +33,7 @@ import numpy as np
 from ..errors import InputError
 from ..integrate.noise import SequentialNoise
 from ..integrate.progress import Progress
+from ..resources import Budget
 from .dynamics import advance_blocks, check_method, run_steps, step_index, stepper
 from .noising import generation_feature, single_unit_force
 from .trained import TrainedModel
@@ -64,11 +65,13 @@ def generate(
     chunk: int = 1024,
     record: bool = False,
     progress: Progress | None = None,
+    budget: Budget | None = None,
 ) -> Generation:
     """Draw ``count`` samples from the trained computer (see module docstring), ``chunk``
     chains at a time, each chunk's normals drawn from ``rng`` in step order (free phase,
     then coupled phase). ``record`` keeps the coupled phase's path (memory
-    count·n_gen·N); ``progress`` hears of every block of steps."""
+    count·n_gen·N); ``progress`` hears of every block of steps; ``budget`` bounds the
+    memory and steps (a request beyond it is refused before it starts)."""
     if count < 1:
         raise InputError(f"must be >= 1, got {count}", "count")
     check_method(method)
@@ -77,8 +80,16 @@ def generate(
     dt = c.dt
     sigma = m.diffusion
     n_noise = c.protocol.n_steps
+    if not (np.isfinite(c.generation_time) and c.generation_time > 0):
+        raise InputError(f"must be positive and finite, got {c.generation_time}", "gen_time")
+    limits = budget or Budget()
+    limits.check_steps(float(count) * (n_noise + c.generation_time / dt),
+                       "this generation", "draw fewer `count` or shorten `gen_time`")
     n_gen = int(round(c.generation_time / dt))
     n_win = min(int(round(c.readout_window / dt)), n_gen)
+    per = (m.n_visible + 2 * m.n_units + 2) * 8 + (n_gen * m.n_units * 8 if record else 0)
+    limits.check_memory(float(count) * per + min(count, chunk) * m.n_units * 8 * (n_win + 4) + 1.5e8,
+                        "the samples", "draw fewer `count`")
     first = n_gen - n_win  # coupled steps before the readout window
     nv = m.n_visible
     f = m.drift()

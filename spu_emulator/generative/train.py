@@ -27,6 +27,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import InputError
+from ..resources import Budget
 from . import data as gdata
 from .config import Config
 from .generate import generate
@@ -110,13 +111,25 @@ def train(
     on_batch: Callable[[int, int], None] | None = None,
     log: Callable[[str], None] | None = None,
     stop: Callable[[TrainedModel], bool] | None = None,
+    budget: Budget | None = None,
 ) -> TrainedModel:
     """Train (or resume ``state``) up to ``config.epochs`` epochs; return the model.
 
     ``checkpoint(state)`` is called every ``checkpoint_every`` seconds (after a batch)
     and at each epoch end; ``on_batch(done, total)`` reports progress over the whole
     run; ``log`` receives one line per epoch; if ``stop(state)`` returns True after a
-    checkpoint, :class:`Interrupted` is raised (simulates a kill)."""
+    checkpoint, :class:`Interrupted` is raised (simulates a kill). A run whose model
+    (N² couplings, the N × (N + 2) loss statistics, N = visible + hidden units) would not
+    fit in memory, or whose trajectories would take beyond the step budget, is refused
+    before it starts, with its estimate."""
+    n_units = int(np.prod(dataset.shape)) + int(config.n_hidden)
+    limits = budget or Budget()
+    limits.check_memory(6.0 * n_units * (n_units + 3) * 8 + 1.5e8, "the model and its statistics",
+                        "use fewer hidden units (`n_hidden`)")
+    steps = config.protocol.n_steps + config.protocol.n_settle
+    limits.check_steps(float(config.epochs) * min(len(dataset.images), config.max_images or 10**12)
+                       * steps, "the training trajectories",
+                       "use fewer `epochs`, images or hidden units")
     if state is None:
         state = initial_model(config, dataset)
     else:

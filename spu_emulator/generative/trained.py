@@ -12,6 +12,7 @@ generation (:mod:`.generate`), export and scoring read it.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,8 @@ FORMAT = "spu-generative/1"
 class History:
     """Per-epoch log: loss (mean −ln P̃ per unit and step, constant dropped; a perfect
     reverse model of pure noise gives 0.5) of that epoch's trajectories before and after
-    its update, mean heat per generated sample (kT), and
-    the wall time."""
+    its update, mean heat per generated sample (kT), and the wall time. The wall times
+    are logged, not saved: a model file is the same bytes for the same seed and data."""
 
     loss_before: list[float] = field(default_factory=list)
     loss_after: list[float] = field(default_factory=list)
@@ -42,11 +43,12 @@ class History:
     seconds: list[float] = field(default_factory=list)
 
     def arrays(self) -> dict[str, Array]:
-        return {f"hist_{k}": np.asarray(v, dtype=float) for k, v in vars(self).items()}
+        return {f"hist_{k}": np.asarray(v, dtype=float) for k, v in vars(self).items()
+                if k != "seconds"}
 
     @classmethod
     def from_arrays(cls, z: dict[str, Array]) -> History:
-        return cls(*(list(map(float, z[f"hist_{k}"])) for k in
+        return cls(*(list(map(float, z.get(f"hist_{k}", ()))) for k in
                      ("loss_before", "loss_after", "heat_kT", "seconds")))
 
 
@@ -159,8 +161,10 @@ class TrainedModel:
             with zf:
                 z = {k: zf[k] for k in zf.files}
             meta = json.loads(str(z["meta"]))
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
-            raise InputError(f"{p}: not a generative model file ({exc})") from None
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile,
+                json.JSONDecodeError) as exc:
+            reason = " ".join(str(exc).split())[:120]
+            raise InputError(f"{p}: not a generative model file, or a damaged one ({reason})") from None
         if meta.get("format") != FORMAT:
             raise InputError(f"{p}: format {meta.get('format')!r}, expected {FORMAT}")
         cfg = Config.from_dict(meta["config"])
