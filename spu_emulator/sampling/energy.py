@@ -134,15 +134,11 @@ def energy_report(*, operation: str, dimension: int, cells: int, channels: int,
 
 def format_energy(rep: dict[str, Any]) -> str:
     """The report of :func:`energy_report` as a few lines for the terminal."""
-    lines = [
-        f"energy: board {rep['board_J']:.3g} J (amplifiers {rep['amplifier_J']:.3g} J, noise "
-        f"sources {rep['noise_source_J']:.3g} J, ADC {rep['adc_J']:.3g} J) over "
-        f"{rep['hardware_time']:.3g} s; digital {rep['operation']} {rep['digital_J']:.3g} J "
-        f"({rep['digital_flops']:.3g} FLOPs); board/digital {rep['ratio_board_over_digital']:.3g}",
-        "assumptions:",
-    ]
-    lines += [f"  - {a}" for a in rep["assumptions"]]
-    return "\n".join(lines)
+    head = (f"energy: board {rep['board_J']:.3g} J (amplifiers {rep['amplifier_J']:.3g} J, noise "
+            f"sources {rep['noise_source_J']:.3g} J, ADC {rep['adc_J']:.3g} J) over "
+            f"{rep['hardware_time']:.3g} s; digital {rep['operation']} {rep['digital_J']:.3g} J "
+            f"({rep['digital_flops']:.3g} FLOPs); board/digital {rep['ratio_board_over_digital']:.3g}")
+    return "\n".join([head, "assumptions:", *(f"  - {a}" for a in rep["assumptions"])])
 
 
 __all__ = ["DEFAULT_ENERGY", "OPERATIONS", "EnergyModel", "digital_flops", "energy_report",

@@ -234,9 +234,9 @@ class Board:
         conv = Converter.from_readout(ro, design.netlist.source or design.netlist.name) if options.adc else None
         if conv is not None and any(v.read == "current" for v in design.program.variables):
             raise InputError(
-                "the readout block's ADC reads cell voltages, but this design reads inductor "
-                "currents (inductive realization): drop readout.bits or use a capacitive/"
-                "differential realization"
+                "the readout block's converter reads cell voltages, but this design reads "
+                "inductor currents (inductive realization): read it ideally (no bits, offset, "
+                "gain_error, noise or bandwidth) or use a capacitive/differential realization"
             )
         return conv
 
@@ -289,7 +289,7 @@ class Board:
                 self._steps(burn_steps, accumulate=False)
 
     @property
-    def adc(self):
+    def adc(self) -> Adc | None:
         """The quantizer of the converter (:class:`~.readout.Adc`), or None."""
         return None if self.converter is None else self.converter.adc
 
