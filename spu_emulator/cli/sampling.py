@@ -138,6 +138,40 @@ def _add_compile_options(p: argparse.ArgumentParser, inductance_help: str) -> No
                    help="how values are rounded to the bank")
 
 
+def _board(args: argparse.Namespace, **fields: Any):
+    """The BoardOptions of a run: ``fields``, and ``--readout``'s converter if given."""
+    from ..sampling.options import DEFAULT_BOARD, BoardOptions
+
+    if getattr(args, "readout", None):
+        from ..netlist import load
+
+        nl = load(args.readout)
+        if nl.readout is None:
+            raise InputError(f"{args.readout}: has no readout: block to read the board through")
+        fields["readout"] = nl.readout
+    return BoardOptions(**fields) if fields else DEFAULT_BOARD
+
+
+def _energy(args: argparse.Namespace):
+    from ..sampling.energy import EnergyModel
+
+    return EnergyModel() if getattr(args, "energy", False) else None
+
+
+def _extra_lines(readout: dict | None, energy: dict | None) -> str:
+    """Extra human lines: the readout's part of the error bound, the energy report."""
+    from ..sampling.energy import format_energy
+
+    out = ""
+    if readout is not None:
+        out += (f"\nreadout: systematic error {readout['systematic_error']:.3g} included in the bound "
+                f"(statistical {readout['statistical_error_bound']:.3g}); clipped "
+                f"{100 * readout['clipped_fraction']:.3g}% of {readout['readings']} readings")
+    if energy is not None:
+        out += "\n" + format_energy(energy)
+    return out
+
+
 def _emit(args: argparse.Namespace, obj: dict[str, Any], human: str) -> None:
     if getattr(args, "json", False):
         sys.stdout.write(dumps_json(obj))
@@ -174,24 +208,31 @@ def cmd_program(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from ..hardware.design import load_design
     from ..sampling.gaussian import sample
-    from ..sampling.options import BoardOptions
 
     check_output(args.out)
     design = load_design(args.design)
     interval = 1.0 / _quantity(args.rate, "Hz", "--rate") if args.rate else None
     burn = None if args.burn_in is None else _parse(args.burn_in, "s", "--burn-in")
-    board = BoardOptions(chains=args.chains, groups=1, interval=interval, burn_in=burn)
+    board = _board(args, chains=args.chains, groups=1, interval=interval, burn_in=burn)
     res = sample(design, args.n, seed=args.seed, board=board,
-                 budget=Budget(args.max_memory, args.max_chain_steps, output=args.out))
+                 budget=Budget(args.max_memory, args.max_chain_steps, output=args.out),
+                 energy=_energy(args))
     out = res.samples[0] if args.chains == 1 else res.samples
     save_npy(args.out, out)
     s = res.summary()
     s["output"] = args.out
-    _emit(args, s, (
-        f"{args.out}: {s['samples']} samples of {s['dimension']} variables, interval "
-        f"{s['sample_interval']:.3g} s, N_eff {s['effective_samples']:.0f}, emulated time "
-        f"{s['emulated_time']:.3g} s"
-    ))
+    human = (f"{args.out}: {s['samples']} samples of {s['dimension']} variables, interval "
+             f"{s['sample_interval']:.3g} s, N_eff {s['effective_samples']:.0f}, emulated time "
+             f"{s['emulated_time']:.3g} s")
+    ro = s.get("readout")
+    if ro is not None:
+        cb = ro["bias"]
+        human += (f"\nreadout: covariance biased by {cb['total']:.3g} (gain {cb['gain']:.3g}, filter "
+                  f"{cb['filter']:.3g}, noise {cb['noise']:.3g}, quantization {cb['quantization']:.3g}); "
+                  f"clipped {100 * ro['clipped_fraction']:.3g}% of {ro['readings']} readings")
+    if "energy" in s:
+        human += _extra_lines(None, s["energy"])
+    _emit(args, s, human)
     return 0
 
 
@@ -238,11 +279,13 @@ def cmd_invert(args: argparse.Namespace) -> int:
     if args.out:
         check_output(args.out)
     X, info = inv(A, _budget(args), seed=args.seed, quantization=_quantization(args),
-                  options=_options(args, rc_default=True), progress=_progress(args, "inverting"))
+                  board=_board(args), options=_options(args, rc_default=True),
+                  progress=_progress(args, "inverting"), energy=_energy(args))
     _save(args.out, X)
     _emit(args, {"inverse": X, **_info_dict(info)},
           f"inverse of {A.shape[0]}x{A.shape[0]}: relative error ≤ {info.relative_error_estimate:.3g} (95%), "
-          f"N_eff {info.effective_samples:.0f}, emulated {info.emulated_time:.3g} s, wall {info.wall_time:.3g} s")
+          f"N_eff {info.effective_samples:.0f}, emulated {info.emulated_time:.3g} s, wall {info.wall_time:.3g} s"
+          + _extra_lines(info.readout, info.energy))
     return 0
 
 
@@ -257,13 +300,14 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if args.out:
         check_output(args.out)
     x, info = solve(A, b, _budget(args), method=args.method, seed=args.seed,
-                    quantization=_quantization(args), options=_options(args, rc_default=True),
-                    progress=_progress(args, "solving"))
+                    quantization=_quantization(args), board=_board(args),
+                    options=_options(args, rc_default=True), progress=_progress(args, "solving"),
+                    energy=_energy(args))
     _save(args.out, x)
     _emit(args, {"solution": x, **_info_dict(info)},
           f"solution ({info.method}): relative error ≤ {info.relative_error_estimate:.3g} (95%), "
           f"emulated {info.emulated_time:.3g} s, wall {info.wall_time:.3g} s\n"
-          + " ".join(f"{v:.6g}" for v in x))
+          + " ".join(f"{v:.6g}" for v in x) + _extra_lines(info.readout, info.energy))
     return 0
 
 
@@ -272,12 +316,24 @@ def cmd_logdet(args: argparse.Namespace) -> int:
 
     A = read_matrix(args.matrix, spd=True)
     val, info = logdet(A, _budget(args), seed=args.seed, quantization=_quantization(args),
-                       options=_options(args, rc_default=True), progress=_progress(args, "logdet"))
+                       board=_board(args), options=_options(args, rc_default=True),
+                       progress=_progress(args, "logdet"), energy=_energy(args))
     _emit(args, {"logdet": val, **_info_dict(info)},
           f"log det A = {val:.6g} ± {info.relative_error_estimate:.3g} (95%; the bound is "
           f"absolute on log det A, i.e. relative on det A: ±{100 * np.expm1(info.relative_error_estimate):.2g}%), "
-          f"emulated {info.emulated_time:.3g} s, wall {info.wall_time:.3g} s")
+          f"emulated {info.emulated_time:.3g} s, wall {info.wall_time:.3g} s"
+          + _extra_lines(info.readout, info.energy))
     return 0
+
+
+def _add_readout_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("readout")
+    g.add_argument("--readout", metavar="NETLIST", default=None,
+                   help="read the board through this netlist's readout: block (ADC bits, full "
+                   "scale, offset, gain error, noise, anti-alias bandwidth; default: the design's)")
+    g.add_argument("--energy", action="store_true",
+                   help="report the energy of the run beside a digital computation of the same "
+                   "size (every assumption printed; in --json under 'energy')")
 
 
 def register(subparsers: Any) -> None:
@@ -301,6 +357,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--rate", default=None, help="ADC rate (default: the design's readout rate, else 1/relaxation time)")
     p.add_argument("--burn-in", default=None, help="equilibration time before reading (default 15 relaxation times)")
     p.add_argument("--chains", type=int, default=1, help="independent boards read side by side")
+    _add_readout_options(p)
     add_budget_options(p)
     p.add_argument("--seed", type=seed, default=0, help="random seed")
     out_option(p, required=True, help="samples .npy, shape (N, d), or (chains, N, d)")
@@ -330,6 +387,7 @@ def register(subparsers: Any) -> None:
             p.add_argument("--roundings", type=int, default=1,
                            help="error mitigation: average K stratified roundings to the bank")
         _add_compile_options(p, "cell inductance (default none: RC cells)")
+        _add_readout_options(p)
         p.add_argument("--json", action="store_true", help="print the result and its error report as JSON")
         p.add_argument("--quiet", action="store_true", help="no progress output")
         p.set_defaults(func=func, cells_from=None)

@@ -31,6 +31,14 @@ separately: the spread between groups gives error bars that need no model of the
 autocorrelation (batch means over independent chains). ``advance`` continues from
 the last state, so a run can be extended until an error bar reaches a tolerance.
 
+Readout (:mod:`.readout`): each node read is a channel with its converter. An
+anti-alias filter adds one state per channel to the stepped SDE (dy = ω_c (v − y) dt,
+exact in the transition; read y instead of v); gain error, offset, input-referred
+noise (its own stream, spawned only when the noise is non-zero) and quantization with
+clipping follow, O(m) per sample for m channels. :meth:`Board.reading_moments` gives
+the readings' exact stationary moments as read and as an ideal readout would give
+them (the systematic error of the estimates).
+
 Emulated hardware time: one board producing the same N samples at interval h,
 t = burn_in + N h (chains are an emulation device: a board's samples at spacing h
 have the same statistics as interleaved chains). Cost per sample: 2n² + 2nr
@@ -46,6 +54,7 @@ drawn on a background thread meanwhile.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,6 +69,7 @@ from ..integrate.noise import NoiseSource
 from ..integrate.simulate import Stepper
 from ..netlist.base import GROUND
 from .options import DEFAULT_BOARD, BoardOptions
+from .readout import Adc, Converter, ReadingMoments, bias_report, reading_moments, with_filters
 
 Array = np.ndarray
 
@@ -94,45 +104,6 @@ class Moments:
 
 
 @dataclass(frozen=True)
-class Adc:
-    """Ideal ADC of the netlist's ``readout:`` block: a mid-tread uniform quantizer on
-    ±``full_scale`` volts with ``bits`` bits. Step Δ = 2 full_scale / 2^bits; a reading
-    v becomes Δ · clip(round(v / Δ), −2^(bits−1), 2^(bits−1) − 1), so readings beyond
-    the range saturate at the end codes. For readings well inside the range and
-    Δ small against their spread the error is uniform, variance Δ²/12 (reported)."""
-
-    bits: int
-    full_scale: float
-
-    @classmethod
-    def from_netlist(cls, netlist) -> Adc | None:
-        ro = netlist.readout
-        if ro is None or ro.bits is None:
-            return None
-        if ro.full_scale is None or not ro.full_scale > 0:
-            raise InputError(
-                f"{netlist.source or netlist.name}: readout.bits = {ro.bits} needs a positive "
-                "readout.full_scale (V) to quantize the readings"
-            )
-        if int(ro.bits) < 1:
-            raise InputError(f"readout.bits must be ≥ 1, got {ro.bits}")
-        return cls(int(ro.bits), float(ro.full_scale))
-
-    @property
-    def lsb(self) -> float:
-        return 2.0 * self.full_scale / 2**self.bits
-
-    def quantize(self, v: Array) -> tuple[Array, int]:
-        """(quantized readings, number clipped at the end codes)."""
-        lo, hi = -(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1
-        code = np.rint(v / v.dtype.type(self.lsb))
-        clipped = int(np.count_nonzero((code < lo) | (code > hi)))
-        np.clip(code, lo, hi, out=code)
-        code *= v.dtype.type(self.lsb)
-        return code, clipped
-
-
-@dataclass(frozen=True)
 class Readout:
     """y_i = scale_i · (x[plus_i] − x[minus_i]) (minus_i < 0: ground): the readout
     matrix T as a gather, O(d) per sample instead of O(n d)."""
@@ -159,21 +130,63 @@ class Readout:
     def differential(self) -> bool:
         return bool(np.any(self.minus >= 0))
 
+    @functools.cached_property
+    def channels(self) -> Array:
+        """The states read, each once (sorted): one converter each."""
+        return np.unique(np.concatenate([self.plus, self.minus[self.minus >= 0]]))
+
+    @functools.cached_property
+    def _positions(self) -> tuple[Array, Array]:
+        """(plus, minus) as positions in :attr:`channels` (−1: ground)."""
+        pos = {int(c): k for k, c in enumerate(self.channels)}
+        return (np.array([pos[int(p)] for p in self.plus], int),
+                np.array([pos[int(m)] if m >= 0 else -1 for m in self.minus], int))
+
+    def channel_map(self) -> Array:
+        """E (d, m): y = E r for the channel readings r (scale and sign folded in)."""
+        pp, pm = self._positions
+        E = np.zeros((len(self.scale), len(self.channels)))
+        rows = np.arange(len(self.scale))
+        np.add.at(E, (rows, pp), self.scale)
+        np.add.at(E, (rows[pm >= 0], pm[pm >= 0]), -self.scale[pm >= 0])
+        return E
+
+    def matrix(self, n: int) -> Array:
+        """The readout matrix T (d, n) over n states: y = T x."""
+        T = np.zeros((len(self.scale), n))
+        T[:, self.channels] = self.channel_map()
+        return T
+
+    def on_states(self, states: Array) -> Readout:
+        """The same map reading channel k from state ``states[k]`` instead (e.g. each
+        node's anti-alias filter state)."""
+        to = dict(zip(self.channels.tolist(), np.asarray(states, int).tolist(), strict=True))
+        return Readout(np.array([to[int(p)] for p in self.plus], int),
+                       np.array([to[int(m)] if m >= 0 else -1 for m in self.minus], int), self.scale)
+
     def apply(self, x: Array, scale: Array, adc: Adc | None = None) -> tuple[Array, int]:
         """(user readings of the states x (..., n) with ``scale`` (the dtype's copy),
         readings clipped by the ADC). With ``adc`` every node voltage read is
         quantized first (each cell has its converter; a differential variable is the
         difference of two quantized readings)."""
-        y = x[..., self.plus]
-        clipped = 0
         if adc is not None:
-            y, clipped = adc.quantize(y)
+            return self.read(x, scale, Converter(adc=adc), None)
+        y = x[..., self.plus]
         if self.differential:
             ym = np.where(self.minus >= 0, x[..., np.maximum(self.minus, 0)], 0).astype(y.dtype)
-            if adc is not None:
-                ym, c2 = adc.quantize(ym)
-                clipped += c2
             y = y - ym
+        y *= scale
+        return y, 0
+
+    def read(self, x: Array, scale: Array, converter: Converter, z: Array | None) -> tuple[Array, int]:
+        """(user readings, readings clipped) through ``converter``: each channel once,
+        r = converter(x[..., channels], z) (z: its normals, (..., m), or None), then
+        y_i = scale_i (r[plus_i] − r[minus_i]). O(m + d) per sample."""
+        r, clipped = converter.convert(x[..., self.channels], z)
+        pp, pm = self._positions
+        y = r[..., pp]
+        if self.differential:
+            y = y - np.where(pm >= 0, r[..., np.maximum(pm, 0)], 0).astype(y.dtype)
         y *= scale
         return y, clipped
 
@@ -193,9 +206,15 @@ class Board:
     """An emulated SPU running a :class:`Design` (see module docstring), read as
     ``options`` say (:class:`~.options.BoardOptions`: sample interval h, default one
     relaxation time; chains in groups; burn-in, default 15 relaxation times; dtype of
-    the stepping, default float32; BLAS threads while stepping; ``adc``: quantize the
-    readings with the netlist's ``readout:`` ADC when it gives ``bits``, see
-    :class:`Adc`). ``seed``: an integer or a numpy Generator.
+    the stepping, default float32; BLAS threads while stepping; ``readout``: the
+    converter, default the netlist's ``readout:`` block; ``adc=False`` reads ideally).
+    ``seed``: an integer or a numpy Generator.
+
+    Readout (:mod:`.readout`): with an anti-alias ``bandwidth`` every channel's filter
+    state joins the stepped SDE (:attr:`sde`; the circuit's own is
+    :attr:`circuit_sde`) and is read instead of its node; gain, offset, noise (its own
+    spawned stream, created only when the noise is non-zero, so the circuit's streams
+    keep their numbers) and quantization follow (:class:`~.readout.Converter`).
     """
 
     def __init__(
@@ -210,22 +229,31 @@ class Board:
         with _blas_threads(options.blas_threads):
             self._setup(design, seed, options)
 
+    def _converter(self, design: Design, options: BoardOptions) -> Converter | None:
+        ro = options.readout if options.readout is not None else design.netlist.readout
+        conv = Converter.from_readout(ro, design.netlist.source or design.netlist.name) if options.adc else None
+        if conv is not None and any(v.read == "current" for v in design.program.variables):
+            raise InputError(
+                "the readout block's converter reads cell voltages, but this design reads "
+                "inductor currents (inductive realization): read it ideally (no bits, offset, "
+                "gain_error, noise or bandwidth) or use a capacitive/differential realization"
+            )
+        return conv
+
     def _setup(self, design: Design, seed: int | np.random.Generator, options: BoardOptions) -> None:
         self.design = design
-        self.sde = assemble(design.netlist).to_sde()
+        self.circuit_sde = self.sde = assemble(design.netlist).to_sde()
+        self.converter = self._converter(design, options)
+        self.node_readout = self.readout = Readout.from_design(design, self.sde.state_names)
+        if self.converter is not None and self.converter.bandwidth is not None:
+            ch = self.readout.channels
+            self.sde = with_filters(self.sde, ch, self.converter.bandwidth)
+            self.readout = self.readout.on_states(self.circuit_sde.dim + np.arange(len(ch)))
         self.tau = self.sde.relaxation_time()
         self.h = float(options.interval) if options.interval is not None else self.tau
         if not (np.isfinite(self.h) and self.h > 0):
             raise InputError(f"the circuit has no finite relaxation time to sample at, got {self.h!r}",
                              "interval")
-        self.readout = Readout.from_design(design, self.sde.state_names)
-        self.adc = Adc.from_netlist(design.netlist) if options.adc else None
-        if self.adc is not None and any(v.read == "current" for v in design.program.variables):
-            raise InputError(
-                "the readout block's ADC reads cell voltages, but this design reads inductor "
-                "currents (inductive realization): drop readout.bits or use a capacitive/"
-                "differential realization"
-            )
         self.d = len(self.readout.scale)
         self.adc_readings = 0
         self.adc_clipped = 0
@@ -240,6 +268,10 @@ class Board:
         mu = plan.mu
         self._scale = self.readout.scale.astype(self.dtype)
         self.noise = NoiseSource(gen, chains, integ.noise_dim(plan), self.dtype, threads=True)
+        self._reading_noise = None
+        if self.converter is not None and self.converter.noise:
+            child = gen.bit_generator.seed_seq.spawn(1)[0]
+            self._reading_noise = np.random.Generator(np.random.SFC64(child))
         self.moments = Moments.zeros(self.groups, self.d)
         self.burn_in = 15.0 * self.tau if options.burn_in is None else float(options.burn_in)
         self.wall_time = 0.0
@@ -257,6 +289,11 @@ class Board:
                 self._steps(burn_steps, accumulate=False)
 
     @property
+    def adc(self) -> Adc | None:
+        """The quantizer of the converter (:class:`~.readout.Adc`), or None."""
+        return None if self.converter is None else self.converter.adc
+
+    @property
     def plan(self):
         return self.stepper.plan
 
@@ -265,9 +302,69 @@ class Board:
         return self.stepper.x
 
     @property
+    def cells(self) -> int:
+        """Nodes of the circuit (each a cell with its capacitor, amplifier and noise)."""
+        return len(self.design.netlist.nodes)
+
+    @property
+    def conversions(self) -> int:
+        """Channel readings converted so far (samples × channels; none in the burn-in)."""
+        return self.moments.total * len(self.readout.channels)
+
+    @property
     def emulated_time(self) -> float:
         """One board producing the same samples: burn-in + N h (s)."""
         return self.burn_in + self.moments.total * self.h
+
+    def readout_matrix(self) -> Array:
+        """T (d, n) over the stepped states (the filter states where there are filters)."""
+        return self.readout.matrix(self.sde.dim)
+
+    def reading_moments(self) -> tuple[ReadingMoments, ReadingMoments]:
+        """(as read, ideal): the stationary moments of the user-variable readings through
+        this board's converter (filter states from the augmented SDE's Lyapunov
+        covariance), and of an ideal readout of the circuit's node voltages.
+        O(n³) once per SDE (cached)."""
+        E = self.readout.channel_map()
+        ideal, seen = self._channel_stats()
+        return reading_moments(E, *seen, self.converter), reading_moments(E, *ideal, None)
+
+    def _channel_stats(self) -> tuple[tuple[Array, Array], tuple[Array, Array]]:
+        """((μ, Σ) of the read node voltages, (μ, Σ) of what the converter sees)."""
+        def stats(sde, idx):
+            mu = sde.stationary_mean() if np.any(sde.b) else np.zeros(sde.dim)
+            return mu[idx], sde.equilibrium_covariance()[np.ix_(idx, idx)]
+
+        ideal = stats(self.circuit_sde, self.node_readout.channels)
+        seen = stats(self.sde, self.readout.channels) if self.sde is not self.circuit_sde else ideal
+        return ideal, seen
+
+    def readout_report(self) -> dict | None:
+        """The converter's parameters, its biases of the readings' covariance and mean
+        (:func:`~.readout.bias_report`) and the clipped fraction so far; None when the
+        board reads ideally."""
+        if self.converter is None:
+            return None
+        ideal, seen = self._channel_stats()
+        rep = {**self.converter.describe(),
+               "bias": bias_report(self.readout.channel_map(), ideal, seen, self.converter),
+               "readings": self.adc_readings, "clipped": self.adc_clipped,
+               "clipped_fraction": self.adc_clipped / max(self.adc_readings, 1)}
+        return rep
+
+    def _read(self, out: Array) -> tuple[Array, int]:
+        """User readings of stepped states out (B, m, n) through the converter."""
+        if self.converter is None:
+            return self.readout.apply(out, self._scale)
+        z = None
+        if self._reading_noise is not None:  # step-major: the same numbers however chunked
+            B, m = out.shape[:2]
+            z = self._reading_noise.standard_normal((m, B, len(self.readout.channels)),
+                                                    dtype=self.dtype).transpose(1, 0, 2)
+        y, clipped = self.readout.read(out, self._scale, self.converter, z)
+        self.adc_readings += out.shape[0] * out.shape[1] * len(self.readout.channels)
+        self.adc_clipped += clipped
+        return y, clipped
 
     def _steps(self, n_steps: int, accumulate: bool, keep: bool = False) -> Array | None:
         t0 = time.perf_counter()
@@ -281,11 +378,7 @@ class Board:
                 m = min(per_chunk, n_steps - k)
                 out = self.stepper.advance(m)
                 if accumulate or keep:
-                    y, clipped = self.readout.apply(out, self._scale, self.adc)  # (B, m, d)
-                    if self.adc is not None:
-                        self.adc_readings += out.shape[0] * out.shape[1] * (
-                            len(self.readout.plus) + int(np.count_nonzero(self.readout.minus >= 0)))
-                        self.adc_clipped += clipped
+                    y, _ = self._read(out)  # (B, m, d)
                     if keep:
                         kept.append(y)
                     if accumulate:

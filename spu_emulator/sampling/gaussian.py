@@ -7,12 +7,16 @@ integrated autocorrelation time of every variable and the effective sample size
 N_eff = N / τ_int (of the marginal means; covariance entries are reported too
 when d ≤ 64). Cost: O(N n²) to simulate, O(N d log N) for τ_int.
 
-ADC: when the design netlist's ``readout:`` block gives ``bits`` (and ``full_scale``),
-every node voltage read is quantized by an ideal mid-tread ADC on ±full_scale
-(:class:`~spu_emulator.sampling.engine.Adc`) before it is mapped to the user
-variables; the summary reports the LSB, the LSB relative to the smallest voltage rms
-read (quantization adds ≈ LSB²/12 to each variance) and the fraction of readings
-clipped at the end codes. ``adc=False`` reads ideally.
+Readout: the design netlist's ``readout:`` block (or ``board.readout``) sets the
+converter every node voltage read goes through (:mod:`.readout`): anti-alias
+filter (exact, as extra SDE states), gain error, offset, input-referred noise, then
+an ideal mid-tread ADC on ±full_scale (:class:`~spu_emulator.sampling.readout.Adc`)
+before the readings are mapped to the user variables. The summary's ``adc`` gives the
+LSB, the LSB relative to the smallest voltage rms read (quantization adds ≈ LSB²/12
+to each variance) and the fraction of readings clipped at the end codes (a
+:class:`~.readout.ClippingWarning` when any clipped); ``readout`` gives the converter
+and how it biases the covariance and the mean, term by term
+(:func:`~.readout.bias_report`). ``adc=False`` reads ideally.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ import numpy as np
 
 from ..hardware.design import Design
 from ..resources import Budget
+from .energy import EnergyModel, energy_report
 from .engine import Board
 from .estimators import covariance_with_errors, integrated_autocorr_time
 from .options import SAMPLE_BOARD, BoardOptions, check_count
+from .readout import warn_clipping
 
 Array = np.ndarray
 
@@ -62,13 +68,15 @@ class SampleResult:
 
 
 def sample(design: Design, n: int, *, seed: int = 0, board: BoardOptions = SAMPLE_BOARD,
-           budget: Budget | None = None) -> SampleResult:
+           budget: Budget | None = None, energy: EnergyModel | None = None) -> SampleResult:
     """``n`` samples per chain of the design's user variables, read as ``board`` says
     (:class:`~.options.BoardOptions`; default :data:`~.options.SAMPLE_BOARD`: one
     chain, float64). Sample interval: ``board.interval``, else the netlist's readout
     rate, else one relaxation time; burn-in: ``board.burn_in``, else 15 relaxation
-    times; ``board.adc``: apply the netlist's ADC quantization when its readout block
-    gives ``bits`` (see module docstring). ``budget`` bounds the memory and work (a
+    times; the readout chain of ``board.readout`` or else the netlist's ``readout:``
+    block (``board.adc=False``: ideal; see module docstring); ``energy``: the
+    assumptions of an energy report (:class:`~.energy.EnergyModel`) in the summary's
+    ``energy``. ``budget`` bounds the memory and work (a
     request beyond it is refused before it starts, with its estimate). Cost O(chains · n · n_states²) to simulate,
     O(chains · n · d log n) for the autocorrelation times.
     """
@@ -79,7 +87,7 @@ def sample(design: Design, n: int, *, seed: int = 0, board: BoardOptions = SAMPL
     limits.check_steps(float(chains) * n, "these samples", "draw fewer `n` or use fewer `chains`")
     limits.check_memory(2.0 * chains * n * d * 8 + 1.5e8, "the samples",
                         "draw fewer `n` or use fewer `chains`")
-    readout = design.netlist.readout
+    readout = board.readout if board.readout is not None else design.netlist.readout
     if board.interval is None and readout is not None and readout.rate:
         board = replace(board, interval=1.0 / readout.rate)
     bd = Board(design, seed=seed, options=board.with_default_dtype(np.float64))
@@ -95,12 +103,22 @@ def sample(design: Design, n: int, *, seed: int = 0, board: BoardOptions = SAMPL
             "lsb_over_rms_max": float(bd.adc.lsb / max(float(np.min(volts_rms)), 1e-300)),
             "clipped_fraction": bd.adc_clipped / max(bd.adc_readings, 1),
         }
+    t_hw = bd.chains * bd.burn_in + bd.chains * n * bd.h
+    rep = bd.readout_report()
+    if rep is not None:
+        warn_clipping(bd.adc_clipped, bd.adc_readings, bd.converter)
+        extra["readout"] = rep
+    if energy is not None:
+        extra["energy"] = energy_report(
+            operation="sample", dimension=d, cells=bd.cells, channels=len(bd.readout.channels),
+            hardware_time=t_hw, conversions=bd.conversions,
+            bits=None if bd.adc is None else bd.adc.bits, samples=bd.chains * n, model=energy)
     if design.program.dim <= 64 and n >= 16:
         est = covariance_with_errors(x)
         extra["covariance_effective_samples_min"] = est.min_effective_samples
     return SampleResult(
         samples=x, names=tuple(v.name for v in design.program.variables), interval=bd.h,
         burn_in=bd.burn_in, relaxation_time=bd.tau,
-        emulated_time=bd.chains * bd.burn_in + bd.chains * n * bd.h, wall_time=bd.wall_time,
+        emulated_time=t_hw, wall_time=bd.wall_time,
         tau_int=tau, effective_samples=bd.chains * n / tau, extra=extra,
     )

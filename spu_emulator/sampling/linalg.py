@@ -34,8 +34,24 @@ W = Σ_{m=1}^{n−1} (1 − m/n) Fᵐ = F R − F (I − Fⁿ) R² / n, R = (I �
 transition over the interval, Σ the stationary covariance, T the readout): its
 ν = tr(C_eff)² / ‖C_eff‖²_F counts the slow modes' autocorrelation, which the
 one-reading covariance would not (measured: that one covered 93.6% instead of 95%).
-Quantization and other systematic errors are not in the bar; the compile report
-gives them.
+The converter the board is read through (the netlist's ``readout:`` block or
+``BoardOptions.readout``, see :mod:`.readout`) enters twice. Its random parts (input
+noise, quantization) vary from reading to reading, so they are in the spread between
+groups like the thermal noise (the DC solve's ν counts them as white). Its systematic
+parts bias the estimate however long the run: gain error (second moments × (1 + g)²,
+means × (1 + g)), offset (means + o; the raw second moment + o² on single-ended
+variables), the anti-alias filter (variances × ≈ ω_c/(ω_c + mode rate); means
+unchanged), and the variance the noise and quantization add (σ_n² + Δ²/12 on the
+diagonal). Each estimator is applied to the readings' exact stationary moments as
+read and as an ideal readout would give them (:meth:`Board.reading_moments`); the
+difference is the systematic error (relative Frobenius for A⁻¹, ‖ΔS b‖/‖S b‖ and
+‖Δx‖/‖x‖ for the solves, |Δ log det| for logdet), and ``relative_error_estimate`` is
+the statistical 95% bound *plus* it (triangle inequality: "error ≤ 5%" holds at 95%
+whatever the converter). A ``tol`` the systematic error alone reaches is refused up
+front. ``info.readout`` reports the converter, each bias term, the clipped fraction
+(clipping itself is not in the bar: a :class:`~.readout.ClippingWarning` says so) and
+the two parts of the bound. Coupler quantization is not in the bar; the compile report
+gives it.
 """
 
 from __future__ import annotations
@@ -53,6 +69,7 @@ from ..hardware.bank import stratified_roundings
 from ..hardware.compiler import CompileOptions, check_spd, finish, plan_program, quantized_values
 from ..hardware.design import Design
 from ..integrate.progress import Progress
+from .energy import EnergyModel, energy_report
 from .engine import Board
 from .options import (
     DEFAULT_BOARD,
@@ -63,6 +80,7 @@ from .options import (
     RunBudget,
     check_positive,
 )
+from .readout import ReadingMoments, relative_norm, warn_clipping
 
 Array = np.ndarray
 V = TypeVar("V")
@@ -94,9 +112,15 @@ class LinalgInfo:
     compile_reports: list[dict] = field(default_factory=list)
     method: str = "inverse"
     history: list[dict] = field(default_factory=list)
+    #: the converter, its biases and the clipped fraction (None: the board read ideally)
+    readout: dict | None = None
+    #: the energy report (:func:`~.energy.energy_report`), when asked for
+    energy: dict | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """Every field; ``readout`` and ``energy`` only when present."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__
+                if not (k in ("readout", "energy") and getattr(self, k) is None)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,6 +220,20 @@ class _Run:
             pers.append(per)
         return 0.5 * (est + est.T), self.batch_mse(pers)
 
+    def reading_moments(self) -> tuple[ReadingMoments, ReadingMoments] | None:
+        """(as read, ideal) stationary moments of the readings, averaged over the boards
+        (means and second moments averaged); None when every board reads ideally."""
+        if all(b.converter is None for b in self.boards):
+            return None
+        K = len(self.boards)
+        pairs = [b.reading_moments() for b in self.boards]
+
+        def avg(j: int) -> ReadingMoments:
+            m = sum(p[j].mean for p in pairs) / K
+            return ReadingMoments(m, sum(p[j].second for p in pairs) / K - np.outer(m, m))
+
+        return avg(0), avg(1)
+
     @property
     def samples(self) -> int:
         return sum(b.moments.total for b in self.boards)
@@ -253,14 +291,16 @@ def _solve_inverse_check(run: _Run, b: Array) -> _Check:
 
 
 class _MeanShape:
-    """n ↦ C_eff(n) = T (Σ + W Σ + Σ Wᵀ) Tᵀ, n × the covariance of one chain's mean of
-    n consecutive readings (module docstring), from the board's exact transition.
+    """n ↦ C_eff(n) = T (Σ + W Σ + Σ Wᵀ) Tᵀ + (w / (1 + g)²) E Eᵀ, ∝ n × the covariance
+    of one chain's mean of n consecutive readings (module docstring), from the board's
+    exact transition (filter states included); the converter's white variance w per
+    reading (noise, quantization) is uncorrelated between readings.
     O(n_s³) once (n_s states), O(d²) per call (O(n_s³) while Fⁿ is not negligible)."""
 
     def __init__(self, board: Board):
         plan = board.plan
         F = np.asarray(plan.F64 if getattr(plan, "F64", None) is not None else plan.F, float)
-        T = board.design.program.readout_matrix(board.sde.state_names)
+        T = board.readout_matrix()
         Sigma = board.sde.equilibrium_covariance()
         n = F.shape[0]
         P1 = F @ np.linalg.inv(np.eye(n) - F)  # F R
@@ -270,13 +310,19 @@ class _MeanShape:
         self.A1 = T @ (P1 @ Sigma) @ T.T
         self.A2 = T @ P2S @ T.T
         self.rho = float(np.exp(-board.h / board.tau))  # spectral radius of F
+        conv = board.converter
+        self.white = None
+        if conv is not None and conv.white_variance > 0:
+            E = board.readout.channel_map()
+            self.white = conv.white_variance / (1.0 + conv.gain_error) ** 2 * (E @ E.T)
 
     def __call__(self, steps: int) -> Array:
         A2 = self.A2
         if self.rho ** steps > 1e-16:
             A2 = A2 - self.T @ np.linalg.matrix_power(self.F, steps) @ self.P2S @ self.T.T
         B = self.A1 - A2 / steps
-        return self.A0 + B + B.T
+        C = self.A0 + B + B.T
+        return C if self.white is None else C + self.white
 
 
 def _solve_dc_check(run: _Run, shape: _MeanShape) -> _Check:
@@ -288,6 +334,31 @@ def _solve_dc_check(run: _Run, shape: _MeanShape) -> _Check:
     m2, _ = board.moments.second_moment()
     C = m2 - np.outer(x, x)
     return _Check(x, bound, rms, float(np.trace(C) / max(mse, 1e-300)))
+
+
+# The readout's systematic error of each estimate: the estimator applied to the
+# readings' exact stationary moments as read, against an ideal readout's.
+def _inverse_bias(read: ReadingMoments, ideal: ReadingMoments) -> float:
+    """‖E Ŝ − S‖_F / ‖S‖_F of the second moment."""
+    return relative_norm(read.second - ideal.second, ideal.second)
+
+
+def _logdet_bias(read: ReadingMoments, ideal: ReadingMoments) -> float:
+    """|log det E Ŝ − log det S| (absolute, as the logdet bound)."""
+    return abs(float(np.linalg.slogdet(read.second)[1] - np.linalg.slogdet(ideal.second)[1]))
+
+
+def _solve_inverse_bias(read: ReadingMoments, ideal: ReadingMoments, b: Array) -> float:
+    """‖(E Ŝ − S) b‖ / ‖S b‖."""
+    return relative_norm((read.second - ideal.second) @ b, ideal.second @ b)
+
+
+def _dc_bias(read: ReadingMoments, ideal: ReadingMoments) -> float:
+    """‖E x̂ − x‖ / ‖x‖ of the mean (gain and offset; the filter passes DC)."""
+    return relative_norm(read.mean - ideal.mean, ideal.mean)
+
+
+Bias = Callable[[ReadingMoments, ReadingMoments], float]
 
 
 # ---------------------------------------------------------------------------
@@ -316,9 +387,12 @@ def program_inverse(a: Array, *, options: CompileOptions, quantization: Quantiza
 
 
 def _run_until(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run], _Check],
-               progress: Progress | None = None) -> tuple[_Check, list[dict]]:
+               progress: Progress | None = None, systematic: float = 0.0
+               ) -> tuple[_Check, list[dict]]:
     """Advance the run in chunks until the budget is spent; ``look(run)`` checks the
-    estimate. Under ``tol``, chunk sizes follow the 1/sqrt(N) law toward the target.
+    estimate, whose error bound is its statistical bound plus the readout's
+    ``systematic`` error. Under ``tol``, chunk sizes follow the 1/sqrt(N) law of the
+    statistical part toward tol − systematic (refused when that is not positive).
     Returns the last check and the history of (samples, bound) per check."""
     b0 = run.boards[0]
     K = len(run.boards)
@@ -338,14 +412,19 @@ def _run_until(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run],
             )
         run.advance(steps_total)
         check = look(run)
-        return check, [{"samples": run.samples, "error": check.bound}]
+        return check, [{"samples": run.samples, "error": check.bound + systematic}]
     if budget.samples is not None:
         if budget.samples > budget.max_samples:
             raise InputError(f"more than `max_samples` ({budget.max_samples:.3g})", "samples")
         run.advance(max(2, -(-budget.samples // per_step)))
         check = look(run)
-        return check, [{"samples": run.samples, "error": check.bound}]
+        return check, [{"samples": run.samples, "error": check.bound + systematic}]
     tol = float(budget.tol)
+    if systematic >= tol:
+        raise InputError(
+            f"the readout's systematic error alone is {systematic:.3g} (gain error, offset, "
+            f"anti-alias filter, noise and quantization; see info.readout), not below {tol:g}: "
+            "no run length reaches it; give a larger tol, or a time or sample budget", "tol")
     history = []
     steps = steps0
     while True:
@@ -353,36 +432,78 @@ def _run_until(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run],
         if progress is not None:
             progress.update(steps * per_step)
         check = look(run)
-        err = check.bound
+        err = check.bound + systematic
         history.append({"samples": run.samples, "error": err, "emulated_time": run.emulated_time})
         if err <= tol or run.samples >= budget.max_samples:
             return check, history
         done = run.samples // per_step
-        need = done * (err / tol) ** 2 * 1.1 - done
+        need = done * (check.bound / (tol - systematic)) ** 2 * 1.1 - done
         steps = int(np.clip(need, max(2, done // 4), 4 * done))
 
 
+@dataclass(frozen=True)
+class _Report:
+    """What a run reports beyond its estimate: its ``operation`` (the energy report's
+    digital counterpart), the readout ``bias`` of its estimator, the ``energy`` model
+    (None: no energy report)."""
+
+    operation: str
+    bias: Bias
+    energy: EnergyModel | None = None
+
+
+def _readout_info(run: _Run, systematic: float, check: _Check) -> dict | None:
+    """The readout report of a finished run (board 0's converter and biases, clipping
+    over all boards, the error budget); warns when readings clipped."""
+    rep = run.boards[0].readout_report()
+    if rep is None:
+        return None
+    readings = sum(b.adc_readings for b in run.boards)
+    clipped = sum(b.adc_clipped for b in run.boards)
+    rep.update(readings=readings, clipped=clipped,
+               clipped_fraction=warn_clipping(clipped, readings, run.boards[0].converter),
+               statistical_error_bound=check.bound, systematic_error=systematic,
+               error_bound="statistical 95% bound + systematic error of the readout "
+                           "(clipping not included)")
+    return rep
+
+
+def _energy_info(run: _Run, model: EnergyModel | None, operation: str) -> dict | None:
+    if model is None:
+        return None
+    b0 = run.boards[0]
+    return energy_report(
+        operation=operation, dimension=b0.d, cells=b0.cells, channels=len(b0.readout.channels),
+        hardware_time=run.emulated_time, conversions=sum(b.conversions for b in run.boards),
+        bits=None if b0.adc is None else b0.adc.bits, samples=run.samples, model=model)
+
+
 def _measured(run: _Run, steps0: int, budget: RunBudget, look: Callable[[_Run], _Check],
-              designs: list[Design], method: str, t_wall: float,
+              designs: list[Design], method: str, t_wall: float, report: _Report,
               progress: Progress | None = None) -> LinalgResult:
     """Run until the budget is spent and report (the run is closed in any case);
-    ``progress`` hears of the samples as they come."""
+    ``progress`` hears of the samples as they come. The error bound adds the readout's
+    systematic error (``report.bias`` of the readings' exact moments) to the
+    statistical one."""
     if progress is not None:
         progress.start(budget.samples or 0, "sample")
     try:
-        check, history = _run_until(run, steps0, budget, look, progress)
+        moments = run.reading_moments()
+        systematic = 0.0 if moments is None else report.bias(*moments)
+        check, history = _run_until(run, steps0, budget, look, progress, systematic)
     finally:
         run.close()
         if progress is not None:
             progress.close()
     b0 = run.boards[0]
     info = LinalgInfo(
-        relative_error_estimate=check.bound, relative_error_rms=check.rms,
+        relative_error_estimate=check.bound + systematic, relative_error_rms=check.rms,
         emulated_time=run.emulated_time, wall_time=time.perf_counter() - t_wall,
         effective_samples=check.effective_samples, samples=run.samples, sample_interval=b0.h,
         relaxation_time=b0.tau, chains=b0.chains, roundings=len(run.boards),
         compile_reports=[dict(des.program.report) for des in designs[:4]], method=method,
-        history=history,
+        history=history, readout=_readout_info(run, systematic, check),
+        energy=_energy_info(run, report.energy, report.operation),
     )
     return LinalgResult(check.value, info)
 
@@ -404,46 +525,53 @@ def normalized(a: Array) -> tuple[Array, float]:
 
 def _second_moment_run(a: Array, budget: RunBudget, seed: int, quantization: Quantization,
                        board: BoardOptions, options: CompileOptions,
-                       look: Callable[[_Run], _Check], method: str,
+                       look: Callable[[_Run], _Check], method: str, report: _Report,
                        progress: Progress | None = None) -> LinalgResult:
     """The body of inv, logdet and solve(method="inverse"): program ``a`` (one design per
     rounding; ``a`` already normalized), run the boards until the budget is spent,
-    ``look`` at the estimate."""
+    ``look`` at the estimate, ``report`` as :class:`_Report` says."""
     t_wall = time.perf_counter()
     a = np.asarray(a, dtype=float)
     designs = program_inverse(a, options=options, quantization=quantization, seed=seed)
     run = _Run.of(designs, seed, board.with_default_dtype(np.float32))
     steps0 = max(2, int(np.ceil(max(64, 4 * a.shape[0]) / (board.chains * len(designs)))))
-    return _measured(run, steps0, budget, look, designs, method, t_wall, progress)
+    return _measured(run, steps0, budget, look, designs, method, t_wall, report, progress)
 
 
 def inv(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
         quantization: Quantization = NO_QUANTIZATION, board: BoardOptions = DEFAULT_BOARD,
-        options: CompileOptions = RC_CELLS, progress: Progress | None = None) -> LinalgResult[Array]:
+        options: CompileOptions = RC_CELLS, progress: Progress | None = None,
+        energy: EnergyModel | None = None) -> LinalgResult[Array]:
     """A⁻¹ of a symmetric positive definite ``a`` from the equilibrium fluctuations of an
     SPU programmed with it, as ``LinalgResult(value=A⁻¹ estimate, info)``. ``budget``:
     emulated time, total samples, or the 95% bound ``tol`` on the relative Frobenius
-    error (default 0.05). ``quantization``: coupler bank, rounding, and K averaged
-    stratified roundings (error mitigation). Cost per sample O(n²), n = state size (d
-    for RC cells); compile O(d²); the error bars O(G d² + d³) per check.
+    error (default 0.05; with a converter the bound includes its systematic error, see
+    module docstring). ``quantization``: coupler bank, rounding, and K averaged
+    stratified roundings (error mitigation). ``energy``: the assumptions of an energy
+    report in ``info.energy`` (:class:`~.energy.EnergyModel`; None: none). Cost per
+    sample O(n²), n = state size (d for RC cells); compile O(d²); the error bars
+    O(G d² + d³) per check.
     """
     an, scale = normalized(a)
     res = _second_moment_run(an, budget, seed, quantization, board, options, _inverse_check,
-                             "inverse", progress)
+                             "inverse", _Report("inverse", _inverse_bias, energy), progress)
     return res if scale == 1.0 else LinalgResult(res.value / scale, res.info)
 
 
 def logdet(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
            quantization: Quantization = NO_QUANTIZATION, board: BoardOptions = DEFAULT_BOARD,
-           options: CompileOptions = RC_CELLS, progress: Progress | None = None) -> LinalgResult[float]:
+           options: CompileOptions = RC_CELLS, progress: Progress | None = None,
+           energy: EnergyModel | None = None) -> LinalgResult[float]:
     """log det A from the SPU covariance (bias-corrected, see module docstring), as
     ``LinalgResult(value=log det A, info)``. ``budget.tol`` bounds the absolute error of
     log det A, i.e. the relative error of det A; ``info.relative_error_estimate`` is
-    that 95% bound. Cost as :func:`inv`, plus O(d³) per check.
+    that 95% bound (plus the readout's systematic |Δ log det|). ``energy`` as
+    :func:`inv`. Cost as :func:`inv`, plus O(d³) per check.
     """
     an, scale = normalized(a)
     res = _second_moment_run(an, budget, seed, quantization, board, options, _logdet_check,
-                             "covariance (Wishart bias-corrected)", progress)
+                             "covariance (Wishart bias-corrected)",
+                             _Report("logdet", _logdet_bias, energy), progress)
     if scale == 1.0:
         return res
     return LinalgResult(res.value + an.shape[0] * float(np.log(scale)), res.info)
@@ -452,13 +580,14 @@ def logdet(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
 def solve(a: Array, b: Array, budget: RunBudget = DEFAULT_BUDGET, *, method: str = "auto",
           drive: float = 10.0, seed: int = 0, quantization: Quantization = NO_QUANTIZATION,
           board: BoardOptions = DEFAULT_BOARD, options: CompileOptions = RC_CELLS,
-          progress: Progress | None = None) -> LinalgResult[Array]:
+          progress: Progress | None = None, energy: EnergyModel | None = None) -> LinalgResult[Array]:
     """x with A x = b, as ``LinalgResult(value=x, info)``. ``method``: ``"dc"`` (RC network,
     mean = G⁻¹ b; ``drive`` sets the signal to that many thermal rms; float64 unless
     ``board.dtype`` says otherwise), ``"inverse"`` (x = Ŝ b from an inversion run; the
     only method that averages ``quantization.roundings``) or ``"auto"`` (dc where a
     resistor network realizes A, else inverse). ``info.relative_error_estimate`` bounds
-    ‖x̂ − x‖/‖x‖ (95%). Cost: dc O(n²) per sample, inverse as :func:`inv`.
+    ‖x̂ − x‖/‖x‖ (95%; plus the readout's systematic error), ``energy`` as :func:`inv`.
+    Cost: dc O(n²) per sample, inverse as :func:`inv`.
     """
     a, scale = normalized(a)  # A x = b  <=>  (A/s) x = b/s
     if np.iscomplexobj(b):
@@ -480,9 +609,11 @@ def solve(a: Array, b: Array, budget: RunBudget = DEFAULT_BUDGET, *, method: str
             t_wall = time.perf_counter()
             run = _Run([Board(design, seed=seed, options=board.with_default_dtype(np.float64))])
             look = partial(_solve_dc_check, shape=_MeanShape(run.boards[0]))
-            return _measured(run, 2, budget, look, [design], "dc", t_wall, progress)
+            return _measured(run, 2, budget, look, [design], "dc", t_wall,
+                             _Report("solve", _dc_bias, energy), progress)
     return _second_moment_run(a, budget, seed, quantization, board, options,
-                              partial(_solve_inverse_check, b=b), "inverse", progress)
+                              partial(_solve_inverse_check, b=b), "inverse",
+                              _Report("solve", partial(_solve_inverse_bias, b=b), energy), progress)
 
 
 def _dc_design(a: Array, b: Array, method: str, drive: float, seed: int, quantization: Quantization,
@@ -510,7 +641,7 @@ def inverse_path(a: Array, times: Array, *, seed: int = 0, quantization: Quantiz
     time in ``times`` (s, increasing; all roundings together) and the estimate is
     checked there. Returns per checkpoint ``emulated_time``, ``samples``, ``error``
     (actual relative Frobenius error against numpy's inverse), ``bound`` (the 95%
-    bar the run reports) and ``floor`` (the exact infinite-time error of the compiled
+    bar the run reports, the readout's systematic error included) and ``floor`` (the exact infinite-time error of the compiled
     couplings, from the Lyapunov covariance). Reproduces the paper's error-vs-time
     curve; the cost is that of a single run to the last time."""
     a = check_spd(np.asarray(a, float), "matrix")
@@ -519,6 +650,8 @@ def inverse_path(a: Array, times: Array, *, seed: int = 0, quantization: Quantiz
     floor_est = sum(d.exact_covariance() for d in designs) / len(designs)
     floor = float(np.linalg.norm(floor_est - ai) / np.linalg.norm(ai))
     run = _Run.of(designs, seed, board.with_default_dtype(np.float32))
+    moments = run.reading_moments()
+    systematic = 0.0 if moments is None else _inverse_bias(*moments)
     b0 = run.boards[0]
     K = len(run.boards)
     out = []
@@ -533,7 +666,7 @@ def inverse_path(a: Array, times: Array, *, seed: int = 0, quantization: Quantiz
         bound, _, neff = second_moment_error(S, mse, run.groups, K)
         out.append({
             "emulated_time": run.emulated_time, "samples": run.samples,
-            "error": float(np.linalg.norm(S - ai) / np.linalg.norm(ai)), "bound": bound,
+            "error": float(np.linalg.norm(S - ai) / np.linalg.norm(ai)), "bound": bound + systematic,
             "effective_samples": neff, "floor": floor, "wall_time": run.wall_time,
         })
     run.close()

@@ -3,7 +3,7 @@
 * :class:`RunBudget`: when a linear-algebra run stops (emulated time, sample count or
   error tolerance).
 * :class:`BoardOptions`: how the emulated board is read (chains, error-bar groups,
-  sample interval, burn-in, working precision, BLAS threads, ADC).
+  sample interval, burn-in, working precision, BLAS threads, the readout converter).
 * :class:`Quantization`: the coupler bank, its rounding, and how many stratified
   roundings are averaged (error mitigation).
 
@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..hardware.bank import ROUNDINGS, Bank
+from ..netlist.schema import Readout
 
 #: Relative error bound a run aims at when no budget is given.
 DEFAULT_TOL = 0.05
@@ -87,8 +88,11 @@ class BoardOptions:
     None: 15 relaxation times. ``dtype`` of the stepping, float32 or float64; None:
     float32 for the second moments of ``inv``/``logdet``/``solve(method="inverse")``,
     float64 for ``sample`` and the DC solve. ``blas_threads`` while stepping (None:
-    leave BLAS alone). ``adc``: quantize the readings with the netlist's ``readout:``
-    ADC when it gives ``bits``.
+    leave BLAS alone). ``readout``: the converter the board is read through (a
+    :class:`~spu_emulator.netlist.schema.Readout`: rate, bits, full scale, offset, gain
+    error, noise, anti-alias bandwidth; see :mod:`.readout`); None: the design
+    netlist's ``readout:`` block. ``adc=False`` reads ideally (no filter, converter or
+    quantizer).
     """
 
     chains: int = 128
@@ -98,6 +102,7 @@ class BoardOptions:
     dtype: Any = None
     blas_threads: int | None = 1
     adc: bool = True
+    readout: Readout | None = None
 
     def __post_init__(self) -> None:
         check_count(self.chains, "chains")
@@ -117,6 +122,9 @@ class BoardOptions:
         check_count(self.blas_threads, "blas_threads", optional=True)
         if not isinstance(self.adc, (bool, np.bool_)):
             raise InputError(f"must be True or False, got {self.adc!r}", "adc")
+        if self.readout is not None and not isinstance(self.readout, Readout):
+            raise InputError(f"must be a netlist Readout or None, got {type(self.readout).__name__}",
+                             "readout")
 
     def with_default_dtype(self, dtype: Any) -> BoardOptions:
         """These options with ``dtype`` where none was chosen."""

@@ -72,6 +72,7 @@ BAD = [
     (BoardOptions, {"dtype": "half"}, "dtype"),
     (BoardOptions, {"blas_threads": 0}, "blas_threads"),
     (BoardOptions, {"adc": "yes"}, "adc"),
+    (BoardOptions, {"readout": {"bits": 8}}, "readout"),
     (Quantization, {"bank": 4}, "bank"),
     (Quantization, {"rounding": "up"}, "rounding"),
     (Quantization, {"roundings": 0}, "roundings"),
