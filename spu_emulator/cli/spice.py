@@ -18,31 +18,47 @@ import sys
 
 import numpy as np
 
+from .options import positive_int
+
+
+def _items(text: str) -> tuple[str, ...]:
+    """Comma-separated words."""
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
 
 def _checks(text: str) -> tuple[str, ...]:
     from ..spice.checks import CHECK_NAMES
 
-    items = tuple(s.strip() for s in text.split(",") if s.strip())
+    items = _items(text)
     bad = [s for s in items if s not in CHECK_NAMES]
     if bad or not items:
         raise argparse.ArgumentTypeError(f"choose from {', '.join(CHECK_NAMES)} (comma-separated)")
     return items
 
 
-def _positive(text: str) -> float:
-    from ..units import parse_value
+def _quantity(unit: str, what: str):
+    """An argparse type: a positive finite value in ``unit`` (``10u``, ``1 GHz``)."""
 
-    try:
-        v = parse_value(text, "s")
-    except Exception as exc:  # noqa: BLE001 - argparse wants one message
-        raise argparse.ArgumentTypeError(f"expected a positive time, got {text!r}") from exc
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive time, got {text!r}")
-    return v
+    def parse(text: str) -> float:
+        from ..units import parse_value
+
+        try:
+            v = parse_value(text, unit)
+        except Exception as exc:  # noqa: BLE001 - argparse wants one message
+            raise argparse.ArgumentTypeError(f"expected a positive {what}, got {text!r}") from exc
+        if not (v > 0 and np.isfinite(v)):
+            raise argparse.ArgumentTypeError(f"expected a positive {what}, got {text!r}")
+        return v
+
+    return parse
+
+
+_positive = _quantity("s", "time")
+_frequency = _quantity("Hz", "frequency")
 
 
 def _names(text: str) -> tuple[str, ...] | str:
-    items = tuple(s.strip() for s in text.split(",") if s.strip())
+    items = _items(text)
     if not items:
         raise argparse.ArgumentTypeError("give node names separated by commas, or all")
     return "all" if items == ("all",) else items
@@ -51,32 +67,10 @@ def _names(text: str) -> tuple[str, ...] | str:
 def _analyses(text: str) -> tuple[str, ...]:
     from ..spice.export import ANALYSES
 
-    items = tuple(s.strip() for s in text.split(",") if s.strip())
+    items = _items(text)
     if not items or any(s not in ANALYSES for s in items) or len(set(items)) != len(items):
         raise argparse.ArgumentTypeError("choose noise, tran or noise,tran")
     return items
-
-
-def _frequency(text: str) -> float:
-    from ..units import parse_value
-
-    try:
-        v = parse_value(text, "Hz")
-    except Exception as exc:  # noqa: BLE001 - argparse wants one message
-        raise argparse.ArgumentTypeError(f"expected a positive frequency, got {text!r}") from exc
-    if not (v > 0 and np.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"expected a positive frequency, got {text!r}")
-    return v
-
-
-def _points(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 1 <= v <= 100_000:
-        raise argparse.ArgumentTypeError(f"must be from 1 to 100000, got {text!r}")
-    return v
 
 
 def cmd_spice_export(args: argparse.Namespace) -> int:
@@ -229,7 +223,7 @@ def register(subparsers) -> None:
     e.add_argument(
         "--stop", type=_positive, metavar="T",
         help="length of the transient, e.g. 10u (default: 20 slowest times)")
-    e.add_argument("--points-per-decade", type=_points, default=1000, metavar="N",
+    e.add_argument("--points-per-decade", type=positive_int, default=1000, metavar="N",
                    help="points per decade of the noise sweep (default 1000)")
     e.add_argument("--fstart", type=_frequency, metavar="F",
                    help="start of the noise sweep (default: a decade below 1e-3 of the "

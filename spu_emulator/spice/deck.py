@@ -158,8 +158,9 @@ def _read_text(path: str, card: Card | None) -> str:
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
-        where = card.error if card else (lambda m: _error(m, path, None))
-        raise where("file not found" if card is None else f"cannot find {path}") from None
+        if card is not None:
+            raise card.error(f"cannot find {path}", ".include") from None
+        raise _error("file not found", path, None) from None
     except OSError as exc:
         raise _error(f"cannot read: {exc.strerror}", path, None) from None
     try:

@@ -1,7 +1,12 @@
 """Netlist → SPICE deck, as plain text (no PySpice, no ngspice needed).
 
-The deck runs unmodified in ngspice (tested with ngspice 39, batch mode
-``ngspice -b deck.cir -r out.raw``). Element by element:
+Two kinds of deck, with the same circuit lines: :func:`to_spice` writes the decks the
+cross-checks run (analyses as dot cards, ``ngspice -b deck.cir -r out.raw``, read back
+from the raw file); :func:`export` writes a deck that runs on its own
+(``ngspice -b deck.cir``): a ``.control`` block runs each analysis of
+:func:`plan_export` and writes plain data files, and the header carries what
+:mod:`.importer` needs to read the netlist back exactly (tested with ngspice 39).
+Element by element:
 
 ==========================  =====================================================
 netlist                     SPICE
@@ -24,7 +29,7 @@ energy coupler EC (J)       the J·q_b terms of the two nodes' B sources (no ele
 ==========================  =====================================================
 
 Nonlinear netlists (any NC, EC or time-dependent RB) have no ``.noise`` analysis: the
-deck :func:`export` writes is a transient with ``trnoise`` sources. C_aux is a power
+deck :func:`export` writes for them is a transient with ``trnoise`` sources. C_aux is a power
 of ten chosen per node (:func:`charge_capacitances`) so that the thermal charge reads
 as ~0.1 V on the charge node, far above ngspice's voltage tolerance.
 
@@ -49,10 +54,12 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..circuit.assemble import NoiseSpec, assemble
+from ..circuit.topology import capacitive_nodes
 from ..errors import InputError
 from ..netlist.base import GROUND_NAMES, Element
 from ..netlist.schema import EnergyCoupler, Netlist, NonlinearCapacitor
@@ -350,7 +357,8 @@ def _circuit(netlist: Netlist, sources: TrNoise | PWLInputs | None, *,
                 if v is not None))
     t0c = fmt(float(f"{t0 - C_TO_K:.12g}"))
     lines.append(f".options temp={t0c} tnom={t0c}")
-    table = noise_source_table(netlist)
+    # the noise table (an assembly) is needed only for the transient noise sources
+    table = noise_source_table(netlist) if sources is not None else []
     by_element: dict[str, list[tuple[int, NoiseSpec]]] = {}
     for j, spec in enumerate(table):
         by_element.setdefault(spec.element, []).append((j, spec))
@@ -503,8 +511,9 @@ def _decade(x: float, up: bool) -> float:
 def plan_export(netlist: Netlist, options: ExportOptions | None = None,
                 stem: str | None = None) -> ExportPlan:
     """Resolve :class:`ExportOptions` against the circuit (its time scales, nodes);
-    InputError naming the option for a request that does not apply. O(n³) (the
-    drift's eigenvalues)."""
+    InputError naming the option for a request that does not apply. O(n³) for the
+    defaults that need the drift's eigenvalues (the noise band, the transient's NT and
+    length); O(size of the netlist) when they are all given."""
     o = options or ExportOptions()
     linear = netlist.is_linear
     analysis = o.analysis or (("tran",) if (not linear or o.trnoise is not None) else ("noise",))
@@ -540,26 +549,35 @@ def plan_export(netlist: Netlist, options: ExportOptions | None = None,
                 f"{', '.join(map(repr, unknown)) or 'none given'}: not a node of {netlist.name} "
                 f"(nodes: {', '.join(netlist.nodes[:12])}{' …' if len(netlist.nodes) > 12 else ''})",
                 "nodes")
-    circuit = assemble(netlist)
-    sde = circuit.to_sde()
+    cache: dict[str, Any] = {}
+
+    def sde() -> Any:
+        if "sde" not in cache:
+            cache["sde"] = assemble(netlist).to_sde()
+        return cache["sde"]
+
     names = spice_names(netlist)
     stem = _safe_stem(stem if stem is not None else netlist.name)
     plan = ExportPlan(stem=stem)
     if "noise" in analysis:
-        lam = np.abs(sde.eigenvalues()) / (2 * np.pi)
+        if o.fstart is None or o.fstop is None:
+            lam = np.abs(sde().eigenvalues()) / (2 * np.pi)
         fa = o.fstart if o.fstart is not None else _decade(lam.min() / 1e3, up=False)
         fb = o.fstop if o.fstop is not None else _decade(lam.max() * 1e3, up=True)
         if not fa < fb:
             raise InputError(f"the sweep needs fstart < fstop, got {fa:g} and {fb:g}", "fstop")
-        nodes = chosen if chosen is not None else tuple(circuit.nodes)
+        states = capacitive_nodes(netlist)  # the state nodes (the others are Kron-reduced)
+        nodes = chosen if chosen is not None else tuple(n for n in netlist.nodes if n in states)
         plan = dataclasses.replace(
             plan, noise=tuple(NoiseAnalysis(n, o.points_per_decade, fa, fb) for n in nodes),
             noise_files=tuple(f"{stem}_noise_{names.node(n)}.dat" for n in nodes))
     if "tran" in analysis:
-        nt = o.trnoise if o.trnoise is not None else float(f"{sde.fastest_time() / 20.0:.3g}")
-        bias_end = sde.bias_end() if not linear else 0.0
-        stop = (o.stop if o.stop is not None
-                else float(f"{bias_end + 20.0 * sde.relaxation_time():.3g}"))
+        nt = o.trnoise if o.trnoise is not None else float(f"{sde().fastest_time() / 20.0:.3g}")
+        if o.stop is not None:
+            stop = o.stop
+        else:
+            bias_end = sde().bias_end() if not linear else 0.0
+            stop = float(f"{bias_end + 20.0 * sde().relaxation_time():.3g}")
         if stop / nt > MAX_TRAN_POINTS:
             raise InputError(
                 f"{stop:g} s at a trnoise interval of {nt:g} s is {stop / nt:.3g} time points, "

@@ -23,9 +23,10 @@ from decimal import Decimal
 
 from ..units import SCALES
 
-#: Words that may follow a number (after its scale): units, which SPICE ignores.
+#: Words that may follow a number (after its scale): units, which SPICE ignores. A
+#: scale letter is read first, as SPICE does: ``1farad`` is 1 femto(-arad), ``1MHz`` 1 mHz.
 UNIT_WORDS = frozenset({
-    "", "ohm", "ohms", "f", "farad", "farads", "h", "henry", "henrys", "henries", "a", "amp",
+    "", "ohm", "ohms", "f", "arad", "arads", "h", "henry", "henrys", "henries", "a", "amp",
     "amps", "ampere", "amperes", "v", "volt", "volts", "s", "sec", "secs", "second", "seconds",
     "hz", "deg",
 })
@@ -135,19 +136,19 @@ class _Parser:
             raise ExpressionError(f"unexpected {self.peek()!r} in {self.text.strip()!r}")
         return node
 
-    def sum(self) -> Node:
-        node = self.product()
-        while self.peek() in ("+", "-"):
+    def chain(self, ops: tuple[str, str], operand: Callable[[], Node]) -> Node:
+        """operand (op operand)*, grouped from the left."""
+        node = operand()
+        while self.peek() in ops:
             op = self.take()[1]
-            node = Node(op, args=(node, self.product()))
+            node = Node(op, args=(node, operand()))
         return node
 
+    def sum(self) -> Node:
+        return self.chain(("+", "-"), self.product)
+
     def product(self) -> Node:
-        node = self.unary()
-        while self.peek() in ("*", "/"):
-            op = self.take()[1]
-            node = Node(op, args=(node, self.unary()))
-        return node
+        return self.chain(("*", "/"), self.unary)
 
     def unary(self) -> Node:
         if self.peek() in ("+", "-"):

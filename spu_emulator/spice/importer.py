@@ -48,19 +48,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import NetlistError
+from ..netlist import elements as el
 from ..netlist.base import GROUND, Element, Waveform
-from ..netlist.schema import (
-    BiasedResistor,
-    Capacitor,
-    CurrentSource,
-    EnergyCoupler,
-    Inductor,
-    MutualInductance,
-    Netlist,
-    NonlinearCapacitor,
-    Readout,
-    Resistor,
-)
+from ..netlist.schema import Netlist, Readout
 from ..units import K_B
 from .deck import Deck, Flat, Source, load_deck, read_deck
 
@@ -225,6 +215,11 @@ class _Importer:
                 first = self.els[self.index[e.name]]
                 raise e.error(f"the name is used twice (first at line {first.card.line})")
             self.index[e.name] = i
+        #: the F cards sensing each source, by the source's name
+        self.sensing: dict[str, list[int]] = {}
+        for i, e in enumerate(self.els):
+            if e.kind == "f":
+                self.sensing.setdefault(e.refs[0], []).append(i)
         self.parent: dict[str, str] = {}
         self.out: list[tuple[int, Element]] = []
         self.touch: dict[str, list[int]] = {}
@@ -280,6 +275,9 @@ class _Importer:
             raise e.error("give temp= or dtemp=, not both")
         if "temp" in p:
             t = celsius_to_kelvin(p["temp"])
+            self.note(e, "temp= sets the noise temperature here; ngspice 39's .noise ignores "
+                      "it (it takes dtemp= only), so compare with dtemp= when checking "
+                      "against ngspice")
         elif "dtemp" in p:
             d = p["dtemp"]
             t = restore(self.t0 + d, lambda x: float(f"{x - self.t0:.12g}"), d)
@@ -318,7 +316,7 @@ class _Importer:
         """Exporter decks: drop its transient noise copies (``trnoise``; a voltage one is
         a short) and its ``.noise`` reference source. Every deck: a 0 V source that no
         F senses and that is not a resistor's bias source is an ammeter, a short."""
-        sensed = {e.refs[0] for e in self.els if e.kind == "f"}
+        sensed = self.sensing
         mapped = self.header.elements if self.header is not None else None
         raw: dict[str, list[int]] = {}
         for i, e in enumerate(self.els):
@@ -344,7 +342,7 @@ class _Importer:
                     self.note(e, "a 0 V source (an ammeter) is a short here; its nodes are "
                               "merged")
 
-    def _nonlinear_capacitors(self) -> list[EnergyCoupler]:
+    def _nonlinear_capacitors(self) -> list[el.EnergyCoupler]:
         found = []  # (b index, node, charge node, C_aux, indices)
         for i, b in enumerate(self.els):
             if b.kind != "b" or not self.alive[i]:
@@ -356,8 +354,7 @@ class _Importer:
             if on_y is None:
                 raise fail
             vs = self.els[next(j for j in on_y if j != i)]
-            fq = [j for j, e in enumerate(self.els)
-                  if e.kind == "f" and e.refs == (vs.name,) and self.alive[j]]
+            fq = [j for j in self.sensing.get(vs.name, ()) if self.alive[j]]
             a, y2 = self.nodes(vs)
             if not _zero(vs.source) or y2 != y or a == "0" or len(fq) != 1:
                 raise fail
@@ -391,7 +388,7 @@ class _Importer:
                 else:
                     raise b.error("the B source's expression is not the exporter's nonlinear "
                                   "capacitor (v = 2J2·q + 4J4·q³ + Σ J·q_b in charge nodes)")
-            self.emit(i, NonlinearCapacitor(name=b.name, nodes=(a, GROUND), J2=j2, J4=j4,
+            self.emit(i, el.NonlinearCapacitor(name=b.name, nodes=(a, GROUND), J2=j2, J4=j4,
                                             origin=b.shown, line=b.card.line), *used)
         couplers = []
         for (a, b2), js in terms.items():
@@ -422,14 +419,14 @@ class _Importer:
         listed = self._listed(a, b)
         return listed[1] if listed else None
 
-    def _coupler(self, a: str, b: str, J: float) -> EnergyCoupler:
+    def _coupler(self, a: str, b: str, J: float) -> el.EnergyCoupler:
         """The energy coupler between charge nodes a and b: named (and oriented) as the
         exporter's header lists it, else ``ec_a_b``."""
         listed = self._listed(a, b)
         if listed is None:
-            return EnergyCoupler(name=f"ec_{a}_{b}", nodes=(a, b), J=J)
+            return el.EnergyCoupler(name=f"ec_{a}_{b}", nodes=(a, b), J=J)
         name, _, rev = listed
-        return EnergyCoupler(name=name, nodes=(b, a) if rev else (a, b), J=J)
+        return el.EnergyCoupler(name=name, nodes=(b, a) if rev else (a, b), J=J)
 
     def _noise_copies(self) -> None:
         for i, f in enumerate(self.els):
@@ -458,11 +455,11 @@ class _Importer:
             owner = self._noise_owner(i, self.nodes(f))
             a, b = self.nodes(f)
             if owner is None:
-                self.emit(i, CurrentSource(name=f.name, nodes=_gnd((a, b)), noise_psd=S,
+                self.emit(i, el.CurrentSource(name=f.name, nodes=_gnd((a, b)), noise_psd=S,
                                            origin=f.shown, line=f.card.line), *used)
             else:
                 j, src = owner
-                self.emit(j, CurrentSource(name=src.name, nodes=_gnd(self.nodes(src)),
+                self.emit(j, el.CurrentSource(name=src.name, nodes=_gnd(self.nodes(src)),
                                            dc=src.source.dc, noise_psd=S, origin=src.shown,
                                            line=src.card.line), j, *used)
 
@@ -490,7 +487,7 @@ class _Importer:
                 if "0" not in self.nodes(v) or v.source.trnoise is not None:
                     continue
                 sign = 1.0 if self.nodes(v)[0] == x else -1.0
-                self.emit(i, BiasedResistor(
+                self.emit(i, el.BiasedResistor(
                     name=r.name, nodes=(a, GROUND), R=self.positive(r, "resistance"),
                     bias=_waveform(v, sign), temperature=self.temperature(r), origin=r.shown,
                     line=r.card.line), i, self.index[v.name])
@@ -510,14 +507,14 @@ class _Importer:
                 if far == keep:
                     continue
                 nodes = (keep, far) if x == n2 else (far, keep)
-                self.emit(i, Inductor(
+                self.emit(i, el.Inductor(
                     name=ell.name, nodes=_gnd(nodes), L=self.positive(ell, "inductance"),
                     series_R=self.positive(r, "resistance"), temperature=self.temperature(r),
                     origin=ell.shown, line=ell.card.line), i, self.index[r.name])
                 break
 
     def _plain(self) -> None:
-        inductors = {e.name for _, e in self.out if isinstance(e, Inductor)}
+        inductors = {e.name for _, e in self.out if isinstance(e, el.Inductor)}
         inductors |= {e.name for i, e in enumerate(self.els) if e.kind == "l" and self.alive[i]}
         coupled: dict[frozenset[str], str] = {}
         for i, e in enumerate(self.els):
@@ -528,14 +525,14 @@ class _Importer:
             if e.kind != "k" and nodes[0] == nodes[1]:
                 raise e.error(f"both terminals are on node {nodes[0]} (shorted)")
             if e.kind == "r":
-                el: Element = Resistor(nodes=nodes, R=self.positive(e, "resistance"),
+                made: Element = el.Resistor(nodes=nodes, R=self.positive(e, "resistance"),
                                        temperature=self.temperature(e), **kw)
             elif e.kind == "c":
-                el = Capacitor(nodes=nodes, C=self.positive(e, "capacitance"), **kw)
+                made = el.Capacitor(nodes=nodes, C=self.positive(e, "capacitance"), **kw)
             elif e.kind == "l":
-                el = Inductor(nodes=nodes, L=self.positive(e, "inductance"), **kw)
+                made = el.Inductor(nodes=nodes, L=self.positive(e, "inductance"), **kw)
             elif e.kind == "k":
-                el = self._coupling(e, inductors, coupled, kw)
+                made = self._coupling(e, inductors, coupled, kw)
             elif e.kind == "i":
                 src = e.source
                 if src.dc == 0 and src.trnoise is None and not src.pwl and self.header is None:
@@ -543,7 +540,7 @@ class _Importer:
                     self.note(e, "a current source with no dc value or noise (an .ac or .noise "
                               "stimulus) does nothing in the emulator; dropped")
                     continue
-                el = self._current(e, nodes, kw)
+                made = self._current(e, nodes, kw)
             elif e.kind == "v":
                 raise e.error("voltage sources are not modelled by the emulator (except a bias "
                               "source: a resistor to a dc or pwl source to ground; and a 0 V "
@@ -555,7 +552,7 @@ class _Importer:
             if "ic" in e.params:
                 self.note(e, "ic= (an initial condition) ignored: the emulator starts where "
                           "it is told")
-            self.emit(i, el, i)
+            self.emit(i, made, i)
 
     def _coupling(self, e: Flat, inductors: set[str], coupled: dict, kw: dict) -> Element:
         for ref in e.refs:
@@ -570,7 +567,7 @@ class _Importer:
         coupled[pair] = e.name
         if not abs(e.value) < 1:
             raise e.error(f"the coupling factor must satisfy |k| < 1, got {e.value:g}")
-        return MutualInductance(nodes=(), inductors=(l1, l2), k=e.value, **kw)
+        return el.MutualInductance(nodes=(), inductors=(l1, l2), k=e.value, **kw)
 
     def _current(self, e: Flat, nodes: tuple[str, str], kw: dict) -> Element:
         src = e.source
@@ -581,7 +578,7 @@ class _Importer:
         if src.trnoise is not None:
             na, nt = src.trnoise
             psd = 2.0 * na * na * nt
-        return CurrentSource(nodes=nodes, dc=src.dc, noise_psd=psd, **kw)
+        return el.CurrentSource(nodes=nodes, dc=src.dc, noise_psd=psd, **kw)
 
 
 def _zero(src: Source | None) -> bool:
@@ -665,9 +662,9 @@ def _restore_names(deck: Deck, header: _Header, imp: _Importer,
     inductor = {s: n for s, n in names.items()}
     for e in elements:
         changes: dict = {"nodes": tuple(node(n) for n in e.nodes)}
-        if isinstance(e, MutualInductance):
+        if isinstance(e, el.MutualInductance):
             changes["inductors"] = tuple(inductor.get(x, x) for x in e.inductors)
-        if not isinstance(e, EnergyCoupler):
+        if not isinstance(e, el.EnergyCoupler):
             if e.name not in names:
                 raise NetlistError(f"element {e.origin!r} is not in the exporter's element map",
                                    deck.file, None, e.line)
