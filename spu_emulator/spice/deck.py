@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,6 +139,8 @@ class Deck:
     elements: list[Flat]
     notes: list[str]
     comments: list[str] = field(default_factory=list)
+    #: the card kind each note is about (``.noise``, ``.control``, …), by note
+    note_kinds: list[str] = field(default_factory=list)
 
     @property
     def temperature_c(self) -> float:
@@ -147,6 +150,7 @@ class Deck:
 # ---- lines → cards --------------------------------------------------------------------
 
 _INLINE = re.compile(r";|(?:^|(?<=\s))\$")
+_LOOKS_LIKE_CARD = re.compile(r"^[rclkivx]\w*\s+\S+\s+\S+(\s+\S+)?\s*$", re.I)
 
 
 def _strip_comment(line: str) -> str:
@@ -179,11 +183,11 @@ class _Reader:
         self.comments: list[str] = []
         self.cards: list[Card] = []
         self.notes: list[str] = []
-        self.noted: dict[str, int] = {}
+        self.note_kinds: list[str] = []
 
     def note(self, card: Card, what: str, message: str) -> None:
-        if what not in self.noted:
-            self.noted[what] = len(self.notes)
+        if what not in self.note_kinds:
+            self.note_kinds.append(what)
             self.notes.append(f"{card.file}:{card.line}: {what}: {message}")
 
     def read(self, text: str, file: str, *, title: bool, depth: int = 0) -> None:
@@ -192,6 +196,10 @@ class _Reader:
         if title:
             self.title = lines[0].strip() if lines else ""
             start = 1
+            if _LOOKS_LIKE_CARD.match(self.title):
+                self.note(Card(self.title, 1, file), "title",
+                          f"the first line is the deck's title, not a card, as in every SPICE: "
+                          f"{self.title[:40]!r} is not read")
         pending: list[str] | None = None
         pending_line = 0
         in_control = False
@@ -539,7 +547,7 @@ class _Builder:
                 raise card.error(f"the deck flattens to more than {MAX_ELEMENTS} elements",
                                  label)
 
-    def _instance(self, card: Card, words: list[str], scope: Scope, node, name: str,
+    def _instance(self, card: Card, words: list[str], scope: Scope, node: NodeMap, name: str,
                   label: str, stack: tuple[str, ...]) -> None:
         rest = [w for w in words[1:] if w.lower() != "params:"]
         positional = [w for w in rest if "=" not in w]
@@ -579,7 +587,11 @@ _PARAM_KEYS = {"r": ("temp", "dtemp", "noisy"), "c": ("ic",), "l": ("ic",)}
 _WHAT = {"r": "resistor", "c": "capacitor", "l": "inductor"}
 
 
-def element(kind: str, card: Card, words: list[str], scope: Scope, node, name: str,
+#: Maps a node as written in a card to its flattened name.
+NodeMap = Callable[[str], str]
+
+
+def element(kind: str, card: Card, words: list[str], scope: Scope, node: NodeMap, name: str,
             label: str, prefix: str) -> Flat:
     """One element card (not X) as a :class:`Flat`, values evaluated in ``scope``,
     nodes mapped by ``node``. Raises NetlistError (or ExpressionError for a value)."""
@@ -618,8 +630,8 @@ def element(kind: str, card: Card, words: list[str], scope: Scope, node, name: s
     raise card.error(f"unknown element type {kind.upper()!r} (the card's first letter)", label)
 
 
-def _two_terminal(kind: str, card: Card, words: list[str], scope: Scope, node, name: str,
-                  label: str) -> Flat:
+def _two_terminal(kind: str, card: Card, words: list[str], scope: Scope, node: NodeMap,
+                  name: str, label: str) -> Flat:
     what = _WHAT[kind]
     if len(words) < 4:
         raise card.error(f"a {what} card is '{kind.upper()}name n1 n2 value'", label)
@@ -697,6 +709,9 @@ def _source(card: Card, words: list[str], scope: Scope, label: str) -> Source:
             i += 1
         else:
             raise card.error(f"unexpected {w!r} in the source's value", label)
+    if dc is None and trn is None and not pwl and not ac:
+        raise card.error("the source has no value: a source card is 'Name n+ n- [dc] value'",
+                         label)
     return Source(dc=dc or 0.0, trnoise=trn, pwl=pwl, ac=ac)
 
 
@@ -709,7 +724,8 @@ def read_deck(text: str, file: str = "<deck>") -> Deck:
     b.collect()
     b.flatten()
     return Deck(file=file, title=reader.title, header=reader.header, temp_c=b.temp_c,
-                elements=b.elements, notes=reader.notes, comments=reader.comments)
+                elements=b.elements, notes=reader.notes, comments=reader.comments,
+                note_kinds=reader.note_kinds)
 
 
 def load_deck(path: str | os.PathLike[str]) -> Deck:

@@ -168,7 +168,7 @@ class _Header:
             elif key == "cells":
                 h.cells = tuple(c for c in rest.split(", ") if c)
             elif key == "readout":
-                kv = dict(w.split("=", 1) for w in rest.split())
+                kv = dict(w.split("=", 1) for w in rest.split() if "=" in w)
                 h.readout = Readout(
                     rate=float(kv["rate"]) if "rate" in kv else None,
                     bits=int(kv["bits"]) if "bits" in kv else None,
@@ -205,8 +205,9 @@ class _Importer:
     def __init__(self, deck: Deck, header: _Header | None):
         self.deck, self.header = deck, header
         self.els = deck.elements
-        # an exported deck's control block is the exporter's own: no note about it
-        self.notes = [n for n in deck.notes if header is None or ": .control: " not in n]
+        # an exported deck's analyses are the exporter's own: no note about them
+        own = {".control", ".noise", ".tran"} if header is not None else set()
+        self.notes = [n for n, k in zip(deck.notes, deck.note_kinds, strict=True) if k not in own]
         self.t0 = celsius_to_kelvin(deck.temperature_c)
         self.alive = [True] * len(self.els)
         self.index: dict[str, int] = {}
@@ -325,8 +326,9 @@ class _Importer:
         for i, e in enumerate(self.els):
             if e.kind not in ("i", "v"):
                 continue
+            reference = e.kind == "i" and e.source.ac and _zero(e.source)
             if mapped is not None and e.name not in mapped and (
-                    e.kind == "i" or e.source.trnoise is not None):
+                    reference or e.source.trnoise is not None):
                 self.alive[i] = False
                 if e.kind == "v":
                     self.short(*e.nodes)
@@ -646,36 +648,51 @@ def _import(deck: Deck) -> ImportResult:
 
 def _restore_names(deck: Deck, header: _Header, imp: _Importer,
                    elements: list[Element]) -> Netlist:
-    """The netlist of an exported deck under its own names (the header's maps)."""
+    """The netlist of an exported deck under its own names (the header's maps); nodes
+    and elements the maps do not know (cards added to the deck) keep their SPICE names,
+    with a note."""
     import dataclasses
 
+    extra: list[str] = []
+    extra_nodes: list[str] = []
+    nodes = dict(header.nodes)  # spice -> netlist, netlist order first
+
     def node(n: str) -> str:
-        if n == GROUND:
-            return n
-        if n not in header.nodes:
-            raise NetlistError(f"node {n!r} is not in the exporter's node map: the deck was "
-                               "edited beyond what the importer can undo", deck.file)
-        return header.nodes[n]
+        if n != GROUND and n not in nodes:
+            nodes[n] = n
+            extra_nodes.append(n)
+        return n if n == GROUND else nodes[n]
 
     renamed = []
-    names = dict(header.elements)
-    inductor = {s: n for s, n in names.items()}
+    names = header.elements
     for e in elements:
         changes: dict = {"nodes": tuple(node(n) for n in e.nodes)}
         if isinstance(e, el.MutualInductance):
-            changes["inductors"] = tuple(inductor.get(x, x) for x in e.inductors)
+            changes["inductors"] = tuple(names.get(x, x) for x in e.inductors)
         if not isinstance(e, el.EnergyCoupler):
             if e.name not in names:
-                raise NetlistError(f"element {e.origin!r} is not in the exporter's element map",
-                                   deck.file, None, e.line)
-            changes["name"] = names[e.name]
+                extra.append(e.name)
+            changes["name"] = names.get(e.name, e.name)
         renamed.append(dataclasses.replace(e, **changes))
-    order = [header.nodes[s] for s in header.nodes]
+    for what, items in (("elements", extra), ("nodes", extra_nodes)):
+        if items:
+            imp.notes.append(
+                f"{deck.file}: {what} not in the exporter's maps (added to the deck?) kept "
+                f"under their SPICE names: {', '.join(items[:12])}"
+                + (" …" if len(items) > 12 else ""))
+    by_name = {e.name: e for e in renamed}
+    cells = tuple(c for c in header.cells if isinstance(by_name.get(f"{c}.C"), el.Capacitor)
+                  and by_name[f"{c}.C"].nodes == (c, GROUND))
+    if cells != header.cells:
+        imp.notes.append(f"{deck.file}: cells without their capacitor {{cell}}.C to ground are "
+                         "imported as plain nodes: "
+                         + ", ".join(c for c in header.cells if c not in cells))
+    used = {n for e in renamed for n in e.nodes}
     return Netlist(
         name=header.name,
         temperature=imp.t0,
-        nodes=tuple(order),
-        cells=header.cells,
+        nodes=tuple(n for n in nodes.values() if n in used),
+        cells=cells,
         elements=tuple(renamed),
         source=deck.file,
         description=f"imported from {os.path.basename(deck.file)} (exported by spu_emulator)",

@@ -128,6 +128,10 @@ def test_cards_comments_continuations_case_and_end():
         "R9 this is after .end\n",
         "t.cir")
     assert deck.title.startswith("R1 a 0 1k")
+    assert deck.notes == []  # a title that is text, not a card
+    assert read_deck("R1 a 0 1k\nC1 a 0 1n\n", "t.cir").notes == [
+        "t.cir:1: title: the first line is the deck's title, not a card, as in every SPICE: "
+        "'R1 a 0 1k' is not read"]
     assert [(e.kind, e.name, e.nodes, e.value) for e in deck.elements] == [
         ("r", "r1", ("a", "0"), 1e3), ("c", "c1", ("a", "0"), 1e-9),
         ("l", "l1", ("a", "b$c"), 1e-6)]  # '$' starts a comment only after a blank
@@ -303,7 +307,7 @@ def test_round_trip_restores_every_bundled_netlist_exactly(path):
     options = [None] + ([ExportOptions(analysis=("noise", "tran"))] if net.is_linear else [])
     for opts in options:
         r = import_text(export(net, opts), f"{path.stem}.cir")
-        assert r.exported and r.exact, r.notes
+        assert r.exported and r.exact and not r.notes, r.notes
         assert r.netlist.digest == net.digest
         assert r.netlist.cells == net.cells and r.netlist.readout == net.readout
         assert loads(r.yaml()).digest == net.digest  # and the YAML says the same
@@ -347,6 +351,14 @@ def test_edited_exported_deck_is_imported_with_a_note():
     r = import_text(deck, "e.cir")
     assert r.exact is False and r.netlist.element("n3.C").C == 1.3e-9
     assert any("not exactly" in n for n in r.notes)
+    # cards added to an exported deck keep their SPICE names
+    added = export(net).replace(".options", "Iextra 0 n9 dc 1u\nC9 n9 0 1n\nR9 n9 n1 1k\n.options")
+    r = import_text(added, "e.cir")
+    assert r.netlist.nodes[-1] == "n9" and r.netlist.element("iextra").dc == 1e-6
+    assert any("elements not in the exporter's maps (added to the deck?) kept under their "
+               "SPICE names: iextra, c9, r9" in n for n in r.notes), r.notes
+    assert any("nodes not in" in n and n.endswith(": n9") for n in r.notes), r.notes
+    assert r.netlist.cells == net.cells and r.exact is False
 
 
 # ---- the exported deck's layout (golden text) ------------------------------------------
@@ -583,6 +595,7 @@ BAD = [
     ("I1 0 a sin(0 1m 1meg)", 2, "I1: sin sources are not modelled"),
     ("I1 0 a dc 0 pwl(0 0 1n 1m)", 2, "I1: time-dependent current sources are not modelled"),
     ("I1 0 a dc 0 trnoise(1n 1p 1 1)", 2, "I1: trnoise is read as white noise"),
+    ("I1 a 1m", 2, "I1: the source has no value"),
     ("R2 a 0 1.5x", 2, "R2: unknown suffix 'x'"),
     ("R2 a 0 1kk", 2, "R2: unknown suffix 'kk'"),
     ("R2 a 0 {rx}", 2, "R2: undefined parameter 'rx'"),
