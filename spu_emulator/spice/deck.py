@@ -150,6 +150,7 @@ class Deck:
 # ---- lines → cards --------------------------------------------------------------------
 
 _INLINE = re.compile(r";|(?:^|(?<=\s))\$")
+_SPECIAL = re.compile(r"[{}'()=,]")
 _LOOKS_LIKE_CARD = re.compile(r"^[rclkivx]\w*\s+\S+\s+\S+(\s+\S+)?\s*$", re.I)
 
 
@@ -271,6 +272,8 @@ class _Reader:
 def tokens(card: Card) -> list[str]:
     """The words of a card: blanks and commas separate them, except inside ``{…}``,
     ``'…'`` and parentheses (``trnoise(1n 1p)`` is one word); ``a = b`` is ``a=b``."""
+    if not _SPECIAL.search(card.text):
+        return card.text.split()  # the common card: plain words
     out: list[str] = []
     cur: list[str] = []
     depth = 0
@@ -427,12 +430,20 @@ class _Builder:
         self.globals: set[str] = set()
         self.temp_c: float | None = None
         self.elements: list[Flat] = []
+        self._words: dict[int, list[str]] = {}
+
+    def words(self, card: Card) -> list[str]:
+        """:func:`tokens` of a card, once (a subcircuit's cards serve every instance)."""
+        w = self._words.get(id(card))
+        if w is None:
+            w = self._words[id(card)] = tokens(card)
+        return w
 
     # -- pass 1: structure
     def collect(self) -> None:
         stack: list[Subckt] = []
         for card in self.r.cards:
-            words = tokens(card)
+            words = self.words(card)
             head = words[0].lower()
             body = stack[-1].cards if stack else self.top
             if head == ".subckt":
@@ -515,12 +526,12 @@ class _Builder:
     def _expand(self, cards: list[Card], scope: Scope, prefix: str, shown: str,
                 ports: dict[str, str], stack: tuple[str, ...]) -> None:
         for card in cards:
-            words = tokens(card)
+            words = self.words(card)
             if words[0].lower() == ".param":
                 for n, t in _param_pairs(card, words[1:]):
                     scope.define(n, t, card)
         for card in cards:
-            words = tokens(card)
+            words = self.words(card)
             head = words[0]
             if head.startswith("."):
                 continue

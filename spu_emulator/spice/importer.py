@@ -41,6 +41,7 @@ netlist's digest is the one in the header. Cost: O(size of the flattened deck).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -222,13 +223,16 @@ class _Importer:
             if e.kind == "f":
                 self.sensing.setdefault(e.refs[0], []).append(i)
         self.parent: dict[str, str] = {}
+        self.temp_noted = False
         self.out: list[tuple[int, Element]] = []
         self.touch: dict[str, list[int]] = {}
 
     # -- node merges (shorts)
     def rep(self, n: str) -> str:
+        """The node ``n`` was merged into (union–find with path halving)."""
         p = self.parent
         while p.get(n, n) != n:
+            p[n] = p.get(p[n], p[n])
             n = p[n]
         return n
 
@@ -240,6 +244,9 @@ class _Importer:
             self.parent[ra] = rb
 
     def nodes(self, e: Flat) -> tuple[str, ...]:
+        """The element's nodes after the shorts."""
+        if not self.parent:
+            return e.nodes
         return tuple(self.rep(n) for n in e.nodes)
 
     def _index_nodes(self) -> None:
@@ -276,9 +283,11 @@ class _Importer:
             raise e.error("give temp= or dtemp=, not both")
         if "temp" in p:
             t = celsius_to_kelvin(p["temp"])
-            self.note(e, "temp= sets the noise temperature here; ngspice 39's .noise ignores "
-                      "it (it takes dtemp= only), so compare with dtemp= when checking "
-                      "against ngspice")
+            if not self.temp_noted:
+                self.temp_noted = True
+                self.note(e, "temp= sets the noise temperature here (and on every resistor "
+                          "that has it); ngspice 39's .noise ignores it (it takes dtemp= "
+                          "only), so compare with dtemp= when checking against ngspice")
         elif "dtemp" in p:
             d = p["dtemp"]
             t = restore(self.t0 + d, lambda x: float(f"{x - self.t0:.12g}"), d)
@@ -651,8 +660,6 @@ def _restore_names(deck: Deck, header: _Header, imp: _Importer,
     """The netlist of an exported deck under its own names (the header's maps); nodes
     and elements the maps do not know (cards added to the deck) keep their SPICE names,
     with a note."""
-    import dataclasses
-
     extra: list[str] = []
     extra_nodes: list[str] = []
     nodes = dict(header.nodes)  # spice -> netlist, netlist order first
