@@ -1,6 +1,9 @@
 """CLI subcommands of the SPICE bridge (registered by :mod:`spu_emulator.cli`).
 
-- ``spu spice export NETLIST -o deck.cir [--trnoise NT]``: write the SPICE deck;
+- ``spu spice export NETLIST -o deck.cir [--analysis noise|tran|noise,tran]
+  [--nodes a,b|all] [--trnoise NT] [--stop T] [--points-per-decade N] [--fstart F]
+  [--fstop F]``: write a deck that runs on its own (``ngspice -b deck.cir``);
+- ``spu spice import DECK -o netlist.yaml [--json]``: a SPICE deck as a netlist;
 - ``spu spice calibrate NETLIST -o ref.npz [--quick]``: run ngspice and store its
   outputs (with version and command) for ``spu validate --reference``;
 - ``spu validate NETLIST [--json] [--plot DIR] [--quick] [--seed N]
@@ -15,43 +18,112 @@ import sys
 
 import numpy as np
 
+from .options import positive_int
+
+
+def _items(text: str) -> tuple[str, ...]:
+    """Comma-separated words."""
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
 
 def _checks(text: str) -> tuple[str, ...]:
     from ..spice.checks import CHECK_NAMES
 
-    items = tuple(s.strip() for s in text.split(",") if s.strip())
+    items = _items(text)
     bad = [s for s in items if s not in CHECK_NAMES]
     if bad or not items:
         raise argparse.ArgumentTypeError(f"choose from {', '.join(CHECK_NAMES)} (comma-separated)")
     return items
 
 
-def _positive(text: str) -> float:
-    from ..units import parse_value
+def _quantity(unit: str, what: str):
+    """An argparse type: a positive finite value in ``unit`` (``10u``, ``1 GHz``)."""
 
-    try:
-        v = parse_value(text, "s")
-    except Exception as exc:  # noqa: BLE001 - argparse wants one message
-        raise argparse.ArgumentTypeError(f"expected a positive time, got {text!r}") from exc
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive time, got {text!r}")
-    return v
+    def parse(text: str) -> float:
+        from ..units import parse_value
+
+        try:
+            v = parse_value(text, unit)
+        except Exception as exc:  # noqa: BLE001 - argparse wants one message
+            raise argparse.ArgumentTypeError(f"expected a positive {what}, got {text!r}") from exc
+        if not (v > 0 and np.isfinite(v)):
+            raise argparse.ArgumentTypeError(f"expected a positive {what}, got {text!r}")
+        return v
+
+    return parse
+
+
+_positive = _quantity("s", "time")
+_frequency = _quantity("Hz", "frequency")
+
+
+def _names(text: str) -> tuple[str, ...] | str:
+    items = _items(text)
+    if not items:
+        raise argparse.ArgumentTypeError("give node names separated by commas, or all")
+    return "all" if items == ("all",) else items
+
+
+def _analyses(text: str) -> tuple[str, ...]:
+    from ..spice.export import ANALYSES
+
+    items = _items(text)
+    if not items or any(s not in ANALYSES for s in items) or len(set(items)) != len(items):
+        raise argparse.ArgumentTypeError("choose noise, tran or noise,tran")
+    return items
 
 
 def cmd_spice_export(args: argparse.Namespace) -> int:
+    import os
+
     from ..io import write_text
     from ..netlist import load
-    from ..spice.export import TrNoise, export
+    from ..spice.export import ExportOptions, export, plan_export
 
     net = load(args.netlist)
-    deck = export(net, transient_noise=TrNoise(args.trnoise) if args.trnoise else None)
+    opts = ExportOptions(analysis=args.analysis, nodes=args.nodes, trnoise=args.trnoise,
+                         stop=args.stop, points_per_decade=args.points_per_decade,
+                         fstart=args.fstart, fstop=args.fstop)
+    stem = None if args.out == "-" else os.path.splitext(os.path.basename(args.out))[0]
+    deck = export(net, opts, stem=stem)
     if args.out == "-":
         sys.stdout.write(deck)
     else:
         write_text(args.out, deck)
-        print(
-            f"wrote {args.out} ({len(deck.splitlines())} lines); run: ngspice -b {args.out} -r out.raw"
-        )
+        files = plan_export(net, opts, stem).files
+        print(f"wrote {args.out} ({len(deck.splitlines())} lines); run: ngspice -b {args.out} "
+              f"(writes {', '.join(files)} where it runs)")
+    return 0
+
+
+def cmd_spice_import(args: argparse.Namespace) -> int:
+    from ..errors import InputError
+    from ..io import check_output, dumps_json, write_text
+    from ..spice.importer import import_deck
+
+    if args.out == "-" and args.json:
+        raise InputError("prints the summary on stdout, where -o - writes the netlist: give "
+                         "-o a file", "json")
+    if args.out != "-":
+        check_output(args.out)
+    result = import_deck(args.deck)
+    text = result.yaml()
+    for note in result.notes:
+        print(f"spu: note: {note}", file=sys.stderr)
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        write_text(args.out, text)
+    if args.json:
+        sys.stdout.write(dumps_json(result.summary() | {"netlist": args.out}))
+    elif args.out != "-":
+        net = result.netlist
+        how = ""
+        if result.exported:
+            how = ("; exported by spu_emulator, restored exactly" if result.exact
+                   else "; exported by spu_emulator, not exactly the exported netlist (see note)")
+        print(f"wrote {args.out}: {len(net.elements)} elements, {len(net.nodes)} nodes, "
+              f"{net.temperature:g} K ({'linear' if net.is_linear else 'nonlinear'}){how}")
     return 0
 
 
@@ -130,19 +202,43 @@ def register(subparsers) -> None:
     """Add ``spice`` (``export``, ``calibrate``) and ``validate`` to the ``spu`` CLI."""
     from ..spice.checks import CHECK_NAMES
 
-    sp = subparsers.add_parser("spice", help="SPICE bridge: export a netlist as an ngspice deck")
+    sp = subparsers.add_parser(
+        "spice", help="SPICE bridge: export a netlist as an ngspice deck, import a deck")
     ssub = sp.add_subparsers(dest="spice_command", metavar="SUBCOMMAND", parser_class=type(sp))
     ssub.required = True
-    e = ssub.add_parser("export", help="write the netlist as a SPICE deck (with a .noise analysis)")
+    e = ssub.add_parser(
+        "export", help="write the netlist as a SPICE deck that runs on its own (ngspice -b)")
     e.add_argument("netlist")
     e.add_argument("-o", "--out", required=True, help="output deck (.cir), or - for stdout")
     e.add_argument(
-        "--trnoise",
-        type=_positive,
-        metavar="NT",
-        help="also add ngspice trnoise sources with this interval (e.g. 1n)",
-    )
+        "--analysis", type=_analyses, metavar="noise|tran",
+        help="noise (.noise of each node), tran (transient with trnoise sources) or noise,tran "
+        "(default: noise for a linear netlist, tran for a nonlinear one or with --trnoise)")
+    e.add_argument(
+        "--nodes", type=_names, metavar="a,b,...|all",
+        help="nodes to analyse (default: every state node for noise, every node for tran)")
+    e.add_argument(
+        "--trnoise", type=_positive, metavar="NT",
+        help="trnoise interval of the transient, e.g. 1n (default: fastest time / 20)")
+    e.add_argument(
+        "--stop", type=_positive, metavar="T",
+        help="length of the transient, e.g. 10u (default: 20 slowest times)")
+    e.add_argument("--points-per-decade", type=positive_int, default=1000, metavar="N",
+                   help="points per decade of the noise sweep (default 1000)")
+    e.add_argument("--fstart", type=_frequency, metavar="F",
+                   help="start of the noise sweep (default: a decade below 1e-3 of the "
+                   "slowest mode's frequency)")
+    e.add_argument("--fstop", type=_frequency, metavar="F",
+                   help="end of the noise sweep (default: a decade above 1e3 of the fastest "
+                   "mode's frequency)")
     e.set_defaults(func=cmd_spice_export)
+    im = ssub.add_parser(
+        "import", help="read a SPICE deck (R, L, C, K, I, subcircuits, .param) as a netlist")
+    im.add_argument("deck")
+    im.add_argument("-o", "--out", required=True, help="output netlist (.yaml), or - for stdout")
+    im.add_argument("--json", action="store_true",
+                    help="print a JSON summary (nodes, element counts, notes, exactness)")
+    im.set_defaults(func=cmd_spice_import)
     c = ssub.add_parser(
         "calibrate", help="run ngspice and store its outputs for validate --reference"
     )

@@ -1,7 +1,12 @@
 """Netlist → SPICE deck, as plain text (no PySpice, no ngspice needed).
 
-The deck runs unmodified in ngspice (tested with ngspice 39, batch mode
-``ngspice -b deck.cir -r out.raw``). Element by element:
+Two kinds of deck, with the same circuit lines: :func:`to_spice` writes the decks the
+cross-checks run (analyses as dot cards, ``ngspice -b deck.cir -r out.raw``, read back
+from the raw file); :func:`export` writes a deck that runs on its own
+(``ngspice -b deck.cir``): a ``.control`` block runs each analysis of
+:func:`plan_export` and writes plain data files, and the header carries what
+:mod:`.importer` needs to read the netlist back exactly (tested with ngspice 39).
+Element by element:
 
 ==========================  =====================================================
 netlist                     SPICE
@@ -24,7 +29,7 @@ energy coupler EC (J)       the J·q_b terms of the two nodes' B sources (no ele
 ==========================  =====================================================
 
 Nonlinear netlists (any NC, EC or time-dependent RB) have no ``.noise`` analysis: the
-deck :func:`export` writes is a transient with ``trnoise`` sources. C_aux is a power
+deck :func:`export` writes for them is a transient with ``trnoise`` sources. C_aux is a power
 of ten chosen per node (:func:`charge_capacitances`) so that the thermal charge reads
 as ~0.1 V on the charge node, far above ngspice's voltage tolerance.
 
@@ -44,13 +49,17 @@ the deck header.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..circuit.assemble import NoiseSpec, assemble
+from ..circuit.topology import capacitive_nodes
 from ..errors import InputError
 from ..netlist.base import GROUND_NAMES, Element
 from ..netlist.schema import EnergyCoupler, Netlist, NonlinearCapacitor
@@ -243,9 +252,11 @@ class DeckWriter:
     def __init__(self, names: SpiceNames, t0: float, caux: dict[str, float],
                  terms: dict[str, list[tuple[str, float]]],
                  by_element: dict[str, list[tuple[int, NoiseSpec]]],
-                 sources: TrNoise | PWLInputs | None):
+                 sources: TrNoise | PWLInputs | None, *, explicit: bool = False):
         self.names, self.t0, self.caux, self.terms = names, t0, caux, terms
         self.by_element, self.sources = by_element, sources
+        #: write ``dtemp=0`` for a temperature given explicitly at the bath's (export)
+        self.explicit = explicit
 
     def node(self, name: str) -> str:
         return self.names.node(name)
@@ -260,7 +271,10 @@ class DeckWriter:
         return fmt(x)
 
     def temperature(self, t: float | None) -> str:
-        """`` dtemp=T−T₀`` (nothing at the deck temperature, `` noisy=0`` at 0 K)."""
+        """`` dtemp=T−T₀`` (nothing at the deck temperature, `` noisy=0`` at 0 K; with
+        ``explicit``, `` dtemp=0`` for a temperature given as the bath's)."""
+        if t is not None and t == self.t0 and self.explicit:
+            return " dtemp=0"
         t = self.t0 if t is None else t
         if t <= 0:
             return " noisy=0"
@@ -294,20 +308,11 @@ class DeckWriter:
         return self.noise_input(element, "voltage")
 
 
-def to_spice(
-    netlist: Netlist,
-    analysis: NoiseAnalysis | TransientAnalysis | None = None,
-    sources: TrNoise | PWLInputs | None = None,
-    *,
-    noise_ref: bool = True,
-) -> str:
-    """The SPICE deck of ``netlist`` with an optional analysis and transient noise
-    sources. Pure function of its arguments (the golden-text tests rely on it).
-
-    ``analysis=None`` gives the circuit only (plus ``.end``); :func:`export` adds the
-    default ``.noise`` analysis at the first cell. ``noise_ref`` adds the 0 A
-    reference source ``ispuref`` that ``.noise`` needs. O(size of the deck).
-    """
+def _circuit(netlist: Netlist, sources: TrNoise | PWLInputs | None, *,
+             exact: bool = False) -> tuple[list[str], SpiceNames]:
+    """The header comments, ``.options`` and element lines of ``netlist``'s deck (with
+    ``exact``: also the cells and readout, and ``dtemp=0`` where a temperature is given
+    at the bath's, so that :mod:`.importer` restores the netlist exactly)."""
     names = spice_names(netlist)
     t0 = netlist.temperature
     if t0 <= 0:
@@ -324,11 +329,6 @@ def to_spice(
     caux: dict[str, float] = {}
     terms: dict[str, list[tuple[str, float]]] = {}  # node -> [(other node, J)]
     if nonlinear:
-        if isinstance(analysis, NoiseAnalysis):
-            raise InputError(
-                f"{netlist.source or netlist.name}: a .noise analysis does not apply to a "
-                "nonlinear netlist (export it with a transient analysis)"
-            )
         charged = {e.nodes[0] for e in netlist.elements if isinstance(e, NonlinearCapacitor)}
         for e in netlist.elements:
             if isinstance(e, NonlinearCapacitor) and e.nodes[1] not in GROUND_NAMES:
@@ -352,9 +352,19 @@ def to_spice(
                 "* energy couplers (terms of the B sources): "
                 + ", ".join(f"{e.name} {e.nodes[0]}-{e.nodes[1]} J={fmt(e.J)}" for e in ecs)
             )
+    if exact:
+        if netlist.cells:
+            lines.append("* cells: " + ", ".join(netlist.cells))
+        ro = netlist.readout
+        if ro is not None:
+            kv = {"rate": ro.rate, "bits": ro.bits, "full_scale": ro.full_scale}
+            lines.append("* readout: " + " ".join(
+                f"{k}={v if isinstance(v, int) else fmt(v)}" for k, v in kv.items()
+                if v is not None))
     t0c = fmt(float(f"{t0 - C_TO_K:.12g}"))
     lines.append(f".options temp={t0c} tnom={t0c}")
-    table = noise_source_table(netlist)
+    # the noise table (an assembly) is needed only for the transient noise sources
+    table = noise_source_table(netlist) if sources is not None else []
     by_element: dict[str, list[tuple[int, NoiseSpec]]] = {}
     for j, spec in enumerate(table):
         by_element.setdefault(spec.element, []).append((j, spec))
@@ -366,7 +376,7 @@ def to_spice(
                 f"(sources: {', '.join(s.label for s in table)}), got {vals.shape}"
             )
 
-    deck = DeckWriter(names, t0, caux, terms, by_element, sources)
+    deck = DeckWriter(names, t0, caux, terms, by_element, sources, explicit=exact)
     for e in netlist.elements:
         lines.extend(e.spice(deck))
         if sources is not None:
@@ -378,7 +388,30 @@ def to_spice(
                             f"{names.aux[(e.name, 'i_n')]} {p} {q} {_tran_value(spec, j, sources)}"
                         )
                     )
+    return lines, names
 
+
+def to_spice(
+    netlist: Netlist,
+    analysis: NoiseAnalysis | TransientAnalysis | None = None,
+    sources: TrNoise | PWLInputs | None = None,
+    *,
+    noise_ref: bool = True,
+) -> str:
+    """The SPICE deck of ``netlist`` with an optional analysis (as dot cards) and
+    transient noise sources: the decks ``spu validate`` runs with ``-r out.raw``. Pure
+    function of its arguments (the golden-text tests rely on it).
+
+    ``analysis=None`` gives the circuit only (plus ``.end``); :func:`export` writes the
+    decks that run on their own. ``noise_ref`` adds the 0 A reference source
+    ``ispuref`` that ``.noise`` needs. O(size of the deck).
+    """
+    if isinstance(analysis, NoiseAnalysis) and not netlist.is_linear:
+        raise InputError(
+            f"{netlist.source or netlist.name}: a .noise analysis does not apply to a "
+            "nonlinear netlist (export it with a transient analysis)"
+        )
+    lines, names = _circuit(netlist, sources)
     if isinstance(analysis, NoiseAnalysis):
         if analysis.output not in names.nodes:
             raise InputError(f"noise output {analysis.output!r} is not a node of {netlist.name!r}")
@@ -392,9 +425,7 @@ def to_spice(
         for npts, fa, fb in analysis.linear_sweeps:
             lines.append(f".noise v({out}) ispuref lin {int(npts)} {fmt(fa)} {fmt(fb)}")
     elif isinstance(analysis, TransientAnalysis):
-        save = [names.voltage(n) for n in analysis.save]
-        if nonlinear:
-            save += [names.charge(n) for n in analysis.save if n in names.charges]
+        save = _saved(netlist, names, analysis.save)
         if save:
             lines.append(".save " + " ".join(save))
         lines.append(
@@ -416,25 +447,229 @@ def to_spice(
     return "\n".join(lines) + "\n"
 
 
-def export(netlist: Netlist, *, transient_noise: TrNoise | None = None) -> str:
-    """The deck ``spu spice export`` writes: the circuit, its noise, and a ``.noise``
-    analysis of the first cell's voltage (1 kHz – 10 GHz, 100 points per decade).
-    With ``transient_noise``, ngspice ``trnoise`` sources for every noise source are
-    included too (they are inert in ``.noise``).
-
-    A nonlinear netlist gets a transient instead (``.noise`` does not apply): trnoise
-    sources at interval NT (``transient_noise``, default fastest time / 20), 20
-    slowest times plus the bias protocol, saving every node voltage and charge node
-    (:meth:`~spu_emulator.sde.nonlinear.NonlinearSDE.timescales`)."""
+def _saved(netlist: Netlist, names: SpiceNames, nodes: Sequence[str]) -> list[str]:
+    """The vectors a transient saves: ``v(node)`` of each node, then the charge nodes'
+    ``v(q_node)`` of those that have one (nonlinear netlists)."""
+    save = [names.voltage(n) for n in nodes]
     if not netlist.is_linear:
-        sde = assemble(netlist).to_sde()
-        fastest, slowest = sde.timescales()
-        nt = transient_noise.interval if transient_noise else float(f"{fastest / 20.0:.3g}")
-        stop = float(f"{sde.bias_end() + 20.0 * slowest:.3g}")
-        an = TransientAnalysis(nt, stop, nt, save=tuple(netlist.nodes))
-        return to_spice(netlist, an, TrNoise(nt))
-    first = netlist.cells[0] if netlist.cells else netlist.nodes[0]
-    return to_spice(netlist, NoiseAnalysis(output=first), transient_noise)
+        save += [names.charge(n) for n in nodes if n in names.charges]
+    return save
+
+
+# ---- decks that run on their own ---------------------------------------------------
+
+#: The analyses :func:`export` writes.
+ANALYSES = ("noise", "tran")
+#: Most time points an exported transient may ask ngspice for (~5-9 µs each).
+MAX_TRAN_POINTS = 1e8
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    """What the deck :func:`export` writes runs (None: chosen from the circuit).
+
+    ``analysis``: ``("noise",)``, ``("tran",)`` or both; by default ``.noise`` for a
+    linear netlist, a transient for a nonlinear one or when ``trnoise`` is given.
+    ``nodes``: the nodes analysed (noise: one sweep each; tran: the saved voltages),
+    ``"all"`` for every netlist node; by default the state nodes (noise) or every node
+    (tran). ``points_per_decade``, ``fstart``, ``fstop``: the noise sweep (default:
+    whole decades from 10⁻³ of the slowest mode's frequency to 10³ of the fastest's,
+    min|λ|/2π and max|λ|/2π). ``trnoise``: the interval NT of the trnoise sources
+    (default fastest time / 20); ``stop``: the transient's length (default 20 slowest
+    times after the last bias breakpoint)."""
+
+    analysis: tuple[str, ...] | None = None
+    nodes: tuple[str, ...] | str | None = None
+    points_per_decade: int = 1000
+    fstart: float | None = None
+    fstop: float | None = None
+    trnoise: float | None = None
+    stop: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPlan:
+    """The analyses of an exported deck and the files it writes (``stem`` + ``_noise_``
+    + SPICE node name + ``.dat`` per noise sweep, ``stem_tran.dat`` for the transient)."""
+
+    stem: str
+    noise: tuple[NoiseAnalysis, ...] = ()
+    noise_files: tuple[str, ...] = ()
+    tran: TransientAnalysis | None = None
+    tran_file: str | None = None
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return self.noise_files + ((self.tran_file,) if self.tran_file else ())
+
+
+def _positive(value: float | None, param: str) -> float | None:
+    if value is not None and not (np.isfinite(value) and value > 0):
+        raise InputError(f"must be positive and finite, got {value!r}", param)
+    return value
+
+
+def _decade(x: float, up: bool) -> float:
+    e = np.log10(x)
+    return float(10.0 ** (np.ceil(e - 1e-9) if up else np.floor(e + 1e-9)))
+
+
+def plan_export(netlist: Netlist, options: ExportOptions | None = None,
+                stem: str | None = None) -> ExportPlan:
+    """Resolve :class:`ExportOptions` against the circuit (its time scales, nodes);
+    InputError naming the option for a request that does not apply. O(n³) for the
+    defaults that need the drift's eigenvalues (the noise band, the transient's NT and
+    length); O(size of the netlist) when they are all given."""
+    o = options or ExportOptions()
+    linear = netlist.is_linear
+    analysis = o.analysis or (("tran",) if (not linear or o.trnoise is not None) else ("noise",))
+    bad = [a for a in analysis if a not in ANALYSES]
+    if bad or len(set(analysis)) != len(analysis):
+        raise InputError(f"choose noise, tran or noise,tran, got {','.join(analysis)}",
+                         "analysis")
+    if "noise" in analysis and not linear:
+        raise InputError(
+            f"{netlist.name} is nonlinear: .noise linearizes the circuit at its operating point, "
+            "which says nothing about its fluctuations; export a transient (tran)", "analysis")
+    if o.trnoise is not None and "tran" not in analysis:
+        raise InputError("sets the transient's noise interval: it needs the tran analysis",
+                         "trnoise")
+    if o.stop is not None and "tran" not in analysis:
+        raise InputError("is the transient's length: it needs the tran analysis", "stop")
+    if not (isinstance(o.points_per_decade, int) and 1 <= o.points_per_decade <= 100_000):
+        raise InputError(f"must be a whole number from 1 to 100000, got {o.points_per_decade!r}",
+                         "points_per_decade")
+    _positive(o.fstart, "fstart")
+    _positive(o.fstop, "fstop")
+    _positive(o.trnoise, "trnoise")
+    _positive(o.stop, "stop")
+    if o.nodes == "all":
+        chosen: tuple[str, ...] | None = tuple(netlist.nodes)
+    elif o.nodes is None:
+        chosen = None
+    else:
+        chosen = tuple(o.nodes)
+        unknown = [n for n in chosen if n not in netlist.nodes]
+        if unknown or not chosen:
+            raise InputError(
+                f"{', '.join(map(repr, unknown)) or 'none given'}: not a node of {netlist.name} "
+                f"(nodes: {', '.join(netlist.nodes[:12])}{' …' if len(netlist.nodes) > 12 else ''})",
+                "nodes")
+    cache: dict[str, Any] = {}
+
+    def sde() -> Any:
+        if "sde" not in cache:
+            cache["sde"] = assemble(netlist).to_sde()
+        return cache["sde"]
+
+    names = spice_names(netlist)
+    stem = _safe_stem(stem if stem is not None else netlist.name)
+    plan = ExportPlan(stem=stem)
+    if "noise" in analysis:
+        if o.fstart is None or o.fstop is None:
+            lam = np.abs(sde().eigenvalues()) / (2 * np.pi)
+        fa = o.fstart if o.fstart is not None else _decade(lam.min() / 1e3, up=False)
+        fb = o.fstop if o.fstop is not None else _decade(lam.max() * 1e3, up=True)
+        if not fa < fb:
+            raise InputError(f"the sweep needs fstart < fstop, got {fa:g} and {fb:g}", "fstop")
+        states = capacitive_nodes(netlist)  # the state nodes (the others are Kron-reduced)
+        nodes = chosen if chosen is not None else tuple(n for n in netlist.nodes if n in states)
+        plan = dataclasses.replace(
+            plan, noise=tuple(NoiseAnalysis(n, o.points_per_decade, fa, fb) for n in nodes),
+            noise_files=tuple(f"{stem}_noise_{names.node(n)}.dat" for n in nodes))
+    if "tran" in analysis:
+        nt = o.trnoise if o.trnoise is not None else float(f"{sde().fastest_time() / 20.0:.3g}")
+        if o.stop is not None:
+            stop = o.stop
+        else:
+            bias_end = sde().bias_end() if not linear else 0.0
+            stop = float(f"{bias_end + 20.0 * sde().relaxation_time():.3g}")
+        if stop / nt > MAX_TRAN_POINTS:
+            raise InputError(
+                f"{stop:g} s at a trnoise interval of {nt:g} s is {stop / nt:.3g} time points, "
+                f"more than {MAX_TRAN_POINTS:.0e}: shorten `stop` or lengthen `trnoise`", "stop")
+        if stop <= nt:
+            raise InputError(f"must be longer than the trnoise interval {nt:g} s, got {stop:g}",
+                             "stop")
+        save = chosen if chosen is not None else tuple(netlist.nodes)
+        plan = dataclasses.replace(plan, tran=TransientAnalysis(nt, stop, nt, save=save),
+                                   tran_file=f"{stem}_tran.dat")
+    return plan
+
+
+def _safe_stem(stem: str) -> str:
+    """A file-name stem ngspice's ``wrdata`` takes as one word."""
+    return re.sub(r"[^0-9A-Za-z_.-]+", "_", os.path.basename(stem)).strip("_.") or "deck"
+
+
+def export(netlist: Netlist, options: ExportOptions | None = None, *,
+           stem: str | None = None) -> str:
+    """The deck ``spu spice export`` writes, which runs on its own (``ngspice -b
+    deck.cir``): the circuit and its noise (as :func:`to_spice`, plus what
+    :mod:`.importer` needs to restore the netlist exactly: cells, readout, explicit
+    bath temperatures as ``dtemp=0``), then a ``.control`` block that runs each
+    analysis of :func:`plan_export` and writes plain data files in ngspice's working
+    directory, named after ``stem`` (default: the netlist's name):
+
+    - ``<stem>_noise_<node>.dat`` per node: frequency (Hz) and onoise_spectrum, the
+      output noise V/sqrt(Hz) (one-sided: S(f) = onoise², ∫₀^∞ S df = the variance);
+      the variance over the sweep (trapezoid) is echoed;
+    - ``<stem>_tran.dat``: time (s) and the saved voltages (V) on the uniform grid of
+      the trnoise interval (``linearize``); a nonlinear netlist's charge q of node n is
+      C_aux·v(q_n) (the header's charge-node map).
+
+    ``wrdata`` writes a header line of names then columns (16 digits). With ``-r FILE``
+    the analyses' plots also go to a raw file. O(size of the deck) after the plan."""
+    plan = plan_export(netlist, options, stem)
+    sources = TrNoise(plan.tran.step) if plan.tran is not None else None
+    lines, names = _circuit(netlist, sources, exact=True)
+    noise = [(f"v({names.node(an.output)})", file,
+              f"noise v({names.node(an.output)}) ispuref dec {an.points_per_decade} "
+              f"{fmt(an.fstart)} {fmt(an.fstop)}")
+             for an, file in zip(plan.noise, plan.noise_files, strict=True)]
+    tran = save = None
+    if plan.tran is not None:
+        tr = plan.tran
+        tran = f"tran {fmt(tr.step)} {fmt(tr.stop)} 0 {fmt(tr.max_step)} uic"
+        save = _saved(netlist, names, tr.save)
+    lines.append(f"* analyses (the control block runs them and writes {', '.join(plan.files)} "
+                 "where ngspice runs; the dot cards state them for other tools)")
+    if noise:
+        lines.append(f"ispuref 0 {names.node(plan.noise[0].output)} dc 0 ac 1")
+    lines += [f".{cmd}" for _, _, cmd in noise] + ([f".{tran}"] if tran else [])
+    lines += [".control", "set wr_vecnames", "set wr_singlescale", "set numdgt=15"]
+    plots = []
+    for out, file, cmd in noise:
+        plots.append(f"spu_plot{len(plots) + 1}")
+        lines += [
+            cmd,
+            "setplot previous",
+            f'set {plots[-1]} = "$curplot"',
+            f"wrdata {file} onoise_spectrum",
+            "let spu_int = integ(onoise_spectrum*onoise_spectrum)",
+            "let spu_var = spu_int[length(spu_int)-1]",
+            f'echo "wrote {file}: frequency (Hz), onoise_spectrum (V/sqrt(Hz)) of {out}, '
+            'variance over the sweep $&spu_var V^2"',  # (no ';': a comment, even quoted)
+        ]
+    if tran is not None and save is not None:
+        plots.append(f"spu_plot{len(plots) + 1}")
+        lines += [
+            "save " + " ".join(save),  # control lines take no + continuation
+            tran,
+            f'set {plots[-1]} = "$curplot"',
+            "linearize " + " ".join(save),
+            f"wrdata {plan.tran_file} " + " ".join(save),
+            f'echo "wrote {plan.tran_file}: time (s) every {fmt(plan.tran.step)} s and '
+            f'{len(save)} voltage{"s" if len(save) > 1 else ""} (V), from rest with trnoise '
+            'sources"',
+        ]
+        if names.charges:
+            caux = charge_capacitances(netlist)
+            lines.append('echo "charges: ' + ", ".join(
+                f"q({n}) = {fmt(caux[n])}*v({q})" for n, q in names.charges.items()) + '"')
+    lines += ["if $?rawfile", "write $rawfile " + " ".join(f"{{${p}}}.all" for p in plots),
+              "end", "quit", ".endc", ".end"]
+    return "\n".join(lines) + "\n"
 
 
 def pwl_inputs(t: Sequence[float] | Array, values: Array) -> PWLInputs:
@@ -449,6 +684,9 @@ def pwl_inputs(t: Sequence[float] | Array, values: Array) -> PWLInputs:
 
 
 __all__ = [
+    "ANALYSES",
+    "ExportOptions",
+    "ExportPlan",
     "NoiseAnalysis",
     "NoiseSourceSpec",
     "PWLInputs",
@@ -458,6 +696,7 @@ __all__ = [
     "export",
     "fmt",
     "noise_source_table",
+    "plan_export",
     "pwl_inputs",
     "spice_names",
     "to_spice",

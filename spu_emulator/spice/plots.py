@@ -14,28 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, MissingDependencyError
-from ..io import atomic_path
+from ..errors import InputError
+from ..plots import _plt, _save  # the one lazy matplotlib import and atomic PNG writer
 from .validate import ValidationReport
-
-
-def _plt():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise MissingDependencyError(
-            "--plot needs matplotlib: pip install matplotlib (or pip install -e '.[plot]')"
-        ) from None
-    return plt
-
-
-def _save(fig, path: Path) -> str:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    return str(path)
 
 
 def plot_report(report: ValidationReport, out_dir: str | os.PathLike[str]) -> list[str]:

@@ -14,10 +14,10 @@ from spu_emulator.circuit.assemble import assemble
 from spu_emulator.errors import InputError
 from spu_emulator.netlist import load, loads
 from spu_emulator.spice.export import (
+    ExportOptions,
     NoiseAnalysis,
     PWLInputs,
     TransientAnalysis,
-    TrNoise,
     export,
     fmt,
     noise_source_table,
@@ -106,7 +106,9 @@ def every():
 
 
 def test_golden_noise_deck(every):
-    assert export(every) == GOLDEN_NOISE.format(digest=every.digest[:16])
+    """The validate-style deck (dot cards, run with -r out.raw): what export() wrote before
+    it grew a control block."""
+    assert to_spice(every, NoiseAnalysis("A")) == GOLDEN_NOISE.format(digest=every.digest[:16])
 
 
 def test_golden_pwl_deck(every):
@@ -117,7 +119,7 @@ def test_golden_pwl_deck(every):
 
 
 def test_trnoise_amplitudes(every):
-    deck = export(every, transient_noise=TrNoise(2e-9))
+    deck = export(every, ExportOptions(trnoise=2e-9))
     table = noise_source_table(every)
     assert [s.label for s in table] == ["A.R", "b-2.R", "I1", "L2.series_R"]
     # NA = sqrt(q / NT) with q = 2kT/R for the 77 K resistor

@@ -112,7 +112,7 @@ def test_cli_validate_exit_codes_and_json(tmp_path, capsys, monkeypatch):
     assert {p.name for p in tmp_path.glob("*.png")} == {"validate_psd.png", "validate_waveform.png"}
     # deck export through the CLI
     assert main(["spice", "export", single, "-o", str(tmp_path / "deck.cir")]) == 0
-    assert (tmp_path / "deck.cir").read_text() == export(load(single))
+    assert (tmp_path / "deck.cir").read_text() == export(load(single), stem="deck")
     # missing ngspice: exit 2 with the install command
     monkeypatch.setenv("SPU_NGSPICE", str(tmp_path / "no-such-ngspice"))
     capsys.readouterr()

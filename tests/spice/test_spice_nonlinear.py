@@ -27,6 +27,8 @@ from spu_emulator.spice.checks.euler import GivenNoise, euler_covariance
 from spu_emulator.spice.checks.waveform import WaveformCheck
 from spu_emulator.spice.export import (
     NoiseAnalysis,
+    TransientAnalysis,
+    TrNoise,
     charge_capacitances,
     export,
     noise_source_table,
@@ -95,7 +97,10 @@ def _scale_j2(element: str, factor: float):
 
 
 def test_golden_nonlinear_export(pair):
-    assert export(pair) == GOLDEN.format(digest=pair.digest[:16])
+    """The deck as dot cards (what export() wrote before it grew a control block)."""
+    deck = to_spice(pair, TransientAnalysis(7.94e-12, 3.11e-8, 7.94e-12, save=("a", "b")),
+                    TrNoise(7.94e-12))
+    assert deck == GOLDEN.format(digest=pair.digest[:16])
 
 
 def test_charge_nodes_read_thermal_charge_as_tenth_of_a_volt(pair):
@@ -127,7 +132,7 @@ def test_noise_analysis_is_refused(pair):
 def test_cli_export_writes_the_deck(tmp_path, capsys, pair):
     out = tmp_path / "pair.cir"
     assert main(["spice", "export", str(PAIR), "-o", str(out)]) == 0
-    assert out.read_text() == export(pair)
+    assert out.read_text() == export(pair, stem="pair")
 
 
 def test_nonlinear_driven_oracle_converges_and_matches_linear_limit():
