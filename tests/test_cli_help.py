@@ -53,3 +53,10 @@ def test_version_and_help_start_without_numerics():
     r = subprocess.run([sys.executable, "-m", "spu_emulator", "--help"], capture_output=True,
                        text=True, cwd=ROOT)
     assert r.returncode == 0 and "simulate" in r.stdout
+
+
+def test_cli_check_names_match_the_checks_package():
+    from spu_emulator.cli.spice import CHECK_NAMES
+    from spu_emulator.spice.checks import CHECK_NAMES as REAL
+
+    assert tuple(CHECK_NAMES) == tuple(REAL)

@@ -14,11 +14,12 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 
-import numpy as np
-
-from .options import positive_int
+from ..errors import InputError
+from .options import out_option, positive_int, seed
 
 
 def _items(text: str) -> tuple[str, ...]:
@@ -26,9 +27,12 @@ def _items(text: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in text.split(",") if s.strip())
 
 
-def _checks(text: str) -> tuple[str, ...]:
-    from ..spice.checks import CHECK_NAMES
+#: The checks of ``spu validate`` (the names of spice.checks.CHECK_NAMES, spelled here so
+#: that building the parser imports no numerics; a test keeps the two equal).
+CHECK_NAMES = ("spectrum", "waveform", "statistics")
 
+
+def _checks(text: str) -> tuple[str, ...]:
     items = _items(text)
     bad = [s for s in items if s not in CHECK_NAMES]
     if bad or not items:
@@ -46,7 +50,7 @@ def _quantity(unit: str, what: str):
             v = parse_value(text, unit)
         except Exception as exc:  # noqa: BLE001 - argparse wants one message
             raise argparse.ArgumentTypeError(f"expected a positive {what}, got {text!r}") from exc
-        if not (v > 0 and np.isfinite(v)):
+        if not (v > 0 and math.isfinite(v)):
             raise argparse.ArgumentTypeError(f"expected a positive {what}, got {text!r}")
         return v
 
@@ -132,7 +136,7 @@ def _positive_points(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of time points, got {text!r}") from None
-    if not (v >= 1000 and np.isfinite(v)):
+    if not (v >= 1000 and math.isfinite(v)):
         raise argparse.ArgumentTypeError(f"must be a number >= 1000, got {text!r}")
     return v
 
@@ -176,16 +180,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from ..spice.reference import compare_reference
     from ..spice.validate import validate
 
+    if args.plot and not os.path.isdir(args.plot):  # checked before ngspice runs
+        raise InputError(f"{args.plot}: not a directory (create it first)", "plot")
     net = load(args.netlist)
     if args.reference:
         report = compare_reference(net, args.reference, args.checks)
     else:
+        from .progress import TerminalProgress
+
         opts = ValidateOptions(
             quick=args.quick,
             seed=args.seed,
             statistics=StatisticsOptions(max_trnoise_points=args.max_trnoise_points),
         )
-        report = validate(net, opts, args.checks)
+        report = validate(net, opts, args.checks,
+                          progress=TerminalProgress("running ngspice", quiet=args.json or args.quiet))
     if args.plot:
         from ..spice.plots import plot_report
 
@@ -199,17 +208,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    """Add ``spice`` (``export``, ``calibrate``) and ``validate`` to the ``spu`` CLI."""
-    from ..spice.checks import CHECK_NAMES
-
+    """Add ``spice`` (``export``, ``import``, ``calibrate``) and ``validate``."""
     sp = subparsers.add_parser(
         "spice", help="SPICE bridge: export a netlist as an ngspice deck, import a deck")
     ssub = sp.add_subparsers(dest="spice_command", metavar="SUBCOMMAND", parser_class=type(sp))
     ssub.required = True
     e = ssub.add_parser(
         "export", help="write the netlist as a SPICE deck that runs on its own (ngspice -b)")
-    e.add_argument("netlist")
-    e.add_argument("-o", "--out", required=True, help="output deck (.cir), or - for stdout")
+    e.add_argument("netlist", help="netlist file (YAML, spu-netlist/1)")
+    out_option(e, required=True, help="output deck (.cir), or - for stdout")
     e.add_argument(
         "--analysis", type=_analyses, metavar="noise|tran",
         help="noise (.noise of each node), tran (transient with trnoise sources) or noise,tran "
@@ -224,7 +231,7 @@ def register(subparsers) -> None:
         "--stop", type=_positive, metavar="T",
         help="length of the transient, e.g. 10u (default: 20 slowest times)")
     e.add_argument("--points-per-decade", type=positive_int, default=1000, metavar="N",
-                   help="points per decade of the noise sweep (default 1000)")
+                   help="points per decade of the noise sweep")
     e.add_argument("--fstart", type=_frequency, metavar="F",
                    help="start of the noise sweep (default: a decade below 1e-3 of the "
                    "slowest mode's frequency)")
@@ -234,25 +241,26 @@ def register(subparsers) -> None:
     e.set_defaults(func=cmd_spice_export)
     im = ssub.add_parser(
         "import", help="read a SPICE deck (R, L, C, K, I, subcircuits, .param) as a netlist")
-    im.add_argument("deck")
-    im.add_argument("-o", "--out", required=True, help="output netlist (.yaml), or - for stdout")
+    im.add_argument("deck", help="SPICE deck (.cir, .sp, ...)")
+    out_option(im, required=True, help="output netlist (.yaml), or - for stdout")
     im.add_argument("--json", action="store_true",
                     help="print a JSON summary (nodes, element counts, notes, exactness)")
     im.set_defaults(func=cmd_spice_import)
     c = ssub.add_parser(
         "calibrate", help="run ngspice and store its outputs for validate --reference"
     )
-    c.add_argument("netlist")
-    c.add_argument("-o", "--out", required=True, help="output .npz")
+    c.add_argument("netlist", help="netlist file (YAML, spu-netlist/1)")
+    out_option(c, required=True, help="output .npz")
     c.add_argument("--quick", action="store_true", help="short statistics run")
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=seed, default=0, help="seed of the waveform check's inputs")
     c.set_defaults(func=cmd_spice_calibrate)
 
     v = subparsers.add_parser(
         "validate", help="cross-check the emulator against ngspice (spectrum, waveform, statistics)"
     )
-    v.add_argument("netlist")
+    v.add_argument("netlist", help="netlist file (YAML, spu-netlist/1)")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
+    v.add_argument("--quiet", action="store_true", help="no progress output")
     v.add_argument("--plot", metavar="DIR", help="write PSD, waveform and covariance PNGs into DIR")
     v.add_argument(
         "--quick",
@@ -261,7 +269,7 @@ def register(subparsers) -> None:
     )
     v.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         default=0,
         help="seed of the waveform check's input sequence (ngspice trnoise cannot be seeded)",
     )

@@ -595,9 +595,6 @@ def _parse_readout(ctx: Context, sec: Node) -> Readout:
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 32:
             raise ctx.error(m["bits"], f"bits must be an integer from 1 to 32, got {short(v)}")
         bits = v
-    if bits is not None and "full_scale" not in m:
-        raise ctx.error(m["bits"], "a converter of given bits needs a full_scale (V)",
-                        ctx.join(sec.path, "full_scale"))
     gain = 0.0
     if "gain_error" in m:
         gv = m["gain_error"].value

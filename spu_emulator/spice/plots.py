@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..plots import _plt, _save  # the one lazy matplotlib import and atomic PNG writer
+from ..plots import pyplot, save_png, time_unit
 from .validate import ValidationReport
 
 
@@ -23,8 +23,8 @@ def plot_report(report: ValidationReport, out_dir: str | os.PathLike[str]) -> li
     """Write one PNG per check in ``report`` into ``out_dir``; returns the paths."""
     out = Path(out_dir)
     if not out.is_dir():
-        raise InputError(f"--plot: {out} is not a directory")
-    plt = _plt()
+        raise InputError(f"{out} is not a directory", "plot")
+    plt = pyplot()
     paths: list[str] = []
     for c in report.checks:
         a = c.arrays
@@ -54,13 +54,16 @@ def plot_report(report: ValidationReport, out_dir: str | os.PathLike[str]) -> li
                     color=line.get_color(),
                 )
             ax.set_ylabel("one-sided PSD (V²/Hz)")
-            ax.set_title(f"{report.netlist}: node noise spectra, ngspice .noise (dots) vs emulator")
+            ax.set_title(f"{report.netlist}: node noise spectra,\nngspice .noise (dots) vs "
+                         "emulator (lines)", fontsize=10)
             ax.legend(fontsize=7, ncol=2)
             bx.set_ylabel("ngspice/emulator − 1")
+            bx.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3), useOffset=False)
             bx.set_xlabel("frequency (Hz)")
-            paths.append(_save(fig, out / "validate_psd.png"))
+            paths.append(save_png(fig, out / "validate_psd.png"))
         elif c.name == "waveform":
-            t = a["t"] * 1e6
+            ft, ut = time_unit(float(a["t"][-1] - a["t"][0]))
+            t = a["t"] * ft
             # nonlinear netlists compare charges (aC), linear ones voltages (µV)
             charge = str(c.info.get("quantity", "")).startswith("charge")
             mul, what = (1e18, "node charge (aC)") if charge else (1e6, "node voltage (µV)")
@@ -73,14 +76,14 @@ def plot_report(report: ValidationReport, out_dir: str | os.PathLike[str]) -> li
                 )
                 ax.plot(t[::7], a["v_ngspice"][::7, j] * mul, ".", ms=2, color=line.get_color())
             ax.set_ylabel(what)
-            ax.set_title(
-                f"{report.netlist}: same pwl noise into ngspice (dots) and the exact emulator"
-            )
+            ax.set_title(f"{report.netlist}: the same pwl noise into ngspice (dots)\nand the "
+                         "exact emulator (lines)", fontsize=10)
             ax.legend(fontsize=7)
             bx.plot(t, (a["v_ngspice"][:, k] - a["v_emulator"][:, k]) * mul, lw=0.8)
             bx.set_ylabel(f"difference at {c.rows[k]['node']} ({unit})")
-            bx.set_xlabel("time (µs)")
-            paths.append(_save(fig, out / "validate_waveform.png"))
+            bx.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3), useOffset=False)
+            bx.set_xlabel(f"time ({ut})")
+            paths.append(save_png(fig, out / "validate_waveform.png"))
         elif c.name == "statistics":
             s_emu, s_ng, allow = a["cov_emulator"], a["cov_ngspice"], a["allowance"]
             fig, axes = plt.subplots(1, 3, figsize=(13, 4))
@@ -97,7 +100,13 @@ def plot_report(report: ValidationReport, out_dir: str | os.PathLike[str]) -> li
             fig.colorbar(im, ax=axes[2], shrink=0.8)
             charge = str(c.info.get("quantity", "")).startswith("charge")
             what = "charge covariance (C²)" if charge else "voltage covariance (V²)"
+            names = [str(x) for x in c.info.get("nodes", [])]
+            if len(names) == s_emu.shape[0]:
+                for axx in axes:
+                    axx.set_xticks(range(len(names)), names, rotation=90 if len(names) > 6 else 0,
+                                   fontsize=7)
+                    axx.set_yticks(range(len(names)), names, fontsize=7)
             fig.suptitle(f"{report.netlist}: {what}")
-            paths.append(_save(fig, out / "validate_covariance.png"))
+            paths.append(save_png(fig, out / "validate_covariance.png"))
         plt.close("all")
     return paths

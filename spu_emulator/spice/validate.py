@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..circuit.assemble import assemble
+from ..integrate.progress import Progress
 from ..netlist.schema import Netlist
 from .checks import CHECK_NAMES, select
 from .checks.base import FAIL, NOT_RUN, PASS, CheckData, CheckResult, Runner
@@ -124,24 +125,31 @@ class SpiceRun:
 
     def run(
         self, netlist: Netlist, options: ValidateOptions = DEFAULTS,
-        checks: Sequence[str] = CHECK_NAMES,
+        checks: Sequence[str] = CHECK_NAMES, progress: Progress | None = None,
     ) -> SpiceOutputs:
         """ngspice's outputs for every requested check that applies to ``netlist``'s
         circuit (grids and lengths come from the emulator's circuit). Where no requested
-        check applies, ngspice is not needed."""
+        check applies, ngspice is not needed. ``progress`` hears of every check done."""
         selected = select(checks)
         snet = self.netlist if self.netlist is not None else netlist
         circuit = assemble(netlist)
         run = self.runner or run_deck
         data: dict[str, CheckData] = {}
-        for check in selected:
-            if check.applies(circuit, options) is not None:
-                continue
-            plan = check.plan(circuit, options)
-            decks = check.decks(plan, snet)
-            if self.deck_filter is not None:
-                decks = {label: self.deck_filter(deck) for label, deck in decks.items()}
-            data[check.name] = check.run(plan, decks, snet, run)
+        if progress is not None:
+            progress.start(len(selected), "check")
+        try:
+            for check in selected:
+                if check.applies(circuit, options) is None:
+                    plan = check.plan(circuit, options)
+                    decks = check.decks(plan, snet)
+                    if self.deck_filter is not None:
+                        decks = {label: self.deck_filter(deck) for label, deck in decks.items()}
+                    data[check.name] = check.run(plan, decks, snet, run)
+                if progress is not None:
+                    progress.update(1)
+        finally:
+            if progress is not None:
+                progress.close()
         if self.runner is not None:
             version = "custom runner"
         else:  # no check to run needs no ngspice
@@ -189,6 +197,7 @@ def validate(
     options: ValidateOptions = DEFAULTS,
     checks: Sequence[str] = CHECK_NAMES,
     spice: SpiceRun = LIVE,
+    progress: Progress | None = None,
 ) -> ValidationReport:
     """Run ngspice and compare: the library function behind ``spu validate``."""
-    return compare_all(netlist, spice.run(netlist, options, checks), options, checks)
+    return compare_all(netlist, spice.run(netlist, options, checks, progress), options, checks)

@@ -322,6 +322,7 @@ class StatisticsCheck(Check):
             "bias_allowance": bias,
             "k": opts.stats_k,
             "quantity": "voltage (V)" if circuit.linear else "charge (C)",
+            "nodes": list(data.nodes),
             "variance_rel_errors": {n: float(r) for n, r in zip(data.nodes, diag_rel, strict=True)},
             "emulator": ref.info,
         }
