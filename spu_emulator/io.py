@@ -6,6 +6,11 @@ place with :func:`os.replace` only once it is complete.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy is imported where it is used: --help and --version need none
+    pass
+
 import contextlib
 import io
 import json
@@ -15,8 +20,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from .errors import InputError
 
@@ -94,6 +97,7 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 
 def to_jsonable(obj: Any) -> Any:
     """Convert numpy scalars/arrays (and nested containers) into JSON types."""
+    import numpy as np
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -128,6 +132,8 @@ def save_npz(path: str | os.PathLike[str], **arrays: Any) -> None:
     """
     import zipfile
 
+    import numpy as np
+
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, value in arrays.items():
@@ -141,6 +147,7 @@ def save_npz(path: str | os.PathLike[str], **arrays: Any) -> None:
 
 
 def save_npy(path: str | os.PathLike[str], array: Any) -> None:
+    import numpy as np
     member = io.BytesIO()
     np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
     write_bytes(path, member.getvalue())

@@ -3,10 +3,13 @@ analysis or a trajectory out). Thin: parse, call one library function, write."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy is imported where it is used: --help and --version need none
+    pass
+
 import argparse
 import sys
-
-import numpy as np
 
 from ..errors import InputError
 from ..io import check_output, dumps_json, save_npz
@@ -59,6 +62,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..analysis import analyze
     from ..netlist import load
 
@@ -101,6 +106,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..analysis import run_simulation, trajectory_summary
     from ..netlist import load
 
@@ -154,6 +161,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def _estimates(s: dict) -> list[str]:
     """The sample covariance of the node states with standard errors, beside the exact
     value where the circuit has one (what --json gives in full)."""
+    import numpy as np
     key = "voltage" if "voltage_covariance" in s else "charge"
     unit = "V²" if key == "voltage" else "C²"
     C, E = np.asarray(s[f"{key}_covariance"]), np.asarray(s[f"{key}_covariance_stderr"])

@@ -7,13 +7,16 @@ into one line on stderr and exit status 2.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy is imported where it is used: --help and --version need none
+    import numpy as np
+
 import argparse
 import sys
 import time
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from ..errors import InputError
 from ..io import dumps_json, save_npy, write_json
@@ -122,6 +125,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _png_grid(path: str, images: np.ndarray, lo: float, hi: float) -> None:
     """The first 100 images as a grid (each image at least 48 px a side: an 8×8 digit
     is drawn 6× larger), gray on white with a 1-pixel gap."""
+    import numpy as np
+
     from ..io import atomic_path
     from ..plots import pyplot
 
@@ -152,6 +157,8 @@ def _check_outputs(*paths: tuple[str | None, str]) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..generative.energy import format_heat, heat_report
     from ..generative.generate import generate
     from ..generative.trained import TrainedModel
@@ -190,6 +197,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..generative.config import PRESETS
     from ..generative.data import load_dataset, split_indices
     from ..generative.metrics import Reference, format_report, full_report

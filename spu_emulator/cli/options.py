@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 
 def positive_float(text: str) -> float:
+    import numpy as np
+
     from ..units import ValueParseError, parse_value
 
     try:
@@ -21,6 +21,8 @@ def positive_float(text: str) -> float:
 
 
 def nonneg_float(text: str) -> float:
+    import numpy as np
+
     from ..units import ValueParseError, parse_value
 
     try:
@@ -63,6 +65,8 @@ def nbytes(text: str) -> float:
     """A memory size: a number of bytes, or with kB, MB, GB or TB (powers of 1000)."""
     import re
 
+    import numpy as np
+
     m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([kKMGT]?B)?\s*", text)
     scale = {None: 1, "B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
     try:
@@ -76,6 +80,7 @@ def nbytes(text: str) -> float:
 
 def positive_count(text: str) -> float:
     """A positive number, possibly written 1e12."""
+    import numpy as np
     try:
         v = float(text)
     except ValueError:
@@ -106,6 +111,7 @@ def out_option(p: argparse.ArgumentParser, *, required: bool = False, help: str,
 
 def positive_number(text: str) -> float:
     """A positive, finite number (plain, no unit)."""
+    import numpy as np
     try:
         v = float(text)
     except ValueError:
@@ -117,6 +123,7 @@ def positive_number(text: str) -> float:
 
 def nonneg_number(text: str) -> float:
     """A non-negative, finite number (plain, no unit)."""
+    import numpy as np
     try:
         v = float(text)
     except ValueError:

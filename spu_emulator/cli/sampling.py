@@ -4,12 +4,15 @@ Bad input raises :class:`~spu_emulator.errors.InputError` (one line, exit 2)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy is imported where it is used: --help and --version need none
+    import numpy as np
+
 import argparse
 import os
 import sys
 from typing import Any
-
-import numpy as np
 
 from ..errors import InputError
 from ..io import check_output, dumps_json, save_npy, write_text
@@ -21,6 +24,7 @@ from .options import add_budget_options, out_option, seed
 def read_matrix(path: str, what: str = "matrix", vector: bool = False, spd: bool = False) -> np.ndarray:
     """A matrix (or vector) from .npy, .csv (commas) or .txt (whitespace); with ``spd``
     also checked symmetric positive definite (errors name the file)."""
+    import numpy as np
     if not os.path.isfile(path):
         raise InputError(f"{path}: {what} file not found")
     ext = os.path.splitext(path)[1].lower()
@@ -70,6 +74,7 @@ def _parse(text: str, unit: str, opt: str) -> float:
 
 
 def _quantity(text: str, unit: str, opt: str, allow_none: bool = False) -> float | None:
+    import numpy as np
     if allow_none and str(text).lower() == "none":
         return None
     v = _parse(text, unit, opt)
@@ -243,6 +248,7 @@ def _budget(args: argparse.Namespace):
 
 
 def _save(path: str | None, arr: np.ndarray) -> None:
+    import numpy as np
     if not path:
         return
     ext = os.path.splitext(path)[1].lower()
@@ -312,6 +318,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 
 def cmd_logdet(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..sampling.linalg import logdet
 
     A = read_matrix(args.matrix, spd=True)
