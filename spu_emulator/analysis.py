@@ -17,7 +17,6 @@ from .integrate import SaveAt, Trajectory, simulate
 from .integrate.progress import Progress
 from .netlist.schema import Netlist
 from .resources import Budget
-from .sampling.estimators import covariance_with_errors
 
 
 def summary(netlist: Netlist) -> dict[str, Any]:
@@ -157,6 +156,8 @@ def trajectory_summary(traj: Trajectory, netlist: Netlist) -> dict[str, Any]:
                 "samples_per_chain": int(traj.states.shape[1]), "wall_time": traj.wall_time,
                 "netlist_digest": traj.netlist_digest,
                 "note": "fewer than two states: no statistics"}
+    from .sampling.estimators import covariance_with_errors
+
     est = covariance_with_errors(traj.voltages)
     sde = assemble(netlist).to_sde()
     theory = z = None
