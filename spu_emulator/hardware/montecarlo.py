@@ -388,9 +388,10 @@ def monte_carlo(
     if progress is not None:
         progress.start(boards, "board")
     try:
-        # chunks side by side, BLAS on one thread each: faster for a board's small
-        # matrices, and it does not collapse when the machine is loaded
-        with _blas_single_thread(workers > 1):
+        # chunks side by side, BLAS on one thread each (whatever ``workers``, so that
+        # every product is computed the same way): faster for a board's small matrices,
+        # and it does not collapse when the machine is loaded
+        with _blas_single_thread(True):
             if workers <= 1:
                 for i0 in starts:
                     fallbacks += run(i0)

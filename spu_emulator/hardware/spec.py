@@ -96,6 +96,9 @@ class Spec:
         if not isinstance(text, str) or not text.strip():
             raise InputError("give a specification like 'inverse_error < 0.05'", "spec")
         names = tuple(METRICS) if available is None else available
+        if re.search(r"\bor\b|\bnot\b|[()]", text):
+            raise InputError(f"cannot read {text.strip()!r}: clauses are joined by 'and' only "
+                             "(no 'or', 'not' or parentheses)", "spec")
         clauses = []
         for part in re.split(r"\s+and\s+", text.strip()):
             m = _CLAUSE.match(part)
@@ -134,7 +137,7 @@ def wilson_interval(k: int, n: int, z: float = 1.959963984540054) -> tuple[float
     den = 1 + z * z / n
     mid = (p + z * z / (2 * n)) / den
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, mid - half), min(1.0, mid + half))
+    return (0.0 if k == 0 else max(0.0, mid - half), 1.0 if k == n else min(1.0, mid + half))
 
 
 def yield_report(spec: Spec, metrics: dict[str, Array]) -> dict[str, Any]:
