@@ -9,8 +9,8 @@ element_class`) is one parameter p_j, named after its element (``n1.C``, ``coupl
 Boards. Board i draws its own stream, ``SeedSequence(seed).spawn(N)[i]`` (built
 directly as ``SeedSequence(seed, spawn_key=(i,))``): first one standard normal per
 tolerance class (the lot factors u_lot, classes in the order C, L, R, K, noise), then
-one standard normal per parameter, then one uniform on [−1, 1] per parameter, always
-all of them. Its values are
+one standard normal per parameter, then one uniform w on [0, 1) per parameter (the
+uniform variate is 2w − 1), always all of them. Its values are
 
     p_j = p₀ⱼ (1 + σ_lot,j u_lot[class j]) (1 + σ_j u_j) (1 + α_j (T_board − T_ref))
 
@@ -58,6 +58,17 @@ Array = np.ndarray
 CLASS_ORDER = tuple(CLASSES)
 #: Units of the parameters, by tolerance class.
 CLASS_UNITS = {"C": "F", "L": "H", "R": "Ohm", "K": "1", "noise": "A2/Hz"}
+
+
+@dataclass(frozen=True, eq=False)
+class Population:
+    """What every result about a netlist's boards carries: the netlist's name and
+    digest, and the component values it varies, by name and tolerance class."""
+
+    name: str
+    digest: str
+    parameters: tuple[str, ...]
+    classes: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +207,7 @@ class BoardFamily:
             raise InputError(f"{netlist.source or netlist.name}: Monte Carlo and sensitivities "
                              "need a linear netlist (no NC, EC or time-dependent bias)")
         self.netlist = netlist
-        self.circuit = assemble(netlist)
-        self.circuit.to_sde()  # the nominal board must be stable (InstabilityError)
+        self.circuit = assemble(netlist)  # (the nominal board's stability: see check_nominal)
         self.parameters: list[Parameter] = []
         self._by_key: dict[tuple[str, str], int] = {}
         self._fixed_values: list[float] = []
@@ -247,7 +257,12 @@ class BoardFamily:
         self.m = m
         self.f = f
         self.temperature = c.equal_temperature
+        #: names, tolerance classes and nominal values of the parameters
+        self.names = tuple(p.name for p in self.parameters)
+        self.classes = tuple(p.cls for p in self.parameters)
         self.nominal = np.array([p.nominal for p in self.parameters], float)
+        #: (P,) standard deviation of each value's own relative spread (σ, or h/√3)
+        self.std = np.array([p.tolerance.std for p in self.parameters], float)
         self._fixed_array = np.array(self._fixed_values, float)
         # draw parameters
         self._class_index = np.array([CLASS_ORDER.index(p.cls) for p in self.parameters], int)
@@ -276,18 +291,6 @@ class BoardFamily:
                              "its tolerance cannot be applied")
         return j
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.parameters)
-
-    @property
-    def classes(self) -> tuple[str, ...]:
-        return tuple(p.cls for p in self.parameters)
-
-    @property
-    def std(self) -> Array:
-        """(P,) standard deviation of each value's own relative spread (σ, or h/√3)."""
-        return np.array([p.tolerance.std for p in self.parameters], float)
 
     def relative_covariance(self) -> Array:
         """(P, P) covariance of the relative deviations δ_j = ln(p_j / p₀ⱼ) to first
@@ -321,8 +324,8 @@ class BoardFamily:
         for b, i in enumerate(range(start, stop)):
             g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(i,))))
             z[b] = g.standard_normal(nc + P)
-            w[b] = g.uniform(-1.0, 1.0, P)
-        u = np.where(self._uniform, w, z[:, nc:])
+            w[b] = g.random(P)
+        u = np.where(self._uniform, 2.0 * w - 1.0, z[:, nc:])
         lot = z[:, :nc][:, self._class_index]
         return self.nominal * (1.0 + self.lot * lot) * (1.0 + self.sigma * u) * self.drift
 
@@ -401,4 +404,4 @@ class BoardFamily:
         return M, K, Q
 
 
-__all__ = ["CLASS_ORDER", "BoardFamily", "Parameter"]
+__all__ = ["CLASS_ORDER", "BoardFamily", "Parameter", "Population"]

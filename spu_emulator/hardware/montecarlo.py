@@ -43,7 +43,7 @@ from ..errors import InputError
 from ..integrate.exact import _blas_single_thread
 from ..netlist.schema import Netlist
 from ..units import K_B
-from .family import BoardFamily
+from .family import BoardFamily, Population
 from .spec import METRICS, Spec, yield_report
 
 Array = np.ndarray
@@ -142,6 +142,15 @@ def evaluate(family: BoardFamily, values: Array) -> Boards:
     return Boards(failure, cov, lam_all, fallbacks)
 
 
+def check_nominal(netlist: Netlist, failure: int) -> None:
+    """Raise :class:`~spu_emulator.errors.InstabilityError` if the nominal board fails."""
+    if failure:
+        from ..errors import InstabilityError
+
+        raise InstabilityError(f"{netlist.source or netlist.name}: the nominal board fails: "
+                               f"{FAILURES[int(failure)]}")
+
+
 def _hurwitz(lam: Array) -> Array:
     """(B,) every Re λ < −10⁻¹¹ max|λ| (the nominal check of LinearSDE.check_stable)."""
     scale = np.max(np.abs(lam), axis=1, initial=0.0)
@@ -160,7 +169,7 @@ def _frobenius(X: Array) -> Array:
 
 
 @dataclass(frozen=True, eq=False)
-class MonteCarloResult:
+class MonteCarloResult(Population):
     """N boards of one netlist: per-board arrays and their metrics (module docstring).
 
     ``element_values`` (N, P) drawn values of ``parameters``; ``voltage_covariance``
@@ -169,11 +178,7 @@ class MonteCarloResult:
     For a programmed design ``variables`` (d,), ``realized_covariance`` and
     ``realized_matrix`` (N, d, d), and ``target_covariance`` (d, d)."""
 
-    name: str
-    digest: str
     seed: int
-    parameters: tuple[str, ...]
-    classes: tuple[str, ...]
     nodes: tuple[str, ...]
     element_values: Array
     voltage_covariance: Array
@@ -210,7 +215,7 @@ class MonteCarloResult:
         return yield_report(sp, self.metrics)
 
     def summary(self) -> dict[str, Any]:
-        """Plain data for ``--json``: counts, failures, the voltage covariance's nominal,
+        """Plain data (the JSON report): counts, failures, the voltage covariance's nominal,
         mean, std, 5/50/95 percentiles (V², over the boards that did not fail), the modes
         and every metric the same way."""
         ok = self.ok
@@ -241,7 +246,7 @@ class MonteCarloResult:
         return out
 
     def arrays(self) -> dict[str, Array]:
-        """Per-board arrays for ``--save`` (.npz)."""
+        """Per-board arrays, to be saved as .npz."""
         out: dict[str, Array] = {
             "element_names": np.array(self.parameters, dtype=str),
             "element_classes": np.array(self.classes, dtype=str),
@@ -309,10 +314,27 @@ def monte_carlo(
     evaluate each exactly (module docstring). ``target``: the matrix given to
     ``spu program`` (default: the nominal board's own realized covariance, which is the
     target exactly for designs compiled without a component bank). ``chunk``: boards
-    built at once (default: as many as fit in ~48 MB); it never changes the result.
-    ``progress``: an object with start/update/close. ``workers``: threads evaluating
-    chunks side by side, each with one-thread BLAS (default: one per core); like
-    ``chunk`` it never changes the result, since every board is written to its own row."""
+    built at once (default: as many as fit in ~48 MB, split over the workers).
+    ``workers``: threads evaluating chunks side by side (default: one per core).
+    ``progress``: an object with start/update/close. Neither ``chunk`` nor ``workers``
+    changes the result: every board is written to its own row, and BLAS runs on one
+    thread throughout (threadpoolctl), so every product is computed the same way."""
+    # one-thread BLAS: faster for a board's small matrices (the chunks run side by side
+    # instead), and it does not collapse when the machine is loaded
+    with _blas_single_thread(True):
+        return _monte_carlo(source, boards, seed, chunk, target, progress, max_memory, workers)
+
+
+def _monte_carlo(
+    source: Any,
+    boards: int,
+    seed: int,
+    chunk: int | None,
+    target: Array | None,
+    progress: Any,
+    max_memory: float | None,
+    workers: int | None,
+) -> MonteCarloResult:
     design = None if isinstance(source, Netlist) else source
     netlist = source if design is None else design.netlist
     if netlist.tolerances is None:
@@ -342,6 +364,7 @@ def monte_carlo(
 
     # the nominal board, through the same code
     nom = evaluate(fam, fam.nominal[None])
+    check_nominal(netlist, nom.failure[0])
     lam0 = nom.eigenvalues[0]
     order0 = np.argsort(np.abs(lam0), kind="stable")
     keep = np.flatnonzero(lam0[order0].imag >= 0)
@@ -388,25 +411,21 @@ def monte_carlo(
     if progress is not None:
         progress.start(boards, "board")
     try:
-        # chunks side by side, BLAS on one thread each (whatever ``workers``, so that
-        # every product is computed the same way): faster for a board's small matrices,
-        # and it does not collapse when the machine is loaded
-        with _blas_single_thread(True):
-            if workers <= 1:
-                for i0 in starts:
-                    fallbacks += run(i0)
-                    if progress is not None:
-                        progress.update(min(boards, i0 + chunk) - i0)
-            else:
-                from concurrent.futures import ThreadPoolExecutor, as_completed
+        if workers <= 1:
+            for i0 in starts:
+                fallbacks += run(i0)
+                if progress is not None:
+                    progress.update(min(boards, i0 + chunk) - i0)
+        else:
+            from concurrent.futures import ThreadPoolExecutor, as_completed
 
-                with ThreadPoolExecutor(workers) as pool:
-                    jobs = {pool.submit(run, i0): i0 for i0 in starts}
-                    for job in as_completed(jobs):
-                        fallbacks += job.result()
-                        if progress is not None:
-                            i0 = jobs[job]
-                            progress.update(min(boards, i0 + chunk) - i0)
+            with ThreadPoolExecutor(workers) as pool:
+                jobs = {pool.submit(run, i0): i0 for i0 in starts}
+                for job in as_completed(jobs):
+                    fallbacks += job.result()
+                    if progress is not None:
+                        i0 = jobs[job]
+                        progress.update(min(boards, i0 + chunk) - i0)
     finally:
         if progress is not None:
             progress.close()
@@ -449,4 +468,5 @@ def monte_carlo(
     )
 
 
-__all__ = ["FAILURES", "Boards", "MonteCarloResult", "evaluate", "monte_carlo", "target_covariance"]
+__all__ = ["FAILURES", "Boards", "MonteCarloResult", "check_nominal", "evaluate", "monte_carlo",
+           "target_covariance"]

@@ -46,7 +46,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..netlist.schema import Netlist
-from .family import BoardFamily
+from .family import BoardFamily, Population
 from .spec import METRICS
 
 Array = np.ndarray
@@ -93,15 +93,11 @@ class MetricSensitivity:
 
 
 @dataclass(frozen=True, eq=False)
-class SensitivityResult:
+class SensitivityResult(Population):
     """Derivatives of one board's stationary state with respect to every component
     value, per relative change (d/d ln p). Shapes: P parameters, n nodes, k modes, d
     user variables (programmed designs)."""
 
-    name: str
-    digest: str
-    parameters: tuple[str, ...]
-    classes: tuple[str, ...]
     values: Array
     std: Array
     lot: Array
@@ -209,7 +205,7 @@ class SensitivityResult:
         return MetricSensitivity(name, m0, False, g, c, lot, sd, shift)
 
     def summary(self, metric: str | None = None) -> dict[str, Any]:
-        """Plain data for ``--json``."""
+        """Plain data (the JSON report)."""
         out: dict[str, Any] = {
             "netlist": self.name, "digest": self.digest,
             "parameters": list(self.parameters), "classes": list(self.classes),
@@ -249,7 +245,7 @@ def sensitivity(source: Any, *, target: Array | None = None, chunk: int | None =
     import scipy.linalg as sla  # lazy: scipy's import pulls in argparse
 
     from .lyapunov import SchurLyapunov
-    from .montecarlo import target_covariance
+    from .montecarlo import _hurwitz, check_nominal, target_covariance
 
     t0 = time.perf_counter()
     design = None if isinstance(source, Netlist) else source
@@ -265,6 +261,7 @@ def sensitivity(source: Any, *, target: Array | None = None, chunk: int | None =
     Sy = lyap.solve(0.5 * (Qy + Qy.T))
     Sx = Ri.T @ Sy @ Ri
     lam, wl, vr = sla.eig(Ay, left=True, right=True)
+    check_nominal(netlist, 0 if _hurwitz(lam[None])[0] else 4)
     order = np.argsort(np.abs(lam), kind="stable")
     keep = order[lam[order].imag >= 0]
     lk, wk, vk = lam[keep], wl[:, keep], vr[:, keep]

@@ -82,14 +82,14 @@ def test_each_board_is_scipys_board():
 
 def test_draws_follow_the_documented_streams():
     """Board i draws from SeedSequence(seed).spawn(N)[i]: lot normals (C, L, R, K,
-    noise), one normal per value, one uniform per value; the lot factor is common to a
-    class on one board."""
+    noise), one normal per value, one uniform w on [0, 1) per value (2w − 1 on [−1, 1]);
+    the lot factor is common to a class on one board."""
     net = everything()
     fam = BoardFamily(net)
     v = fam.draw(11, 0, 6)
     child = np.random.SeedSequence(11).spawn(6)[4]
     g = np.random.Generator(np.random.PCG64(child))
-    z, w = g.standard_normal(5 + len(fam.names)), g.uniform(-1, 1, len(fam.names))
+    z, w = g.standard_normal(5 + len(fam.names)), 2 * g.random(len(fam.names)) - 1
     tb, tr = 330.0, 300.0
     for j, (e, field, cls, t) in enumerate(parameters(net)):
         u = z[5 + j] if t.distribution == "gaussian" else w[j]
