@@ -121,7 +121,8 @@ class _Channel:
         return self._ready
 
     def evaluate(self, sources: Array) -> Array:
-        """(B, size) for ``sources`` (B, S), real or complex."""
+        """(B, size) for ``sources`` (B, S), real or complex: one sparse product,
+        O(B · nnz)."""
         if not self._terms:
             return np.zeros((sources.shape[0], self.size), dtype=sources.dtype)
         pat, src, coef, power = self._compiled()
@@ -158,31 +159,33 @@ class _Recorder:
     def _source(self, e: Element, cls: str, value: float) -> int:
         return self.f._source(e, cls, value)
 
-    def capacitance(self, e, a, b, c) -> None:
+    def capacitance(self, e: Element, a: str, b: str, c: float) -> None:
         self.C.add(self._pair(a, b), self._source(e, "C", c), 1.0, 1)
 
-    def conductance(self, e, a, b, r, temperature) -> None:
+    def conductance(self, e: Element, a: str, b: str, r: float, temperature: float) -> None:
         src = self._source(e, "R", r)
         self.G.add(self._pair(a, b), src, 1.0, -1)
         if temperature > 0:
             self.Qn.add(self._pair(a, b), src, 2.0 * K_B * temperature, -1)
 
-    def current(self, e, a, b, dc, noise_psd) -> None:
+    def current(self, e: Element, a: str, b: str, dc: float, noise_psd: float) -> None:
         if noise_psd > 0:
             self.Qn.add(self._pair(a, b), self._source(e, "noise", noise_psd), 0.5, 1)
 
-    def bias_resistor(self, e, node, other, r, temperature, bias: Waveform) -> None:
+    def bias_resistor(self, e: Element, node: str, other: str, r: float, temperature: float,
+                      bias: Waveform) -> None:
         self.conductance(e, node, other, r, temperature)
 
-    def inductor(self, e, a, b, inductance, series_r, temperature) -> None:
+    def inductor(self, e: Element, a: str, b: str, inductance: float, series_r: float,
+                 temperature: float) -> None:
         ls = self._source(e, "L", inductance)
         rs = self.f._source(e, "R", series_r, field="series_R") if series_r > 0 else self.f._fixed(0.0)
         self.inductors.append((e, a, b, ls, rs, temperature if series_r > 0 else 0.0))
 
-    def mutual(self, e, l1, l2, k) -> None:
+    def mutual(self, e: Element, l1: str, l2: str, k: float) -> None:
         self.mutuals.append((e, l1, l2, self._source(e, "K", k)))
 
-    def filtered_noise(self, e, a, b, psd, bandwidth) -> None:
+    def filtered_noise(self, e: Element, a: str, b: str, psd: float, bandwidth: float) -> None:
         self.filters.append((e, a, b, 2.0 * np.pi * bandwidth, self._source(e, "noise", psd)))
 
     @staticmethod

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -194,7 +194,6 @@ class MonteCarloResult(Population):
     realized_covariance: Array | None = None
     realized_matrix: Array | None = None
     target_covariance: Array | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def boards(self) -> int:

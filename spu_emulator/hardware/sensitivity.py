@@ -39,7 +39,7 @@ one triangular Sylvester solve), in chunks of parameters to bound memory.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -117,7 +117,6 @@ class SensitivityResult(Population):
     target_covariance: Array | None = None
     d_realized_covariance: Array | None = None  # (P, d, d)
     wall_time: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def metric_names(self) -> tuple[str, ...]:

@@ -193,3 +193,31 @@ def test_wilson_interval():
     assert lo < 0.95 < hi and hi < 1 and lo == pytest.approx(0.8882, abs=1e-3)
     lo, hi = wilson_interval(100, 100)
     assert hi == 1 and lo == pytest.approx(0.963, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_docs_walkthrough_runs_as_written(tmp_path):
+    """Every command of docs/hardware.md (its indented blocks), in a fresh folder, with
+    the numbers the page shows."""
+    import re
+    import subprocess
+    import sys
+
+    doc = (ROOT / "docs/hardware.md").read_text()
+    doc = re.sub(r"```.*?```", "", doc, flags=re.S)  # outputs and Python, not commands
+    blocks, cur = [], []
+    for line in doc.splitlines():
+        if line.startswith("    "):
+            cur.append(line[4:])
+        elif cur and line.strip():
+            blocks.append("\n".join(cur))
+            cur = []
+    script = "set -e\nspu() { \"$PY\" -m spu_emulator \"$@\"; }\npython() { \"$PY\" \"$@\"; }\n"
+    script += "\n".join(blocks) + "\n"
+    (tmp_path / "netlists").symlink_to(ROOT / "netlists")
+    r = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                       env={"PY": sys.executable, "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "yield of 'inverse_error < 0.05': 7031 / 10000 = 70.31%" in r.stdout
+    assert "yield of 'inverse_error < 0.05': 9832 / 10000 = 98.32%" in r.stdout
+    assert "1  K[n1,n2]" in r.stdout and (tmp_path / "plots/tornado_inverse_error.png").exists()
