@@ -130,8 +130,11 @@ def main() -> None:
     print("| case | states | values | boards | wall | boards/s | plain route boards/s | "
           "speed-up | max rel. diff | failed | target |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
+    def num(x: float) -> str:
+        return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
     for (label, s, p, N, wall, rate, plain, sp, diff, failed, target) in rows:
-        print(f"| {label} | {s} | {p} | {N:,} | {wall:.3g} s | {rate:,.4g} | {plain:,.4g} | "
+        print(f"| {label} | {s} | {p} | {N:,} | {wall:.3g} s | {num(rate)} | {num(plain)} | "
               f"{sp:.3g}× | {diff:.1e} | {failed} | {target} |")
     print()
     print(f"All {len(sres.parameters)} sensitivities of the 8-cell SPU (every C, L, R and "

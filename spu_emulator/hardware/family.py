@@ -6,16 +6,18 @@ Parameters. Every value a tolerance can act on (:func:`~spu_emulator.netlist.tol
 element_class`) is one parameter p_j, named after its element (``n1.C``, ``couplers[3]``,
 ``a.L``, ``K1``) or, for an inductor's series resistance, ``<inductor>.series_R``.
 
-Boards. Board i draws its own stream, ``SeedSequence(seed).spawn(N)[i]`` (built
-directly as ``SeedSequence(seed, spawn_key=(i,))``): first one standard normal per
-tolerance class (the lot factors u_lot, classes in the order C, L, R, K, noise), then
-one standard normal per parameter, then one uniform w on [0, 1) per parameter (the
-uniform variate is 2w − 1), always all of them. Its values are
+Boards. Board i takes the raw 64-bit outputs number iK … (i+1)K − 1 of one PCG64
+stream seeded with ``SeedSequence(seed)`` (K = 5 + P; the stream is jumped there with
+``advance``, so a chunk of boards is one jump and one vectorized draw). Each output r
+gives u = (⌊r / 2¹²⌋ + ½) 2⁻⁵² in (0, 1): first one per tolerance class (the lot
+factors, classes in the order C, L, R, K, noise, normal by the inverse normal CDF
+Φ⁻¹(u)), then one per parameter, Φ⁻¹(u) for a Gaussian tolerance or 2u − 1 for a
+uniform one. Its values are
 
-    p_j = p₀ⱼ (1 + σ_lot,j u_lot[class j]) (1 + σ_j u_j) (1 + α_j (T_board − T_ref))
+    p_j = p₀ⱼ (1 + σ_lot,j u_lot[class j]) (1 + σ_j u_j) (1 + α_j (T_board − T_ref)).
 
-with u_j the normal or the uniform, as the parameter's distribution says. The same
-seed therefore gives the same board i however the boards are batched.
+Board i depends on (seed, i) only, so the same seed gives the same boards however they
+are batched or spread over threads.
 
 Matrices. The circuit matrices are linear in simple functions of the values, so all
 boards are built at once: every element stamps itself once into a recorder (the same
@@ -320,17 +322,18 @@ class BoardFamily:
     # ---- boards ------------------------------------------------------------------
     def draw(self, seed: int, start: int, stop: int) -> Array:
         """Values (stop − start, P) of boards start … stop − 1 (see the module docstring):
-        board i depends on (seed, i) only. O(P) per board."""
+        board i depends on (seed, i) only. One jump, then O(P) vectorized per board."""
+        from scipy.special import ndtri  # lazy: scipy's import pulls in argparse
+
         nc, P = len(CLASS_ORDER), len(self.parameters)
-        z = np.empty((stop - start, nc + P))
-        w = np.empty((stop - start, P))
-        for b, i in enumerate(range(start, stop)):
-            g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(i,))))
-            z[b] = g.standard_normal(nc + P)
-            w[b] = g.random(P)
-        u = np.where(self._uniform, 2.0 * w - 1.0, z[:, nc:])
-        lot = z[:, :nc][:, self._class_index]
-        return self.nominal * (1.0 + self.lot * lot) * (1.0 + self.sigma * u) * self.drift
+        K = nc + P
+        bg = np.random.PCG64(np.random.SeedSequence(seed))
+        bg.advance(start * K)
+        raw = bg.random_raw((stop - start) * K).reshape(stop - start, K)
+        u = ((raw >> np.uint64(12)).astype(float) + 0.5) * 2.0**-52  # in (0, 1)
+        lot = ndtri(u[:, :nc])[:, self._class_index]
+        dev = np.where(self._uniform, 2.0 * u[:, nc:] - 1.0, ndtri(u[:, nc:]))
+        return self.nominal * (1.0 + self.lot * lot) * (1.0 + self.sigma * dev) * self.drift
 
     def netlist_for(self, values: Array) -> Netlist:
         """The netlist of one board: every element with its drawn values (O(P))."""

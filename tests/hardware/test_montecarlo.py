@@ -81,21 +81,38 @@ def test_each_board_is_scipys_board():
 
 
 def test_draws_follow_the_documented_streams():
-    """Board i draws from SeedSequence(seed).spawn(N)[i]: lot normals (C, L, R, K,
-    noise), one normal per value, one uniform w on [0, 1) per value (2w − 1 on [−1, 1]);
-    the lot factor is common to a class on one board."""
+    """Board i takes raw outputs iK … (i+1)K − 1 of PCG64(SeedSequence(seed)), K = 5 + P,
+    each r giving u = (⌊r/2¹²⌋ + ½) 2⁻⁵²: lot normals Φ⁻¹(u) per class (C, L, R, K,
+    noise), then per value Φ⁻¹(u) (Gaussian) or 2u − 1 (uniform); the lot factor is
+    common to a class on one board."""
+    from scipy.stats import norm
+
     net = everything()
     fam = BoardFamily(net)
+    P = len(fam.names)
     v = fam.draw(11, 0, 6)
-    child = np.random.SeedSequence(11).spawn(6)[4]
-    g = np.random.Generator(np.random.PCG64(child))
-    z, w = g.standard_normal(5 + len(fam.names)), 2 * g.random(len(fam.names)) - 1
+    raw = np.random.PCG64(np.random.SeedSequence(11)).random_raw(6 * (5 + P))
+    u = ((raw[4 * (5 + P):5 * (5 + P)] >> np.uint64(12)).astype(float) + 0.5) / 2.0**52
     tb, tr = 330.0, 300.0
     for j, (e, field, cls, t) in enumerate(parameters(net)):
-        u = z[5 + j] if t.distribution == "gaussian" else w[j]
-        lot = z[list(("C", "L", "R", "K", "noise")).index(cls)]
-        want = getattr(e, field) * (1 + t.lot * lot) * (1 + t.sigma * u) * (1 + t.tempco * (tb - tr))
-        assert v[4, j] == pytest.approx(want, rel=1e-14)
+        x = norm.ppf(u[5 + j]) if t.distribution == "gaussian" else 2 * u[5 + j] - 1
+        lot = norm.ppf(u[("C", "L", "R", "K", "noise").index(cls)])
+        want = getattr(e, field) * (1 + t.lot * lot) * (1 + t.sigma * x) * (1 + t.tempco * (tb - tr))
+        assert v[4, j] == pytest.approx(want, rel=1e-13)
+    # any slice of boards is the same boards
+    for a, b in ((0, 6), (4, 5), (2, 6), (5, 6)):
+        np.testing.assert_array_equal(fam.draw(11, a, b), v[a:b])
+    # the spread is the documented one (10,000 boards)
+    big = fam.draw(3, 0, 10_000)
+    rel = big / fam.nominal - 1
+    p = {q.name: j for j, q in enumerate(fam.parameters)}
+    assert np.std(rel[:, p["C9"]]) == pytest.approx(0.08, rel=0.05)  # its override: no lot
+    assert np.std(rel[:, p["a.C"]]) == pytest.approx(np.hypot(0.02, 0.01), rel=0.05)
+    lotC = np.corrcoef(rel[:, p["a.C"]], rel[:, p["b.C"]])[0, 1]
+    assert lotC == pytest.approx(0.01**2 / (0.02**2 + 0.01**2), abs=0.05)
+    # L: uniform ±3%, no lot, 200 ppm/K at 30 K above the reference
+    x = big[:, p["a.L"]] / (fam.nominal[p["a.L"]] * (1 + 200e-6 * 30)) - 1
+    assert np.max(np.abs(x)) <= 0.03 and np.std(x) == pytest.approx(0.03 / np.sqrt(3), rel=0.05)
 
 
 def test_same_seed_same_bytes_whatever_the_chunking(tmp_path):
