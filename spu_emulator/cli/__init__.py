@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "spu_emulator.cli.spice",
     "spu_emulator.cli.sampling",
     "spu_emulator.cli.generative",
+    "spu_emulator.cli.hardware",
 )
 
 
