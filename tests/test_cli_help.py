@@ -53,6 +53,12 @@ def test_version_and_help_start_without_numerics():
     r = subprocess.run([sys.executable, "-m", "spu_emulator", "--help"], capture_output=True,
                        text=True, cwd=ROOT)
     assert r.returncode == 0 and "simulate" in r.stdout
+    # building the whole parser (every subcommand module registers) imports no numerics
+    code = ("import sys; from spu_emulator.cli import main\ntry:\n    main(['--help'])\n"
+            "except SystemExit:\n    pass\n"
+            "print([m for m in ('numpy', 'scipy', 'yaml') if m in sys.modules], file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.stderr.splitlines()[-1] == "[]", r.stderr
 
 
 def test_cli_check_names_match_the_checks_package():

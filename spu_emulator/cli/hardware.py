@@ -7,13 +7,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: --help and --version need none
+    import numpy as np
 
 from ..errors import InputError, NetlistError
 from ..io import check_output, dumps_json, save_npz
-from ..netlist.schema import Netlist
 from . import text
 from .options import nbytes, seed
 from .progress import TerminalProgress
@@ -55,6 +55,8 @@ def _metrics_option(args: argparse.Namespace, available: tuple[str, ...]) -> lis
 
 def _fmt(x: float, metric: str) -> str:
     """A value of ``metric``: relative ones in percent, others with their SI unit."""
+    import numpy as np
+
     from ..hardware.spec import METRICS
 
     m = METRICS[metric]
@@ -68,6 +70,7 @@ def _fmt(x: float, metric: str) -> str:
 def cmd_montecarlo(args: argparse.Namespace) -> int:
     from ..hardware.montecarlo import monte_carlo
     from ..hardware.spec import METRICS, Spec
+    from ..netlist.schema import Netlist
 
     if args.boards < 1:
         raise InputError(f"must be positive, got {args.boards}", "boards")
@@ -108,6 +111,8 @@ def cmd_montecarlo(args: argparse.Namespace) -> int:
 
 
 def _montecarlo_text(res: Any, out: dict[str, Any]) -> list[str]:
+    import numpy as np
+
     fb = out["failed_boards"]
     lines = [f"{res.name}: {res.boards} boards (seed {res.seed}), each solved exactly "
              f"({out['method']}) in {res.wall_time:.3g} s; {fb['count']} failed"]
@@ -142,7 +147,10 @@ def _montecarlo_text(res: Any, out: dict[str, Any]) -> list[str]:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..hardware.sensitivity import sensitivity
+    from ..netlist.schema import Netlist
 
     if args.boards < 0:
         raise InputError(f"must be 0 (no Monte Carlo) or positive, got {args.boards}", "boards")
