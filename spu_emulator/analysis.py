@@ -7,16 +7,18 @@ callable from Python and testable without a shell.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .circuit import assemble
 from .errors import InputError, SPUWarning
-from .integrate import SaveAt, Trajectory, simulate
-from .integrate.progress import Progress
 from .netlist.schema import Netlist
 from .resources import Budget
+
+if TYPE_CHECKING:  # the integrators are imported by the runs that step (spu check needs none)
+    from .integrate import Trajectory
+    from .integrate.progress import Progress
 
 
 def summary(netlist: Netlist) -> dict[str, Any]:
@@ -114,6 +116,8 @@ def run_simulation(
         warnings.warn(f"only {kept} state(s) per chain will be kept: the saved step "
                       f"({h * save_every:.3g} s) is close to the duration", SPUWarning,
                       stacklevel=2)
+    from .integrate import SaveAt, simulate
+
     return simulate(
         sde,
         method,
