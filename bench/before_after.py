@@ -2,8 +2,8 @@
 benchmarks of each, interleaved (before, after, before, after, ...), so that machine
 load falls on both alike.
 
-    git worktree add --detach ../before REV
-    python3 bench/before_after.py --before ../before [--rounds 2] [--out bench/results/before_after.json]
+    git worktree add --detach /tmp/before REV
+    python3 bench/before_after.py --before /tmp/before [--rounds 2] [--out bench/results/before_after.json]
 
 Each checkout runs its own copy of ``bench/bench_integrator.py --quick`` and
 ``bench/bench_linalg.py --no-thermox`` in a fresh process (thermox is left out: it does
