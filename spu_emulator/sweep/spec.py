@@ -410,6 +410,9 @@ def _command(c: _Ctx, cmd: Any, has_seeds: bool) -> tuple[tuple[str, ...], int, 
 
     if isinstance(cmd, str):
         cmd = shlex.split(cmd)
+    if isinstance(cmd, list):  # YAML reads `--save-every, 10` as a number
+        cmd = [str(t) if isinstance(t, (int, float)) and not isinstance(t, bool) else t
+               for t in cmd]
     if not isinstance(cmd, list) or not cmd or not all(isinstance(t, str) for t in cmd):
         raise c.error("command", "expected an spu command as a list, e.g. [analyze, --json]")
     if cmd[0] == "spu":
