@@ -1,8 +1,10 @@
 """`spu sweep` on an embedded Dask cluster: speedup of a CPU-bound sweep with 1 and 2
 workers, the engine's own cost per point, and the figures of a large Monte Carlo plan.
 
-1. CPU-bound: 64 points of `spu simulate` of the 8-cell SPU (netlists/spu8.yaml, 8 ms,
-   stored every 100th step; ``seeds: 64``), with ``--workers 1`` and ``--workers 2``.
+1. CPU-bound: 64 points of `spu analyze --json` of a 64-cell programmed design (128
+   states; a Lyapunov solve on one BLAS thread per worker; ``zip`` over 64 temperatures),
+   with ``--workers 1`` and ``--workers 2``. (`spu simulate` already draws its noise on a
+   second thread, so one worker of it keeps two cores busy.)
    Wall times include starting and stopping the cluster (also timed alone).
 2. Engine overhead: a trivial command (`spu check --json` of netlists/single_cell.yaml)
    over N1 and N2 points on one worker; overhead per point =
@@ -12,7 +14,7 @@ workers, the engine's own cost per point, and the figures of a large Monte Carlo
    `spu analyze --json` of it in this process, its JSON size, and
    `spu montecarlo --boards B --json` (boards per second on one core).
 
-    python bench/bench_sweep.py [--quick]
+    python bench/bench_sweep.py [--quick] [--cpu-only]
 
 Writes bench/results/sweep.json. Other processes on the machine slow the parallel run
 down: the load average before and after is recorded beside the times.
@@ -59,34 +61,54 @@ def cluster_start_stop(workers: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer points (a smoke run)")
+    ap.add_argument("--cpu-only", action="store_true",
+                    help="rerun only the CPU-bound sweep, updating bench/results/sweep.json")
     args = ap.parse_args()
     from spu_emulator.cli.capture import run_captured
 
     out: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                              "load_before": os.getloadavg()}}
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
-    spu8 = ROOT / "netlists/spu8.yaml"
-    sim = ["simulate", "--duration", "8 ms", "--save-every", "100", "-o", "t.npz", "--json"]
 
-    # 1. CPU-bound
+    # 1. CPU-bound: `spu analyze` (Lyapunov, one BLAS thread per worker) of a 64-cell design
+    import numpy as np
+
+    from spu_emulator.hardware.compiler import compile_matrix
+    from spu_emulator.netlist.dump import dumps
+    from spu_emulator.sampling.matrices import spd
+
     n = 8 if args.quick else 64
     os.chdir(tmp)
-    run_captured([sim[0], str(spu8), *sim[1:]])  # warm
+    d64 = tmp / "d64.yaml"
+    d64.write_text(dumps(compile_matrix(spd(64, np.random.default_rng(64), 20.0), "matrix").netlist))
+    cmd = ["analyze", "--json"]
+    run_captured([cmd[0], str(d64), *cmd[1:]])  # warm
     t = time.perf_counter()
-    for s in range(3):
-        run_captured([sim[0], str(spu8), *sim[1:], "--seed", str(s)])
-    point = (time.perf_counter() - t) / 3
-    text = (f"sweep: spu-sweep/1\nnetlist: {spu8}\ncommand: {json.dumps(sim)}\nseeds: {n}\n")
+    for _ in range(2):
+        run_captured([cmd[0], str(d64), *cmd[1:]])
+    point = (time.perf_counter() - t) / 2
+    temps = ", ".join(f'"{290 + i} K"' for i in range(n))
+    text = (f"sweep: spu-sweep/1\nnetlist: {d64}\ncommand: {json.dumps(cmd)}\n"
+            f"zip: {{temperature: [{temps}]}}\n")
     startup = {w: cluster_start_stop(w) for w in (1, 2)}
     t1, _ = timed_sweep(text, tmp, "cpu", 1)
     t2, _ = timed_sweep(text, tmp, "cpu", 2)
     out["cpu_bound"] = {
-        "points": n, "command": "spu " + " ".join(sim), "point_in_process_s": point,
+        "points": n, "command": "spu analyze --json (64-cell programmed design, 128 states)",
+        "point_in_process_s": point,
         "cluster_start_stop_s": {str(k): v for k, v in startup.items()},
         "wall_1_worker_s": t1, "wall_2_workers_s": t2, "speedup": t1 / t2,
         "speedup_without_start_stop": (t1 - startup[1]) / (t2 - startup[2]),
+        "load_during": os.getloadavg(),
     }
-    print(json.dumps(out["cpu_bound"], indent=1))
+    print(json.dumps(out["cpu_bound"], indent=1), flush=True)
+    if args.cpu_only:
+        prev = json.loads((ROOT / "bench/results/sweep.json").read_text())
+        prev["cpu_bound"] = out["cpu_bound"]
+        from spu_emulator.io import write_json
+
+        write_json(ROOT / "bench/results/sweep.json", prev)
+        return
 
     # 2. engine overhead per point
     single = ROOT / "netlists/single_cell.yaml"
@@ -108,12 +130,7 @@ def main() -> None:
     print(json.dumps(out["overhead"], indent=1))
 
     # 3. figures for the plan: the 256-cell design
-    import numpy as np
-
-    from spu_emulator.hardware.compiler import compile_matrix
-    from spu_emulator.netlist.dump import dumps
     from spu_emulator.netlist.tolerance import Tolerance, Tolerances
-    from spu_emulator.sampling.matrices import spd
     from spu_emulator.sweep.points import Point, netlist_text
 
     d = 32 if args.quick else 256
