@@ -70,6 +70,9 @@ _API: dict[str, tuple[str, str]] = {
     "Quantization": ("spu_emulator.sampling.options", "Quantization"),
     "compile_matrix": ("spu_emulator.hardware.compiler", "compile_matrix"),
     "load_design": ("spu_emulator.hardware.design", "load_design"),
+    # sweeps on Dask
+    "sweep": ("spu_emulator.sweep.engine", "sweep"),
+    "load_sweep": ("spu_emulator.sweep.spec", "load_sweep"),
 }
 
 

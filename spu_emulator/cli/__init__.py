@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "spu_emulator.cli.sampling",
     "spu_emulator.cli.generative",
     "spu_emulator.cli.hardware",
+    "spu_emulator.cli.sweep",
 )
 
 
@@ -138,12 +139,16 @@ def _os_error(exc: OSError) -> str:
     return f"{where}: {reason}" if where else reason
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *,
+         parser: argparse.ArgumentParser | None = None) -> int:
+    """Run ``spu ARGV``; ``parser`` reuses a parser from :func:`build_parser` (a sweep's
+    worker builds it once for all its points)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv in (["--version"], ["-V"]):  # answered before anything heavy is imported
         sys.stdout.write(f"spu_emulator {__version__}\n")
         return 0
-    parser = build_parser()
+    if parser is None:
+        parser = build_parser()
     args = parser.parse_args(_join_negative_values(argv))
     previous = None
     if threading.current_thread() is threading.main_thread():
