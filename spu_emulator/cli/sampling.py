@@ -197,16 +197,32 @@ def cmd_program(args: argparse.Namespace) -> int:
     M = read_matrix(path, kind, spd=True)
     mean = read_matrix(args.mean, "mean", vector=True) if args.mean else None
     opts = _options(args, rc_default=False)
-    design = compile_matrix(M, kind, mean=mean, options=opts, bank=_bank(args),
-                            rounding=args.rounding, rng=args.seed)
+    if args.calibration:
+        from ..calibration.compensate import compile_compensated
+        from ..calibration.report import load_calibration
+
+        cal = load_calibration(args.calibration)
+        design = compile_compensated(M, kind, calibration=cal, mean=mean, options=opts,
+                                     bank=_bank(args), rounding=args.rounding, rng=args.seed)
+    else:
+        design = compile_matrix(M, kind, mean=mean, options=opts, bank=_bank(args),
+                                rounding=args.rounding, rng=args.seed)
     write_text(args.out, design.dumps())
     rep = dict(design.program.report)
     rep["output"] = args.out
-    _emit(args, rep, (
+    human = (
         f"{args.out}: {rep['realization']} realization of a {rep['dimension']}x{rep['dimension']} "
         f"{kind}, {rep['couplers']} couplers; quantization ({rep.get('bank')}): precision error "
         f"{rep['precision_relative_error']:.3g}, covariance error {rep.get('covariance_relative_error', float('nan')):.3g}"
-    ))
+    )
+    comp = rep.get("compensation")
+    if comp:
+        u = comp["calibration_uncertainty"]
+        human += (f"\n  compensated for {args.calibration} ({comp['positions_calibrated']} positions): "
+                  f"uncompensated covariance error {comp['uncompensated_covariance_error']:.3g}; "
+                  f"calibration uncertainty adds {u['covariance_error_mean']:.3g} "
+                  f"(95%: {u['covariance_error_p95']:.3g})")
+    _emit(args, rep, human)
     return 0
 
 
@@ -354,6 +370,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mean", help="mean vector file (default 0)")
     p.add_argument("--cells-from", metavar="NETLIST", help="take cell names, L, R, temperature from a netlist")
     _add_compile_options(p, "cell inductance (default 1 uH; 'none' for RC cells)")
+    p.add_argument("--calibration", metavar="CAL", default=None,
+                   help="board calibration (spu calibrate's YAML): program the values that make "
+                        "the calibrated board's as-built parts realize the target")
     p.add_argument("--seed", type=seed, default=0, help="seed for stochastic rounding")
     out_option(p, required=True, help="design netlist to write (.yaml)")
     p.add_argument("--json", action="store_true", help="print the compile report as JSON")
