@@ -37,7 +37,6 @@ from spu_emulator.io import save_npz  # noqa: E402
 from spu_emulator.netlist import load  # noqa: E402
 from spu_emulator.netlist.tolerance import Tolerance, Tolerances  # noqa: E402
 from spu_emulator.sampling.readout import Adc  # noqa: E402
-from spu_emulator.units import K_B  # noqa: E402
 
 DESIGN = os.path.join(ROOT, "netlists", "spu8.yaml")
 

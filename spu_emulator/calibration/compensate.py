@@ -96,11 +96,11 @@ def uncertainty(plan, cal: BoardCalibration, used: list[str], programmed: Array,
 
 
 def compile_compensated(matrix: Array, kind: str = "precision", *, calibration: BoardCalibration,
-                        mean: Array | None = None, options: CompileOptions = CompileOptions(),
+                        mean: Array | None = None, options: CompileOptions | None = None,
                         bank: Bank | None = None, rounding: str = "nearest",
                         rng: np.random.Generator | int | None = None) -> Design:
     """Compile ``matrix`` for the calibrated board (see the module docstring)."""
-    plan = plan_program(matrix, kind, mean=mean, options=options)
+    plan = plan_program(matrix, kind, mean=mean, options=options or CompileOptions())
     if plan.realization != "capacitive":
         raise InputError(f"compensation programs capacitive realizations (one capacitor per "
                          f"position); this matrix needs the {plan.realization} one", "calibration")

@@ -320,7 +320,7 @@ def _gof(model: BoardModel, theta: Array, y: Array, bands: Bands, fisher: Array,
     sg = model.sigma[model.obs]
     cov_emp = emp[0] * np.outer(sg, sg)
     cov_mod = mod[0] * np.outer(sg, sg)
-    return {"statistic": "autocovariances, lags 0 … %d" % (lags - 1), "chi2": stat, "dof": dof, "scale": c,
+    return {"statistic": f"autocovariances, lags 0 … {lags - 1}", "chi2": stat, "dof": dof, "scale": c,
             "p_value": p, "lags": lags, "statistics": len(idx),
             "max_abs_z": float(np.max(np.abs(r) / sd)),
             "covariance_relative_difference": float(np.linalg.norm(cov_emp - cov_mod)
@@ -349,9 +349,10 @@ def calibrate(samples: Samples, netlist: Netlist, *, design_file: str | None = N
     if progress is not None:
         progress.start(max_iter, "iteration")
     converged = False
-    it = 0
+    iterations = 0
     decrement = np.inf
     for it in range(1, max_iter + 1):
+        iterations = it
         grad, fisher = _score_fisher(model, theta, bands.omega, bands.m, bands.I)
         W, dg = _whiten(fisher)
         step = -np.linalg.solve(W, grad / dg) / dg
@@ -386,7 +387,7 @@ def calibrate(samples: Samples, netlist: Netlist, *, design_file: str | None = N
     gof = _gof(model, theta, y, bands, fisher, lags) if goodness_of_fit else None
     fit = {"method": "Whittle maximum likelihood, exact sampled spectrum (inductor currents "
                      "hidden), Fisher-information standard errors",
-           "iterations": it, "converged": bool(converged), "newton_decrement": decrement,
+           "iterations": iterations, "converged": bool(converged), "newton_decrement": decrement,
            "bands": int(len(bands.m)), "frequencies_per_band": int(m),
            "temperature": float(netlist.temperature),
            "readout_variance": model.readout_variance, "goodness_of_fit": gof,

@@ -161,8 +161,9 @@ def test_a_well_fitted_board_passes_and_a_wrong_design_fails_goodness_of_fit(see
     v = tr.states[..., :8]
     ok = calibrate(from_arrays(tr.t, v, sde.node_names), spu8)
     assert ok.fit["goodness_of_fit"]["p_value"] > 1e-3
-    # readings with a 10% gain error the model does not have: the temperature is known,
-    # so the variance cannot be absorbed by the capacitances and the dynamics together
-    bad = calibrate(from_arrays(tr.t, 1.1 * v, sde.node_names), spu8)
-    assert bad.fit["goodness_of_fit"]["p_value"] < ok.fit["goodness_of_fit"]["p_value"]
+    # readings with white noise the design's readout does not have (30% of the rms):
+    # no component values reproduce a flat floor under the resonances
+    noisy = v + 0.3 * v.std() * np.random.default_rng(seed).standard_normal(v.shape)
+    bad = calibrate(from_arrays(tr.t, noisy, sde.node_names), spu8)
+    assert bad.fit["goodness_of_fit"]["p_value"] < 1e-6
     del fam

@@ -1,0 +1,81 @@
+"""spu calibrate's bad inputs (one line, exit 2, nothing written) and spu program
+--calibration's compensation (≥ 5× smaller inversion error at equal sampling time)."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spu_emulator.cli import main
+from spu_emulator.netlist import load
+
+ROOT = Path(__file__).resolve().parents[2]
+SPU8 = ROOT / "netlists" / "spu8.yaml"
+
+
+def _good(n=4096):
+    rng = np.random.default_rng(0)
+    t = np.arange(n) * 1e-7
+    v = 2e-6 * rng.standard_normal((n, 8))
+    return {"t": t, "v": v, "nodes": np.array([f"n{i}" for i in range(1, 9)])}
+
+
+def _run(tmp_path, capsys, **over):
+    data = _good()
+    data.update(over)
+    data = {k: v for k, v in data.items() if v is not None}
+    path = tmp_path / "s.npz"
+    np.savez(path, **data)
+    out = tmp_path / "cal.yaml"
+    rc = main(["calibrate", str(path), "--design", str(SPU8), "-o", str(out)])
+    err = capsys.readouterr().err
+    return rc, err, out
+
+
+@pytest.mark.parametrize("case, over, words", [
+    ("no time axis", {"t": None}, "no time axis"),
+    ("uneven sampling", {"t": np.r_[np.arange(100) * 1e-7, 100e-7 + np.arange(3996) * 1.1e-7]},
+     "uneven sampling"),
+    ("unknown nodes", {"nodes": np.array([f"m{i}" for i in range(8)])}, "not a node of"),
+    ("NaN samples", {"v": np.where(np.arange(8) == 3, np.nan, 1e-6) * np.ones((4096, 8))},
+     "non-finite"),
+    ("digest mismatch", {"design_digest": np.array("0" * 64)}, "design_digest"),
+    ("too few samples", {"t": np.arange(50) * 1e-7, "v": np.ones((50, 8))}, "too few samples"),
+    ("sample rate too low", {"t": np.arange(4096) * 2e-7}, "too low for the design's mode"),
+])
+def test_bad_samples_one_line_exit_2(tmp_path, capsys, case, over, words):
+    rc, err, out = _run(tmp_path, capsys, **over)
+    assert rc == 2, (case, err)
+    assert err.count("\n") == 1 and words in err, err
+    assert "s.npz" in err
+    assert not out.exists()
+
+
+def test_parameters_in_a_product_are_named(tmp_path, capsys):
+    design = tmp_path / "par.yaml"
+    design.write_text(
+        "format: spu-netlist/1\nname: par\ntemperature: 300 K\n"
+        "cells:\n  - {name: a, C: 1 nF, L: 1.5 uH, R: 1 kOhm}\n"
+        "elements:\n  - {type: C, name: Cx, nodes: [a, gnd], value: 0.5 nF}\n")
+    path = tmp_path / "s.npz"
+    n = 8192
+    np.savez(path, t=np.arange(n) * 1e-7, v=1e-6 * np.ones((n, 1)), nodes=np.array(["a"]))
+    rc = main(["calibrate", str(path), "--design", str(design), "-o", str(tmp_path / "c.yaml")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert "a.C" in err and "Cx" in err and "combination" in err
+
+
+def test_compensation_five_times_smaller_inversion_error(tmp_path):
+    spec = importlib.util.spec_from_file_location("demo", ROOT / "bench" / "demo_calibration.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    r = demo.run(str(tmp_path), 32768, 16, 3)
+    inv = r["inversion_error"]
+    assert inv["uncalibrated"] >= 5 * inv["calibrated"], inv
+    # no worse than the ideal board at that time plus the calibration's own uncertainty
+    assert inv["calibrated"] <= inv["ideal_board"] + r["calibration_uncertainty"]["covariance_error_p95"]
+    assert r["within_3se"] >= 0.9
+    cal = (tmp_path / "board-cal.yaml").read_text()
+    assert "n1-n2.C" in cal and "stderr" in cal and load(SPU8).digest in cal
