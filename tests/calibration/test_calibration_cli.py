@@ -79,3 +79,46 @@ def test_compensation_five_times_smaller_inversion_error(tmp_path):
     assert r["within_3se"] >= 0.9
     cal = (tmp_path / "board-cal.yaml").read_text()
     assert "n1-n2.C" in cal and "stderr" in cal and load(SPU8).digest in cal
+
+
+def _program(tmp_path, capsys, *extra):
+    import json
+
+    A = np.array([[3.0, -1.0, -0.5, 0, 0, 0, 0, -0.2], [-1.0, 3.0, -0.5, 0, 0, 0, -0.3, 0],
+                  [-0.5, -0.5, 3.0, -1.0, 0, 0, 0, 0], [0, 0, -1.0, 3.0, -0.7, 0, 0, 0],
+                  [0, 0, 0, -0.7, 3.0, -1.0, 0, 0], [0, 0, 0, 0, -1.0, 3.0, -0.4, 0],
+                  [0, -0.3, 0, 0, 0, -0.4, 3.0, -1.0], [-0.2, 0, 0, 0, 0, 0, -1.0, 3.0]])
+    np.save(tmp_path / "A.npy", A)
+    rc = main(["program", "--matrix", str(tmp_path / "A.npy"), "--cells-from", str(SPU8),
+               "-o", str(tmp_path / "p.yaml"), "--json", *extra])
+    cap = capsys.readouterr()
+    return rc, (json.loads(cap.out) if rc == 0 else cap.err)
+
+
+def test_program_with_the_example_calibration_and_a_bank(tmp_path, capsys):
+    cal = str(ROOT / "calibration" / "spu8-board-cal.yaml")
+    rc, rep = _program(tmp_path, capsys, "--calibration", cal)
+    assert rc == 0
+    comp = rep["compensation"]
+    assert comp["positions_calibrated"] == 24 + 10  # the cells' C, L, R and the 10 slots used
+    assert rep["covariance_relative_error"] < 1e-12  # exact values: only the calibration's error
+    assert comp["uncompensated_covariance_error"] > 0.01
+    u = comp["calibration_uncertainty"]
+    assert 0 < u["covariance_error_mean"] < comp["uncompensated_covariance_error"]
+    rc, rb = _program(tmp_path, capsys, "--calibration", cal, "--bank", "6")
+    assert rc == 0 and "6" in str(rb["bank"])
+    assert 0 < rb["covariance_relative_error"] < rb["compensation"]["uncompensated_covariance_error"]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("format: other/1\n", "not a calibration file"),
+    ("format: spu-calibration/1\nparameters: {}\n", "parameters: missing or empty"),
+    ("format: spu-calibration/1\nparameters: {n1.C: {element: n1.C, class: C, nominal: 1.0e-9, "
+     "estimate: x, stderr: 1.0e-11}}\n", "n1.C.estimate: must be a number"),
+])
+def test_bad_calibration_file_one_line_exit_2(tmp_path, capsys, text, words):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    rc, err = _program(tmp_path, capsys, "--calibration", str(bad))
+    assert rc == 2 and err.count("\n") == 1 and words in err and "bad.yaml" in err, err
+    assert not (tmp_path / "p.yaml").exists()
