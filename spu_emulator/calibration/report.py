@@ -66,6 +66,19 @@ class BoardCalibration:
     names: tuple[str, ...]
     entries: dict[str, dict[str, Any]]
     relative_covariance: np.ndarray
+    design_file: str = ""
+
+    def design_path(self) -> str:
+        """The calibrated board's design file: as recorded, else beside the calibration
+        file; a one-line error when neither exists."""
+        cands = [self.design_file, os.path.join(os.path.dirname(self.source), self.design_file),
+                 os.path.join(os.path.dirname(self.source), os.path.basename(self.design_file))]
+        for c in cands:
+            if self.design_file and os.path.isfile(c):
+                return c
+        raise InputError(f"{self.source}: design.file: the calibrated board's design "
+                         f"{self.design_file!r} is not found (give it with --cells-from)",
+                         "calibration")
 
     def ratio(self, name: str) -> float:
         e = self.entries[name]
@@ -118,7 +131,8 @@ def load_calibration(path: str | os.PathLike[str]) -> BoardCalibration:
         raise InputError(f"{path}: relative_covariance: expected {len(names)} × {len(names)} "
                          "numbers", "calibration")
     digest = str((data.get("design") or {}).get("digest", ""))
-    return BoardCalibration(path, digest, names, {n: dict(params[n]) for n in names}, cov)
+    dfile = str((data.get("design") or {}).get("file", ""))
+    return BoardCalibration(path, digest, names, {n: dict(params[n]) for n in names}, cov, dfile)
 
 
 __all__ = ["FORMAT", "BoardCalibration", "calibration_dict", "dumps_calibration",

@@ -122,3 +122,34 @@ def test_bad_calibration_file_one_line_exit_2(tmp_path, capsys, text, words):
     rc, err = _program(tmp_path, capsys, "--calibration", str(bad))
     assert rc == 2 and err.count("\n") == 1 and words in err and "bad.yaml" in err, err
     assert not (tmp_path / "p.yaml").exists()
+
+
+def test_invert_solve_logdet_sample_on_the_calibrated_board(tmp_path, capsys):
+    import json
+
+    cal = str(ROOT / "calibration" / "spu8-board-cal.yaml")
+    A = np.diag([3.0, 3.2, 2.8, 3.1]) - 0.4 * (np.ones((4, 4)) - np.eye(4))
+    A8 = np.kron(np.eye(2), A)
+    np.save(tmp_path / "A.npy", A8)
+    np.save(tmp_path / "b.npy", np.arange(1.0, 9.0))
+    common = ["--time", "2ms", "--json", "--quiet", "--calibration", cal]
+    for cmd in (["invert", str(tmp_path / "A.npy")], ["logdet", str(tmp_path / "A.npy")],
+                ["solve", str(tmp_path / "A.npy"), str(tmp_path / "b.npy")]):
+        rc = main(cmd + common)
+        cap = capsys.readouterr()
+        assert rc == 0, cap.err
+        rep = json.loads(cap.out)
+        comp = rep["compile_reports"][0]["compensation"]
+        assert comp["positions_calibrated"] > 24
+        assert comp["calibration_uncertainty"]["covariance_error_mean"] > 0
+    rc = main(["solve", str(tmp_path / "A.npy"), str(tmp_path / "b.npy"), "--method", "dc", *common])
+    assert rc == 2 and "inverse" in capsys.readouterr().err
+    prog = tmp_path / "p.yaml"
+    assert main(["program", "--matrix", str(tmp_path / "A.npy"), "--cells-from", str(SPU8),
+                 "--calibration", cal, "-o", str(prog)]) == 0
+    capsys.readouterr()
+    rc = main(["sample", str(prog), "--samples", "200", "--calibration", cal, "-o",
+               str(tmp_path / "x.npy"), "--json"])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err
+    assert json.loads(cap.out)["calibrated_board"]["positions_applied"] == 24 + 12
