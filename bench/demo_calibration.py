@@ -11,7 +11,8 @@ reprogram it, and compare the 8x8 inversion error before and after.
 4. ``spu program --matrix A --cells-from spu8.yaml`` with and without ``--calibration``;
    both programs run on the as-built board; exact covariance errors and the error of an
    emulated inversion of the same duration (equal sampling time).
-Writes DIR/samples.npz, DIR/board-cal.yaml, PNGs, and DIR/demo.json.
+Writes DIR/samples.npz, DIR/board-cal.yaml, PNGs, and DIR/demo.json (the figures in
+docs/img/ and bench/results/demo_calibration.json come from the defaults).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 
 import numpy as np
 
@@ -191,7 +193,8 @@ def run(out: str, n: int, chains: int, seed: int) -> dict:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "demo_calibration"))
+    ap.add_argument("--out", default=os.path.join(tempfile.gettempdir(), "spu_demo_calibration"),
+                    help="directory for the samples (67 MB), calibration, programs and PNGs")
     ap.add_argument("--samples", type=int, default=65_536)
     ap.add_argument("--chains", type=int, default=16)
     ap.add_argument("--seed", type=int, default=3)
