@@ -153,3 +153,22 @@ def test_invert_solve_logdet_sample_on_the_calibrated_board(tmp_path, capsys):
     cap = capsys.readouterr()
     assert rc == 0, cap.err
     assert json.loads(cap.out)["calibrated_board"]["positions_applied"] == 24 + 12
+
+
+def test_spu_simulate_output_is_read_and_the_report_names_the_data(tmp_path, capsys):
+    import json
+
+    traj = tmp_path / "traj.npz"
+    assert main(["simulate", str(SPU8), "--duration", "3ms", "--dt", "100ns", "--seed", "4",
+                 "-o", str(traj), "--quiet"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "board-cal.yaml"
+    assert main(["calibrate", str(traj), "--design", str(SPU8), "-o", str(out), "--json",
+                 "--plot", str(tmp_path)]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["data"]["samples_per_chain"] == 30000 and rep["data"]["nodes"][0] == "n1"
+    assert rep["design"]["digest"] == load(SPU8).digest
+    assert len(rep["data"]["sha256"]) == 64 and rep["data"]["interval"] == pytest.approx(1e-7)
+    z = [(p["estimate"] - p["nominal"]) / p["stderr"] for p in rep["parameters"].values()]
+    assert np.mean(np.abs(z) < 3) >= 0.9  # the nominal board: estimates near the design
+    assert (tmp_path / "calibration_deviations.png").exists()
