@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "spu_emulator.cli.generative",
     "spu_emulator.cli.hardware",
     "spu_emulator.cli.sweep",
+    "spu_emulator.cli.calibration",
 )
 
 

@@ -157,6 +157,25 @@ def _board(args: argparse.Namespace, **fields: Any):
     return BoardOptions(**fields) if fields else DEFAULT_BOARD
 
 
+def _calibration(args: argparse.Namespace):
+    """The board calibration of ``--calibration`` (or None); the run's cells then come
+    from the calibrated board's design (``--cells-from`` overrides), whose digest must
+    match the calibration's."""
+    if not getattr(args, "calibration", None):
+        return None
+    from ..calibration.report import load_calibration
+    from ..netlist import load
+
+    cal = load_calibration(args.calibration)
+    if not getattr(args, "cells_from", None):
+        args.cells_from = cal.design_path()
+    nl = load(args.cells_from)
+    if cal.design_digest and nl.digest != cal.design_digest:
+        raise InputError(f"{args.calibration}: design.digest: calibrated on a board of design "
+                         f"{cal.design_digest[:12]}…, not {args.cells_from} ({nl.digest[:12]}…)")
+    return cal
+
+
 def _energy(args: argparse.Namespace):
     from ..sampling.energy import EnergyModel
 
@@ -197,16 +216,32 @@ def cmd_program(args: argparse.Namespace) -> int:
     M = read_matrix(path, kind, spd=True)
     mean = read_matrix(args.mean, "mean", vector=True) if args.mean else None
     opts = _options(args, rc_default=False)
-    design = compile_matrix(M, kind, mean=mean, options=opts, bank=_bank(args),
-                            rounding=args.rounding, rng=args.seed)
+    if args.calibration:
+        from ..calibration.compensate import compile_compensated
+        from ..calibration.report import load_calibration
+
+        cal = load_calibration(args.calibration)
+        design = compile_compensated(M, kind, calibration=cal, mean=mean, options=opts,
+                                     bank=_bank(args), rounding=args.rounding, rng=args.seed)
+    else:
+        design = compile_matrix(M, kind, mean=mean, options=opts, bank=_bank(args),
+                                rounding=args.rounding, rng=args.seed)
     write_text(args.out, design.dumps())
     rep = dict(design.program.report)
     rep["output"] = args.out
-    _emit(args, rep, (
+    human = (
         f"{args.out}: {rep['realization']} realization of a {rep['dimension']}x{rep['dimension']} "
         f"{kind}, {rep['couplers']} couplers; quantization ({rep.get('bank')}): precision error "
         f"{rep['precision_relative_error']:.3g}, covariance error {rep.get('covariance_relative_error', float('nan')):.3g}"
-    ))
+    )
+    comp = rep.get("compensation")
+    if comp:
+        u = comp["calibration_uncertainty"]
+        human += (f"\n  compensated for {args.calibration} ({comp['positions_calibrated']} positions): "
+                  f"uncompensated covariance error {comp['uncompensated_covariance_error']:.3g}; "
+                  f"calibration uncertainty adds {u['covariance_error_mean']:.3g} "
+                  f"(95%: {u['covariance_error_p95']:.3g})")
+    _emit(args, rep, human)
     return 0
 
 
@@ -216,6 +251,22 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     check_output(args.out)
     design = load_design(args.design)
+    cal_info = None
+    if args.calibration:  # the design runs on the calibrated board's as-built parts
+        from ..calibration.compensate import as_built
+        from ..calibration.report import load_calibration
+        from ..hardware.design import Design
+
+        cal = load_calibration(args.calibration)
+        built = as_built(design.netlist, cal)
+        changed = sum(a is not b for a, b in zip(built.elements, design.netlist.elements, strict=True))
+        if changed == 0:
+            raise InputError(f"{args.calibration}: no calibrated position matches the parts of "
+                             f"{args.design}: program it for this board (spu program "
+                             "--cells-from the board's design)", "calibration")
+        design = Design(built, design.program)
+        cal_info = {"calibration": args.calibration, "positions_applied": changed,
+                    "compensation": design.program.report.get("compensation")}
     interval = 1.0 / _quantity(args.rate, "Hz", "--rate") if args.rate else None
     burn = None if args.burn_in is None else _parse(args.burn_in, "s", "--burn-in")
     board = _board(args, chains=args.chains, groups=1, interval=interval, burn_in=burn)
@@ -226,6 +277,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     save_npy(args.out, out)
     s = res.summary()
     s["output"] = args.out
+    if cal_info is not None:
+        s["calibrated_board"] = cal_info
     human = (f"{args.out}: {s['samples']} samples of {s['dimension']} variables, interval "
              f"{s['sample_interval']:.3g} s, N_eff {s['effective_samples']:.0f}, emulated time "
              f"{s['emulated_time']:.3g} s")
@@ -284,14 +337,15 @@ def cmd_invert(args: argparse.Namespace) -> int:
     A = read_matrix(args.matrix, spd=True)
     if args.out:
         check_output(args.out)
+    cal = _calibration(args)
     X, info = inv(A, _budget(args), seed=args.seed, quantization=_quantization(args),
                   board=_board(args), options=_options(args, rc_default=True),
-                  progress=_progress(args, "inverting"), energy=_energy(args))
+                  progress=_progress(args, "inverting"), energy=_energy(args), calibration=cal)
     _save(args.out, X)
     _emit(args, {"inverse": X, **_info_dict(info)},
           f"inverse of {A.shape[0]}x{A.shape[0]}: relative error ≤ {info.relative_error_estimate:.3g} (95%), "
           f"N_eff {info.effective_samples:.0f}, emulated {info.emulated_time:.3g} s, wall {info.wall_time:.3g} s"
-          + _extra_lines(info.readout, info.energy))
+          + _extra_lines(info.readout, info.energy) + _calibration_line(info))
     return 0
 
 
@@ -305,15 +359,17 @@ def cmd_solve(args: argparse.Namespace) -> int:
                          f"{args.matrix} needs {A.shape[0]}")
     if args.out:
         check_output(args.out)
+    cal = _calibration(args)
     x, info = solve(A, b, _budget(args), method=args.method, seed=args.seed,
                     quantization=_quantization(args), board=_board(args),
                     options=_options(args, rc_default=True), progress=_progress(args, "solving"),
-                    energy=_energy(args))
+                    energy=_energy(args), calibration=cal)
     _save(args.out, x)
     _emit(args, {"solution": x, **_info_dict(info)},
           f"solution ({info.method}): relative error ≤ {info.relative_error_estimate:.3g} (95%), "
           f"emulated {info.emulated_time:.3g} s, wall {info.wall_time:.3g} s\n"
-          + " ".join(f"{v:.6g}" for v in x) + _extra_lines(info.readout, info.energy))
+          + " ".join(f"{v:.6g}" for v in x) + _extra_lines(info.readout, info.energy)
+          + _calibration_line(info))
     return 0
 
 
@@ -323,15 +379,29 @@ def cmd_logdet(args: argparse.Namespace) -> int:
     from ..sampling.linalg import logdet
 
     A = read_matrix(args.matrix, spd=True)
+    cal = _calibration(args)
     val, info = logdet(A, _budget(args), seed=args.seed, quantization=_quantization(args),
                        board=_board(args), options=_options(args, rc_default=True),
-                       progress=_progress(args, "logdet"), energy=_energy(args))
+                       progress=_progress(args, "logdet"), energy=_energy(args), calibration=cal)
     _emit(args, {"logdet": val, **_info_dict(info)},
           f"log det A = {val:.6g} ± {info.relative_error_estimate:.3g} (95%; the bound is "
           f"absolute on log det A, i.e. relative on det A: ±{100 * np.expm1(info.relative_error_estimate):.2g}%), "
           f"emulated {info.emulated_time:.3g} s, wall {info.wall_time:.3g} s"
-          + _extra_lines(info.readout, info.energy))
+          + _extra_lines(info.readout, info.energy) + _calibration_line(info))
     return 0
+
+
+def _calibration_line(info) -> str:
+    """The compensation's summary for a run on a calibrated board ("" otherwise)."""
+    reps = getattr(info, "compile_reports", None) or []
+    comp = reps[0].get("compensation") if reps else None
+    if not comp:
+        return ""
+    u = comp["calibration_uncertainty"]
+    return (f"\ncalibrated board ({comp['calibration']}): compensated covariance error "
+            f"{reps[0]['covariance_relative_error']:.3g} (uncompensated "
+            f"{comp['uncompensated_covariance_error']:.3g}); the calibration's own uncertainty "
+            f"adds {u['covariance_error_mean']:.3g} (95%: {u['covariance_error_p95']:.3g})")
 
 
 def _add_readout_options(p: argparse.ArgumentParser) -> None:
@@ -354,6 +424,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mean", help="mean vector file (default 0)")
     p.add_argument("--cells-from", metavar="NETLIST", help="take cell names, L, R, temperature from a netlist")
     _add_compile_options(p, "cell inductance (default 1 uH; 'none' for RC cells)")
+    p.add_argument("--calibration", metavar="CAL", default=None,
+                   help="board calibration (spu calibrate's YAML): program the values that make "
+                        "the calibrated board's as-built parts realize the target")
     p.add_argument("--seed", type=seed, default=0, help="seed for stochastic rounding")
     out_option(p, required=True, help="design netlist to write (.yaml)")
     p.add_argument("--json", action="store_true", help="print the compile report as JSON")
@@ -363,6 +436,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("design", help="a design netlist written by 'spu program'")
     p.add_argument("--samples", dest="n", type=int, required=True, help="samples per chain")
     p.add_argument("--rate", default=None, help="ADC rate (default: the design's readout rate, else 1/relaxation time)")
+    p.add_argument("--calibration", metavar="CAL", default=None,
+                   help="run the design on this calibrated board's as-built parts (spu calibrate's YAML)")
     p.add_argument("--burn-in", default=None, help="equilibration time before reading (default 15 relaxation times)")
     p.add_argument("--chains", type=int, default=1, help="independent boards read side by side")
     _add_readout_options(p)
@@ -395,6 +470,9 @@ def register(subparsers: Any) -> None:
             p.add_argument("--roundings", type=int, default=1,
                            help="error mitigation: average K stratified roundings to the bank")
         _add_compile_options(p, "cell inductance (default none: RC cells)")
+        p.add_argument("--calibration", metavar="CAL", default=None,
+                       help="run on this calibrated board (spu calibrate's YAML), programmed to "
+                            "compensate its as-built parts; cells from its design")
         _add_readout_options(p)
         p.add_argument("--json", action="store_true", help="print the result and its error report as JSON")
         p.add_argument("--quiet", action="store_true", help="no progress output")

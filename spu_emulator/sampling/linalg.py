@@ -366,12 +366,26 @@ Bias = Callable[[ReadingMoments, ReadingMoments], float]
 # ---------------------------------------------------------------------------
 
 
-def program_inverse(a: Array, *, options: CompileOptions, quantization: Quantization, seed: int) -> list[Design]:
+def program_inverse(a: Array, *, options: CompileOptions, quantization: Quantization, seed: int,
+                    calibration: Any = None) -> list[Design]:
     """The design(s) for inverting ``a``: one, or ``quantization.roundings`` stratified
     stochastic roundings of the couplers to its bank (error mitigation). O(d²) each
-    (plus the O(d³) covariance report if ``options`` asks for it)."""
-    plan = plan_program(a, "matrix", options=options)
+    (plus the O(d³) covariance report if ``options`` asks for it). With a board
+    ``calibration`` (:class:`~spu_emulator.calibration.report.BoardCalibration`): one
+    design compensated for it (:func:`~spu_emulator.calibration.compensate.
+    compile_compensated`) whose netlist is the as-built board (the calibrated deviations
+    applied per position), so the emulated run is that board's."""
     rng = np.random.default_rng([seed, 7919])
+    if calibration is not None:
+        from ..calibration.compensate import as_built, compile_compensated
+
+        if quantization.roundings > 1:
+            raise InputError("averaging stratified roundings is not available on a calibrated "
+                             "board (one compensated program)", "roundings")
+        des = compile_compensated(a, "matrix", calibration=calibration, options=options,
+                                  bank=quantization.bank, rounding=quantization.rounding, rng=rng)
+        return [Design(as_built(des.netlist, calibration), des.program)]
+    plan = plan_program(a, "matrix", options=options)
     bank, roundings = quantization.bank, quantization.roundings
     if roundings <= 1 or bank is None:
         values, qinfo = quantized_values(plan, bank, quantization.rounding, rng)
@@ -526,13 +540,14 @@ def normalized(a: Array) -> tuple[Array, float]:
 def _second_moment_run(a: Array, budget: RunBudget, seed: int, quantization: Quantization,
                        board: BoardOptions, options: CompileOptions,
                        look: Callable[[_Run], _Check], method: str, report: _Report,
-                       progress: Progress | None = None) -> LinalgResult:
+                       progress: Progress | None = None, calibration: Any = None) -> LinalgResult:
     """The body of inv, logdet and solve(method="inverse"): program ``a`` (one design per
     rounding; ``a`` already normalized), run the boards until the budget is spent,
     ``look`` at the estimate, ``report`` as :class:`_Report` says."""
     t_wall = time.perf_counter()
     a = np.asarray(a, dtype=float)
-    designs = program_inverse(a, options=options, quantization=quantization, seed=seed)
+    designs = program_inverse(a, options=options, quantization=quantization, seed=seed,
+                              calibration=calibration)
     run = _Run.of(designs, seed, board.with_default_dtype(np.float32))
     steps0 = max(2, int(np.ceil(max(64, 4 * a.shape[0]) / (board.chains * len(designs)))))
     return _measured(run, steps0, budget, look, designs, method, t_wall, report, progress)
@@ -541,7 +556,7 @@ def _second_moment_run(a: Array, budget: RunBudget, seed: int, quantization: Qua
 def inv(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
         quantization: Quantization = NO_QUANTIZATION, board: BoardOptions = DEFAULT_BOARD,
         options: CompileOptions = RC_CELLS, progress: Progress | None = None,
-        energy: EnergyModel | None = None) -> LinalgResult[Array]:
+        energy: EnergyModel | None = None, calibration: Any = None) -> LinalgResult[Array]:
     """A⁻¹ of a symmetric positive definite ``a`` from the equilibrium fluctuations of an
     SPU programmed with it, as ``LinalgResult(value=A⁻¹ estimate, info)``. ``budget``:
     emulated time, total samples, or the 95% bound ``tol`` on the relative Frobenius
@@ -550,18 +565,21 @@ def inv(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
     stratified roundings (error mitigation). ``energy``: the assumptions of an energy
     report in ``info.energy`` (:class:`~.energy.EnergyModel`; None: none). Cost per
     sample O(n²), n = state size (d for RC cells); compile O(d²); the error bars
-    O(G d² + d³) per check.
+    O(G d² + d³) per check. ``calibration``: run on that calibrated board, programmed
+    to compensate it (:func:`program_inverse`; the compile report states the
+    calibration's own uncertainty).
     """
     an, scale = normalized(a)
     res = _second_moment_run(an, budget, seed, quantization, board, options, _inverse_check,
-                             "inverse", _Report("inverse", _inverse_bias, energy), progress)
+                             "inverse", _Report("inverse", _inverse_bias, energy), progress,
+                             calibration)
     return res if scale == 1.0 else LinalgResult(res.value / scale, res.info)
 
 
 def logdet(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
            quantization: Quantization = NO_QUANTIZATION, board: BoardOptions = DEFAULT_BOARD,
            options: CompileOptions = RC_CELLS, progress: Progress | None = None,
-           energy: EnergyModel | None = None) -> LinalgResult[float]:
+           energy: EnergyModel | None = None, calibration: Any = None) -> LinalgResult[float]:
     """log det A from the SPU covariance (bias-corrected, see module docstring), as
     ``LinalgResult(value=log det A, info)``. ``budget.tol`` bounds the absolute error of
     log det A, i.e. the relative error of det A; ``info.relative_error_estimate`` is
@@ -571,7 +589,7 @@ def logdet(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
     an, scale = normalized(a)
     res = _second_moment_run(an, budget, seed, quantization, board, options, _logdet_check,
                              "covariance (Wishart bias-corrected)",
-                             _Report("logdet", _logdet_bias, energy), progress)
+                             _Report("logdet", _logdet_bias, energy), progress, calibration)
     if scale == 1.0:
         return res
     return LinalgResult(res.value + an.shape[0] * float(np.log(scale)), res.info)
@@ -580,7 +598,8 @@ def logdet(a: Array, budget: RunBudget = DEFAULT_BUDGET, *, seed: int = 0,
 def solve(a: Array, b: Array, budget: RunBudget = DEFAULT_BUDGET, *, method: str = "auto",
           drive: float = 10.0, seed: int = 0, quantization: Quantization = NO_QUANTIZATION,
           board: BoardOptions = DEFAULT_BOARD, options: CompileOptions = RC_CELLS,
-          progress: Progress | None = None, energy: EnergyModel | None = None) -> LinalgResult[Array]:
+          progress: Progress | None = None, energy: EnergyModel | None = None,
+          calibration: Any = None) -> LinalgResult[Array]:
     """x with A x = b, as ``LinalgResult(value=x, info)``. ``method``: ``"dc"`` (RC network,
     mean = G⁻¹ b; ``drive`` sets the signal to that many thermal rms; float64 unless
     ``board.dtype`` says otherwise), ``"inverse"`` (x = Ŝ b from an inversion run; the
@@ -600,6 +619,11 @@ def solve(a: Array, b: Array, budget: RunBudget = DEFAULT_BUDGET, *, method: str
     if not np.any(b):
         raise InputError("is zero: the solution is x = 0", "b")
     check_positive(drive, "drive")
+    if calibration is not None:  # compensation programs capacitors: the inversion route
+        if method == "dc":
+            raise InputError("a calibrated board is compensated through its capacitors: use "
+                             "'inverse' or 'auto'", "method")
+        method = "inverse"
     if method != "inverse" and quantization.roundings > 1:
         raise InputError(f"method {method!r} runs one design: averaging roundings needs "
                          "method='inverse'", "roundings")
@@ -613,7 +637,8 @@ def solve(a: Array, b: Array, budget: RunBudget = DEFAULT_BUDGET, *, method: str
                              _Report("solve", _dc_bias, energy), progress)
     return _second_moment_run(a, budget, seed, quantization, board, options,
                               partial(_solve_inverse_check, b=b), "inverse",
-                              _Report("solve", partial(_solve_inverse_bias, b=b), energy), progress)
+                              _Report("solve", partial(_solve_inverse_bias, b=b), energy), progress,
+                              calibration)
 
 
 def _dc_design(a: Array, b: Array, method: str, drive: float, seed: int, quantization: Quantization,
