@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "spu_emulator.cli.sampling",
     "spu_emulator.cli.generative",
     "spu_emulator.cli.hardware",
+    "spu_emulator.cli.nn",
 )
 
 
