@@ -218,6 +218,36 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..generative.export import PhysicalScale
+    from ..nn.export import simulate_arguments, write_netlist
+    from ..nn.trained import TrainedNet
+
+    _check_out(args.out, "")
+    tm = TrainedNet.load(args.model)
+    pixels = None
+    if args.data or args.dataset:
+        data = _load(args, "test")
+        if not 0 <= args.image < len(data.labels):
+            raise InputError(f"--image: {data.name} has {len(data.labels)} images, got {args.image}")
+        pixels = data.pixels[args.image]
+        if pixels.size != tm.net.config.n_in:
+            raise InputError(f"{data.name}: images of {pixels.size} pixels do not match the "
+                             f"model's {tm.net.config.n_in} inputs")
+    scale = PhysicalScale(args.temperature, args.capacitance, args.time_unit)
+    netlist = write_netlist(args.out, tm, pixels, scale, name=Path(args.model).stem, tol=args.tol)
+    kinds: dict[str, int] = {}
+    for e in netlist.elements:
+        kinds[e.TYPE] = kinds.get(e.TYPE, 0) + 1
+    sim = simulate_arguments(tm, scale)
+    print(f"wrote {args.out}: " + ", ".join(f"{v} {k}" for k, v in kinds.items()) +
+          ("" if pixels is None else f"; image {args.image} (label {int(data.labels[args.image])}) "
+           "presented by the bias sources"))
+    print(f"one inference: spu simulate {args.out} --method euler --dt {sim['dt']:.6g} --duration "
+          f"{sim['duration']:.6g} --chains M --out sim.npz; the class is argmax of q(o<k>) at the end")
+    return 0
+
+
 def register(subparsers: Any) -> None:
     """Add ``nn`` (train, predict, eval, export) to the ``spu`` parser."""
     top = subparsers.add_parser("nn", help="thermodynamic neural networks: classify with noisy "
@@ -232,7 +262,7 @@ def register(subparsers: Any) -> None:
                    help="direct pathwise gradient, teacher-student path likelihood, or "
                    "genetic algorithm")
     p.add_argument("--preset", default="digits", choices=("digits", "paper"),
-                   help="digits: kT 0.1, t_f 1, dt 0.005; paper: kT = J2 = J4 = 1, t_f 0.2, dt 1e-3")
+                   help="digits: kT 0.1, t_f 0.5, dt 0.005; paper: kT = J2 = J4 = 1, t_f 0.2, dt 1e-3")
     p.add_argument("--hidden", dest="n_hidden", type=positive_int, default=None,
                    help="hidden units (default 64)")
     p.add_argument("--t-final", dest="t_final", type=positive_number, default=None,
@@ -251,7 +281,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--hidden-hidden", action="store_true", help="also couple hidden units together")
     p.add_argument("--input-output", action="store_true", help="also couple inputs to outputs")
     p.add_argument("--epochs", type=positive_int, default=None,
-                   help="passes over the data (gradient, teacher; default 25)")
+                   help="passes over the data (gradient, teacher; default 40)")
     p.add_argument("--lr", type=positive_number, default=None, help="Adam learning rate (default 0.02)")
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help="minibatch (and GA fitness batch) size (default 64)")
@@ -293,3 +323,20 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-baselines", action="store_true",
                    help="skip logistic regression and the MLP")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("export", help="write the trained network as a spu-netlist/1 circuit")
+    p.add_argument("model", help="a model file written by 'spu nn train'")
+    out_option(p, required=True, help="netlist (.yaml)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--data", default=None, metavar="FILE", help="present an image of this file "
+                   "(npz or IDX) through the bias sources")
+    g.add_argument("--dataset", default=None, choices=("digits",),
+                   help="present an image of the digits test part")
+    p.add_argument("--image", type=int, default=0, help="index of the presented image")
+    p.add_argument("--temperature", type=positive_number, default=300.0, help="bath temperature (K)")
+    p.add_argument("--capacitance", type=positive_number, default=1e-12,
+                   help="C that J2=1 stands for (F)")
+    p.add_argument("--time-unit", type=positive_number, default=1e-6,
+                   help="seconds per model time unit")
+    p.add_argument("--tol", type=nonneg_number, default=0.0, help="drop couplings with |K| <= tol")
+    p.set_defaults(func=cmd_export)

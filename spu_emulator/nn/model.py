@@ -47,7 +47,7 @@ class NetConfig:
     kT: float = 0.1
     mu: float = 1.0
     dt: float = 0.005
-    t_final: float = 1.0
+    t_final: float = 0.5
     input_mode: str = "clamp"
     hidden_hidden: bool = False
     input_output: bool = False

@@ -66,17 +66,20 @@ def response_table(cfg: NetConfig, seed: int, i_max: float | None = None) -> tup
 
 
 class Response:
-    """φ and φ′ by linear interpolation of the table (constant beyond its ends)."""
+    """φ by linear interpolation of the table (constant beyond its ends) and φ′ its
+    exact derivative (the slope of the segment: the teacher's gradient is exact)."""
 
     def __init__(self, grid: Array, phi: Array):
         self.grid, self.phi = grid, phi
-        self.dphi = np.gradient(phi, grid)
+        self.seg = np.diff(phi) / np.diff(grid)
 
     def __call__(self, drive: Array) -> Array:
         return np.interp(drive, self.grid, self.phi)
 
     def slope(self, drive: Array) -> Array:
-        return np.interp(drive, self.grid, self.dphi)
+        i = np.searchsorted(self.grid, drive, side="right") - 1
+        inside = (i >= 0) & (i < len(self.seg))
+        return np.where(inside, self.seg[np.clip(i, 0, len(self.seg) - 1)], 0.0)
 
 
 def _response(state) -> Response:
@@ -167,7 +170,8 @@ def idealized_statistics(state, U: Array) -> tuple[Array, Array]:
         tK, tbo = params[1], params[3]
         hs, os_ = cfg.hidden_slice, cfg.out_slice
 
-        def f(x: Array, t: float = 0.0, drive=drive, mu=mu, tK=tK, tbo=tbo) -> Array:
+        def f(x: Array, t: float = 0.0, drive=drive, mu=mu, tK=tK, tbo=tbo, hs=hs, os_=os_
+              ) -> Array:
             d = drive.copy()
             d[:, os_] = -(x[:, hs] @ tK + tbo)  # outputs driven by the idealized hidden units
             return -mu * (proto.unit_force(x) - d)

@@ -39,7 +39,7 @@ class TrainSettings:
     ``batch_size`` images."""
 
     method: str = "gradient"
-    epochs: int = 25
+    epochs: int = 40
     batch_size: int = 64
     lr: float = 0.02
     logit_scale: float = 1.0
