@@ -30,6 +30,7 @@ from ..integrate.simulate import Stepper
 from ..sde.base import LangevinSDE
 from .gradient import softmax_xent
 from .model import NetConfig, ThermoNet
+from .schedule import adam_step, cosine_lr, n_batches
 
 Array = np.ndarray
 N_GRID = 801
@@ -131,14 +132,12 @@ def teacher_loss_grad(resp: Response, params: list[Array], u: Array, labels: Arr
 
 def teacher_batch(state, U: Array, y: Array, idx: Array, e: int, k: int, total: int
                   ) -> tuple[float, float]:
-    from .train import _adam_step, cosine_lr, n_batches
-
     s = state.settings
     resp = _response(state)
     params = _teacher_params(state)
     loss, acc, grads = teacher_loss_grad(resp, params, U[idx], y[idx], s.logit_scale)
     lr = cosine_lr(s, e * n_batches(s, len(U)) + k, total)
-    new = _adam_step(state, params, grads, lr)
+    new = adam_step(state, params, grads, lr)
     for name, v in zip(("t_W", "t_K", "t_bh", "t_bo"), new, strict=True):
         state.extra[name] = v
     return loss, acc

@@ -24,8 +24,9 @@ import numpy as np
 
 from ..errors import InputError
 from .data import Labeled
-from .gradient import Adam, loss_and_grad
+from .gradient import loss_and_grad
 from .model import NetConfig, ThermoNet, init_params
+from .schedule import adam_step, cosine_lr, n_batches, n_epochs
 from .trained import TrainedNet, TrainSettings
 
 Array = np.ndarray
@@ -46,31 +47,6 @@ def initial_state(cfg: NetConfig, settings: TrainSettings, data: Labeled) -> Tra
                       data.digest, len(data.labels), data_name=data.name)
 
 
-def n_batches(settings: TrainSettings, n_train: int) -> int:
-    if settings.method == "ga":
-        return 1
-    return -(-n_train // settings.batch_size)
-
-
-def n_epochs(settings: TrainSettings) -> int:
-    if settings.method == "ga":
-        return settings.generations
-    if settings.method == "teacher":
-        return settings.epochs + 1  # the teacher's epochs, then the exact solve
-    return settings.epochs
-
-
-def _adam_step(state: TrainedNet, params: list[Array], grads: list[Array], lr: float) -> list[Array]:
-    opt = Adam(lr=lr, step_count=state.opt_step, m=state.opt_m, v=state.opt_v)
-    new = opt.update(params, grads)
-    state.opt_step, state.opt_m, state.opt_v = opt.step_count, opt.m, opt.v
-    return new
-
-
-def cosine_lr(settings: TrainSettings, done: int, total: int) -> float:
-    return settings.lr * 0.5 * (1.0 + np.cos(np.pi * min(done, total) / max(total, 1)))
-
-
 def _gradient_batch(state: TrainedNet, U: Array, y: Array, idx: Array, e: int, k: int,
                     total: int) -> tuple[float, float]:
     s = state.settings
@@ -80,7 +56,7 @@ def _gradient_batch(state: TrainedNet, U: Array, y: Array, idx: Array, e: int, k
     grads = [r.gW + wd * net.W, r.gK + wd * net.K, r.gb]
     nb = n_batches(s, len(U))
     lr = cosine_lr(s, e * nb + k, total)
-    W, K, b = _adam_step(state, [net.W, net.K, net.b], grads, lr)
+    W, K, b = adam_step(state, [net.W, net.K, net.b], grads, lr)
     state.net = net.with_params(W, K, b)
     return r.loss, r.accuracy
 
