@@ -73,9 +73,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     _check_out(args.out, ".npz")
     data = _load(args, "train")
     presets: dict[str, dict[str, Any]] = {
-        "digits": {}, "paper": {"kT": 1.0, "J2": 1.0, "J4": 1.0, "dt": 1e-3, "t_final": 0.2},
+        "digits": {"n_hidden": 128}, "paper": {"kT": 1.0, "J2": 1.0, "J4": 1.0, "dt": 1e-3, "t_final": 0.2},
     }
     cfg_kw: dict[str, Any] = dict(presets[args.preset])
+    if args.method == "ga":  # a smaller, coarser-stepped network evolves in minutes
+        cfg_kw = {**cfg_kw, "n_hidden": 16, "dt": 0.02} if args.preset == "digits" else cfg_kw
     for k in ("n_hidden", "t_final", "kT", "dt", "J2", "J3", "J4", "input_mode"):
         if getattr(args, k) is not None:
             cfg_kw[k] = getattr(args, k)
@@ -83,10 +85,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = NetConfig(n_in=data.pixels.shape[1], n_out=n_out, hidden_hidden=args.hidden_hidden,
                     input_output=args.input_output, **cfg_kw)
     st_kw = {k: getattr(args, k) for k in ("method", "seed", "epochs", "lr", "batch_size",
-                                           "generations", "population")
+                                           "generations", "population", "elite", "mutation")
              if getattr(args, k) is not None}
-    if args.method == "ga" and args.lr is None:
-        st_kw.pop("lr", None)
+    if args.method == "ga" and args.batch_size is None:
+        st_kw["batch_size"] = 100
+    if args.method == "teacher" and args.epochs is None:
+        st_kw["epochs"] = 3  # longer teachers saturate the neuron and the student fits worse
     settings = TrainSettings(**st_kw)
     out = args.out
     ckpt = _ckpt_path(out)
@@ -262,15 +266,15 @@ def register(subparsers: Any) -> None:
                    help="direct pathwise gradient, teacher-student path likelihood, or "
                    "genetic algorithm")
     p.add_argument("--preset", default="digits", choices=("digits", "paper"),
-                   help="digits: kT 0.1, t_f 0.5, dt 0.005; paper: kT = J2 = J4 = 1, t_f 0.2, dt 1e-3")
+                   help="digits: 128 hidden, kT 0.1, t_f 0.5, dt 0.005; paper: kT = J2 = J4 = 1, t_f 0.2, dt 1e-3")
     p.add_argument("--hidden", dest="n_hidden", type=positive_int, default=None,
-                   help="hidden units (default 64)")
+                   help="hidden units (default 128; 64 in the paper preset; 16 for ga)")
     p.add_argument("--t-final", dest="t_final", type=positive_number, default=None,
                    help="observation time t_f (model units; default: the preset's)")
     p.add_argument("--kT", dest="kT", type=positive_number, default=None,
                    help="bath temperature in model energy units (default: the preset's)")
     p.add_argument("--dt", type=positive_number, default=None,
-                   help="Euler-Maruyama step (model units; default: the preset's)")
+                   help="Euler-Maruyama step (model units; default: the preset's, 0.02 for ga)")
     p.add_argument("--J2", type=float, default=None, help="quadratic unit coefficient (default 1)")
     p.add_argument("--J3", type=float, default=None, help="cubic unit coefficient (default 0)")
     p.add_argument("--J4", type=positive_number, default=None,
@@ -281,14 +285,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("--hidden-hidden", action="store_true", help="also couple hidden units together")
     p.add_argument("--input-output", action="store_true", help="also couple inputs to outputs")
     p.add_argument("--epochs", type=positive_int, default=None,
-                   help="passes over the data (gradient, teacher; default 40)")
+                   help="passes over the data (default 40 for gradient, 3 for the teacher)")
     p.add_argument("--lr", type=positive_number, default=None, help="Adam learning rate (default 0.02)")
     p.add_argument("--batch-size", type=positive_int, default=None,
-                   help="minibatch (and GA fitness batch) size (default 64)")
+                   help="minibatch size (default 64; GA fitness batch 100)")
     p.add_argument("--generations", type=positive_int, default=None,
-                   help="genetic algorithm generations (default 400)")
+                   help="genetic algorithm generations (default 2500)")
     p.add_argument("--population", type=positive_int, default=None,
                    help="genetic algorithm population (default 64)")
+    p.add_argument("--elite", type=positive_int, default=None,
+                   help="genetic algorithm: networks kept unchanged each generation (default 8)")
+    p.add_argument("--mutation", type=positive_number, default=None,
+                   help="genetic algorithm: standard deviation of the Gaussian mutations (default 0.05)")
     p.add_argument("--dask-address", default=None, metavar="ADDRESS",
                    help="evaluate GA fitness on this dask.distributed scheduler (optional)")
     p.add_argument("--seed", type=seed, default=None, help="seed of every random choice (default 0)")

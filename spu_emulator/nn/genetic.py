@@ -148,10 +148,10 @@ class _StackedNoise(SequentialNoise):
         self.gens, self.B = gens, B
 
     def draw(self, m: int, prefetch: int | None = None, chains: int | None = None) -> Array:
-        z = np.empty((m, len(self.gens) * self.B, self.dim))
+        z = np.empty((len(self.gens), m, self.B, self.dim))
         for p, g in enumerate(self.gens):
-            g.standard_normal(out=z[:, p * self.B: (p + 1) * self.B])
-        return z
+            g.standard_normal(out=z[p])
+        return np.ascontiguousarray(z.transpose(1, 0, 2, 3)).reshape(m, -1, self.dim)
 
 
 def _population_run(cfg, theta, u, noise) -> Array:

@@ -16,9 +16,7 @@
    network. With a_k = −(Δy_k/(hμ) + φ′_unit(y_k)) and regressors z_k = [y_k, u, 1],
    −ln P is, up to constants, (hμ/4kT)·Σ_k ‖z_kᵀ Θ − a_k‖² with Θ = [K; W; b]: quadratic
    in the couplings, so it is solved exactly over the masked, symmetric parameters
-   (ridge ``ridge``), as the generative
-
-   objective is. Statistics C = Σ z zᵀ, D = Σ z aᵀ: O(T·n_traj·(n_free + n_in)²).
+   (ridge ``ridge``), as the generative objective is. Statistics C = Σ z zᵀ, D = Σ z aᵀ: O(T·n_traj·(n_free + n_in)²).
    The solve is one dense linear system in the P free parameters (:func:`solve_student`).
 """
 

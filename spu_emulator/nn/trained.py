@@ -50,8 +50,8 @@ class TrainSettings:
     teacher_trajectories: int = 4
     population: int = 64
     elite: int = 8
-    mutation: float = 0.02
-    generations: int = 400
+    mutation: float = 0.05
+    generations: int = 2500
     fitness: str = "xent"
 
     def __post_init__(self) -> None:

@@ -20,7 +20,7 @@ ROOT = Path(spu_emulator.__file__).resolve().parents[1]
 
 def _train(data, out, method, *extra):
     more = ["--epochs", "4", "--batch-size", "16"] if method == "gradient" else \
-        ["--generations", "12", "--population", "8", "--batch-size", "32"]
+        ["--generations", "12", "--population", "8", "--elite", "2", "--batch-size", "32"]
     return [sys.executable, "-m", "spu_emulator", "nn", "train", "--data", str(data), "--out",
             str(out), "--method", method, "--hidden", "8", "--seed", "3", "--checkpoint-every",
             "0", "--quiet", *more, *extra]
