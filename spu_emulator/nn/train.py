@@ -129,7 +129,8 @@ def train(cfg: NetConfig, settings: TrainSettings, data: Labeled, state: Trained
             else:
                 from .genetic import generation
 
-                loss, acc = generation(state, U, y, e, fitness_map)
+                loss, acc = generation(state, U, y, e, fitness_map,
+                                       chunks=8 if fitness_map is not None else 1)
             sums = sums + np.array([loss * len(idx), acc * len(idx), len(idx)])
             state.extra["sums"] = sums
             state.batch += 1

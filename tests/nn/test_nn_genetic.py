@@ -38,3 +38,24 @@ def test_generations_improve_the_elite():
     for g in range(1, 25):
         last = generation(st, U, y, g)[0]
     assert last < first - 0.05, (first, last)
+
+
+def test_dask_map_gives_the_same_generation():
+    import pytest
+
+    distributed = pytest.importorskip("dask.distributed")
+    tr = load_labeled("digits", "train").subset(np.arange(120))
+    cfg = NetConfig(n_in=64, n_hidden=4, dt=0.02, t_final=0.2)
+    settings = TrainSettings(method="ga", population=6, elite=2, batch_size=40)
+    a = initial_state(cfg, settings, tr)
+    b = initial_state(cfg, settings, tr)
+    U, y = tr.scaled(), tr.labels
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=1,
+                            dashboard_address=None) as client:
+        def fmap(fn, chunks):
+            return client.gather(client.map(fn, chunks, pure=False))
+
+        for g in range(2):
+            generation(a, U, y, g)
+            generation(b, U, y, g, fitness_map=fmap, chunks=3)
+    np.testing.assert_array_equal(a.population, b.population)
