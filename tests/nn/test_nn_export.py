@@ -42,6 +42,7 @@ def test_exported_netlist_reproduces_predict(tmp_path, capsys):
     a_circ = np.mean(circuit == np.repeat(test.labels[:n], M))
     p = 0.5 * (a_ref + a_circ)
     se = np.sqrt(p * (1 - p) * (1 / n + 1 / (n * M)))
+    print(f"predict {a_ref:.3f}, circuit {a_circ:.3f}, se {se:.3f}")
     assert 0.4 < a_ref < 1.0  # a weak model, so the comparison can fail
     assert abs(a_ref - a_circ) <= 3 * se + 1 / n, (a_ref, a_circ, se)
 
