@@ -18,7 +18,8 @@ from spu_emulator.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "spu_emulator"
-NUMERICS = ("circuit", "sde", "integrate", "sampling", "hardware", "generative", "calibration")
+NUMERICS = ("circuit", "sde", "integrate", "sampling", "hardware", "generative", "calibration",
+            "nn")
 
 
 def _modules() -> dict[str, Path]:

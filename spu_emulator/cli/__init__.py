@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "spu_emulator.cli.hardware",
     "spu_emulator.cli.sweep",
     "spu_emulator.cli.calibration",
+    "spu_emulator.cli.nn",
 )
 
 
