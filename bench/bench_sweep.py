@@ -1,10 +1,10 @@
 """`spu sweep` on an embedded Dask cluster: speedup of a CPU-bound sweep with 1 and 2
 workers, the engine's own cost per point, and the figures of a large Monte Carlo plan.
 
-1. CPU-bound: 64 points of `spu analyze --json` of a 64-cell programmed design (128
-   states; a Lyapunov solve on one BLAS thread per worker; ``zip`` over 64 temperatures),
-   with ``--workers 1`` and ``--workers 2``. (`spu simulate` already draws its noise on a
-   second thread, so one worker of it keeps two cores busy.)
+1. CPU-bound: 64 points of `spu montecarlo --boards 20000 --json` of the 8-cell SPU with
+   tolerances (vectorized numpy on one BLAS thread per worker, ~1 s and 18 kB of JSON per
+   point; ``seeds: 64``), with ``--workers 1`` and ``--workers 2``. (`spu simulate` already
+   draws its noise on a second thread, so one worker of it keeps two cores busy.)
    Wall times include starting and stopping the cluster (also timed alone).
 2. Engine overhead: a trivial command (`spu check --json` of netlists/single_cell.yaml)
    over N1 and N2 points on one worker; overhead per point =
@@ -46,15 +46,17 @@ def timed_sweep(text: str, tmp: Path, name: str, workers: int) -> tuple[float, d
 
 
 def cluster_start_stop(workers: int) -> float:
-    import logging
+    """Start the embedded cluster as `spu sweep` does, run one trivial task, stop it."""
+    import contextlib
 
-    from distributed import Client, LocalCluster
+    from spu_emulator.sweep.engine import _connect
 
     t = time.perf_counter()
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as c, \
-            Client(c, set_as_default=False) as cl:
-        cl.submit(int, 1).result()
+    with contextlib.ExitStack() as stack:
+        client, cluster, _ = _connect(None, workers, stack)
+        client.submit(int, 1).result()
+        client.close()
+        cluster.close()
     return time.perf_counter() - t
 
 
@@ -70,7 +72,8 @@ def main() -> None:
                              "load_before": os.getloadavg()}}
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
 
-    # 1. CPU-bound: `spu analyze` (Lyapunov, one BLAS thread per worker) of a 64-cell design
+    # 1. CPU-bound: `spu montecarlo` of the 8-cell SPU (vectorized numpy on one BLAS thread
+    #    per worker, 18 kB of JSON per point), one point per seed
     import numpy as np
 
     from spu_emulator.hardware.compiler import compile_matrix
@@ -78,23 +81,24 @@ def main() -> None:
     from spu_emulator.sampling.matrices import spd
 
     n = 8 if args.quick else 64
+    boards = 4000 if args.quick else 20000
     os.chdir(tmp)
-    d64 = tmp / "d64.yaml"
-    d64.write_text(dumps(compile_matrix(spd(64, np.random.default_rng(64), 20.0), "matrix").netlist))
-    cmd = ["analyze", "--json"]
-    run_captured([cmd[0], str(d64), *cmd[1:]])  # warm
+    spu8 = tmp / "spu8-tol.yaml"
+    spu8.write_text((ROOT / "netlists/spu8.yaml").read_text()
+                    + "tolerances: {C: 2%, L: 1%, R: 1%}\n")
+    cmd = ["montecarlo", "--boards", str(boards), "--json"]
+    run_captured([cmd[0], str(spu8), *cmd[1:]])  # warm
     t = time.perf_counter()
-    for _ in range(2):
-        run_captured([cmd[0], str(d64), *cmd[1:]])
-    point = (time.perf_counter() - t) / 2
-    temps = ", ".join(f'"{290 + i} K"' for i in range(n))
-    text = (f"sweep: spu-sweep/1\nnetlist: {d64}\ncommand: {json.dumps(cmd)}\n"
-            f"zip: {{temperature: [{temps}]}}\n")
+    for s in range(3):
+        run_captured([cmd[0], str(spu8), *cmd[1:], "--seed", str(s + 1)])
+    point = (time.perf_counter() - t) / 3
+    text = (f"sweep: spu-sweep/1\nnetlist: {spu8}\ncommand: {json.dumps(cmd)}\n"
+            f"seeds: {n}\n")
     startup = {w: cluster_start_stop(w) for w in (1, 2)}
     t1, _ = timed_sweep(text, tmp, "cpu", 1)
     t2, _ = timed_sweep(text, tmp, "cpu", 2)
     out["cpu_bound"] = {
-        "points": n, "command": "spu analyze --json (64-cell programmed design, 128 states)",
+        "points": n, "command": f"spu montecarlo --boards {boards} --json (8-cell SPU, 2% C, 1% L and R)",
         "point_in_process_s": point,
         "cluster_start_stop_s": {str(k): v for k, v in startup.items()},
         "wall_1_worker_s": t1, "wall_2_workers_s": t2, "speedup": t1 / t2,

@@ -21,6 +21,24 @@ MEMORY_FRACTION = 0.8
 MAX_CHAIN_STEPS = 1e11
 
 
+#: Environment variable capping the cores a run uses for its own threads (noise streams,
+#: Monte Carlo chunks); a sweep's worker sets it to its thread count.
+THREADS_ENV = "SPU_THREADS"
+
+
+def cores() -> int:
+    """Cores this process may use for its own threads: ``SPU_THREADS`` when it is a
+    positive whole number, else the CPUs in this process's affinity mask. Threads never
+    change results (every thread owns fixed parts of the work), only how fast they come."""
+    env = os.environ.get(THREADS_ENV, "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover (not Linux)
+        return os.cpu_count() or 1
+
+
 def fmt_bytes(n: float) -> str:
     for unit, f in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if abs(n) >= f:

@@ -16,7 +16,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     try:
         r = sweep(args.sweep_file, args.out, scheduler=args.scheduler, workers=args.workers,
-                  plot=args.plot, progress=TerminalProgress("sweep", quiet=args.json))
+                  plot=args.plot, progress=TerminalProgress("sweep", quiet=args.json or args.quiet))
     except SweepInterrupted as exc:
         sys.stderr.write(f"spu: interrupted: {exc.done} of {exc.total} points done in "
                          f"{exc.out}; run the same command again to resume\n")
@@ -60,4 +60,5 @@ def register(sub) -> None:
                    help="result field to plot against the swept values, e.g. relaxation_time "
                    "or modes[0].frequency; repeat for several (default: the file's plot.y)")
     s.add_argument("--json", action="store_true", help="print what the sweep did as JSON")
+    s.add_argument("--quiet", action="store_true", help="no progress output")
     s.set_defaults(func=cmd_sweep)

@@ -32,7 +32,6 @@ for the result.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -353,13 +352,13 @@ def _monte_carlo(
         T = design.program.readout_matrix(fam.state_names)
     d = 0 if T is None else T.shape[0]
     per_board = 8.0 * (n * n + 2 * d * d + P + 4 * s + 8)
-    from ..resources import Budget
+    from ..resources import Budget, cores
 
     Budget(max_memory=max_memory).check_memory(boards * per_board, f"{boards} boards",
                                                "use fewer `boards`")
     if chunk is None:
         chunk = int(max(1, min(1024, CHUNK_BYTES // (8.0 * 14 * s * s + 1),
-                               -(-boards // (os.cpu_count() or 1)))))
+                               -(-boards // cores()))))
 
     # the nominal board, through the same code
     nom = evaluate(fam, fam.nominal[None])
@@ -406,7 +405,7 @@ def _monte_carlo(
         return res.fallbacks
 
     starts = range(0, boards, chunk)
-    workers = min(len(starts), os.cpu_count() or 1) if workers is None else int(workers)
+    workers = min(len(starts), cores()) if workers is None else int(workers)
     if progress is not None:
         progress.start(boards, "board")
     try:

@@ -99,7 +99,9 @@ class NoiseSource:
         seeds = rng.bit_generator.seed_seq.spawn(self.N_STREAMS)
         self.streams = [np.random.Generator(np.random.SFC64(s)) for s in seeds]
         self.chains, self.dim, self.dtype = chains, dim, np.dtype(dtype)
-        self.threads = threads
+        from ..resources import cores
+
+        self.threads = threads and cores() > 1  # same numbers either way
         self._pool = None
         self._pending: tuple[tuple[int, int], list[Any], Array] | None = None
         self._cancel = threading.Event()
