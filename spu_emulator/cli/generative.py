@@ -23,17 +23,14 @@ from ..io import dumps_json, save_npy, write_json
 from ..resources import Budget
 from .options import (
     add_budget_options,
+    checkpoint_path,
     nonneg_number,
     out_option,
     positive_int,
     positive_number,
+    resume,
     seed,
 )
-
-
-def _ckpt_path(out: str) -> Path:
-    p = Path(out)
-    return p.with_name(p.stem + ".ckpt" + (p.suffix or ".npz"))
 
 
 class _Progress:
@@ -92,14 +89,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = cfg.replace(**changes)
     out = args.out
     _check_outputs((out, ".npz"))
-    ckpt = _ckpt_path(out)
+    ckpt = checkpoint_path(out)
     state = None
     if args.resume:
-        src = ckpt if ckpt.is_file() else Path(out)
-        if not src.is_file():
-            raise InputError(f"--resume: neither {ckpt} nor {out} exists; start without --resume")
-        state = TrainedModel.load(src)
-        print(f"resuming {src} at epoch {state.epoch}, batch {state.batch}", file=sys.stderr)
+        state = resume(out, TrainedModel.load)
     dataset = load_dataset(cfg.dataset)
     prog = _Progress(args.quiet)
     t0 = time.monotonic()

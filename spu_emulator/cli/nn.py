@@ -14,7 +14,15 @@ from typing import Any
 
 from ..errors import InputError
 from ..io import dumps_json, save_npy
-from .options import nonneg_number, out_option, positive_int, positive_number, seed
+from .options import (
+    checkpoint_path,
+    nonneg_number,
+    out_option,
+    positive_int,
+    positive_number,
+    resume,
+    seed,
+)
 
 
 def _data_options(p: argparse.ArgumentParser, part: str) -> None:
@@ -34,10 +42,6 @@ def _load(args: argparse.Namespace, part: str):
         return load_labeled(args.dataset, part)
     return load_labeled(args.data)
 
-
-def _ckpt_path(out: str) -> Path:
-    p = Path(out)
-    return p.with_name(p.stem + ".ckpt" + (p.suffix or ".npz"))
 
 
 def _check_out(path: str | None, suffix: str) -> None:
@@ -93,14 +97,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         st_kw["epochs"] = 3  # longer teachers saturate the neuron and the student fits worse
     settings = TrainSettings(**st_kw)
     out = args.out
-    ckpt = _ckpt_path(out)
+    ckpt = checkpoint_path(out)
     state = None
     if args.resume:
-        src = ckpt if ckpt.is_file() else Path(out)
-        if not src.is_file():
-            raise InputError(f"--resume: neither {ckpt} nor {out} exists; start without --resume")
-        state = TrainedNet.load(src)
-        print(f"resuming {src} at epoch {state.epoch}, batch {state.batch}", file=sys.stderr)
+        state = resume(out, TrainedNet.load)
     fmap = None
     if args.dask_address:
         from ..nn.genetic import dask_fitness_map
@@ -154,39 +154,31 @@ def _plots(directory: str, rep: dict[str, Any]) -> list[str]:
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     written = []
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    vt = rep["vs_time"]
-    ax.plot(vt["t"], vt["top1"], "o-")
-    ax.axvline(rep["t_final"], color="gray", ls="--", label=f"trained t_f = {rep['t_final']:g}")
-    ax.set_xlabel("observation time (model units)")
-    ax.set_ylabel("top-1 accuracy (single shot)")
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(d / "accuracy_vs_time.png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    written.append(str(d / "accuracy_vs_time.png"))
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    vk = rep["vs_kT"]
-    ax.semilogx(vk["kT"], vk["top1"], "o-")
-    ax.axvline(rep["kT"], color="gray", ls="--", label=f"trained kT = {rep['kT']:g}")
-    ax.set_xlabel("kT (model units)")
-    ax.set_ylabel("top-1 accuracy (single shot)")
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(d / "accuracy_vs_kT.png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    written.append(str(d / "accuracy_vs_kT.png"))
+
+    def save(fig: Any, name: str) -> None:
+        fig.tight_layout()
+        with atomic_path(d / name) as tmp:
+            fig.savefig(tmp, dpi=110)
+        plt.close(fig)
+        written.append(str(d / name))
+
+    for key, x, mark, xlabel, log in (
+            ("vs_time", "t", "t_final", "observation time (model units)", False),
+            ("vs_kT", "kT", "kT", "kT (model units)", True)):
+        fig, ax = plt.subplots(figsize=(5, 3.4))
+        curve = rep[key]
+        (ax.semilogx if log else ax.plot)(curve[x], curve["top1"], "o-")
+        what = "t_f" if mark == "t_final" else "kT"
+        ax.axvline(rep[mark], color="gray", ls="--", label=f"trained {what} = {rep[mark]:g}")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("top-1 accuracy (single shot)")
+        ax.legend()
+        save(fig, "accuracy_vs_time.png" if key == "vs_time" else "accuracy_vs_kT.png")
     fig, ax = plt.subplots(figsize=(4, 4))
     ax.imshow(np.asarray(rep["confusion"]), cmap="Blues")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    fig.tight_layout()
-    with atomic_path(d / "confusion.png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    written.append(str(d / "confusion.png"))
+    save(fig, "confusion.png")
     return written
 
 

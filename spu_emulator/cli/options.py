@@ -1,9 +1,16 @@
 """Option types shared by the subcommands (argparse ``type=`` callables): each
-rejects a bad value with a one-line message, which argparse reports with exit 2."""
+rejects a bad value with a one-line message, which argparse reports with exit 2; and
+the checkpoint / ``--resume`` convention of the training commands."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
 
 
 def positive_float(text: str) -> float:
@@ -131,3 +138,21 @@ def nonneg_number(text: str) -> float:
     if not (np.isfinite(v) and v >= 0):
         raise argparse.ArgumentTypeError(f"must be non-negative and finite, got {text!r}")
     return v
+
+
+def checkpoint_path(out: str) -> Path:
+    """Where a training run writes its checkpoint: beside ``out`` (model.ckpt.npz)."""
+    p = Path(out)
+    return p.with_name(p.stem + ".ckpt" + (p.suffix or ".npz"))
+
+
+def resume(out: str, load: Callable[[Path], Any]) -> Any:
+    """``--resume``: the checkpoint beside ``out`` (else ``out`` itself, a finished or
+    interrupted model) loaded with ``load``, with a line saying where it resumes."""
+    ckpt = checkpoint_path(out)
+    src = ckpt if ckpt.is_file() else Path(out)
+    if not src.is_file():
+        raise InputError(f"--resume: neither {ckpt} nor {out} exists; start without --resume")
+    state = load(src)
+    print(f"resuming {src} at epoch {state.epoch}, batch {state.batch}", file=sys.stderr)
+    return state

@@ -46,6 +46,13 @@ def test_train_predict_eval(small, capsys):
     assert sum(map(sum, rep["confusion"])) == 60
     assert rep["single_shot"]["top2"]["accuracy"] >= rep["single_shot"]["top1"]["accuracy"]
     assert rep["energy"]["heat_run_kT"] > 0
+    # the plots: accuracy against observation time and kT, and the confusion matrix
+    figs = d / "figs"
+    assert main(["nn", "eval", str(model), "--data", str(d / "test.npz"), "--json",
+                 "--trajectories", "2", "--no-baselines", "--plot", str(figs)]) == 0
+    capsys.readouterr()
+    for name in ("accuracy_vs_time.png", "accuracy_vs_kT.png", "confusion.png"):
+        assert (figs / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
 
 
 def _bad(tmp_path, capsys, argv, *words):
