@@ -70,6 +70,21 @@ _API: dict[str, tuple[str, str]] = {
     "Quantization": ("spu_emulator.sampling.options", "Quantization"),
     "compile_matrix": ("spu_emulator.hardware.compiler", "compile_matrix"),
     "load_design": ("spu_emulator.hardware.design", "load_design"),
+    # real boards: Monte Carlo, yield, sensitivity
+    "monte_carlo": ("spu_emulator.hardware.montecarlo", "monte_carlo"),
+    "sensitivity": ("spu_emulator.hardware.sensitivity", "sensitivity"),
+    # calibration of a built board, and compensation
+    "load_samples": ("spu_emulator.calibration.samples", "load_samples"),
+    "calibrate": ("spu_emulator.calibration.estimate", "calibrate"),
+    "load_calibration": ("spu_emulator.calibration.report", "load_calibration"),
+    "compile_compensated": ("spu_emulator.calibration.compensate", "compile_compensated"),
+    # thermodynamic neural networks
+    "NetConfig": ("spu_emulator.nn.model", "NetConfig"),
+    "TrainSettings": ("spu_emulator.nn.trained", "TrainSettings"),
+    "TrainedNet": ("spu_emulator.nn.trained", "TrainedNet"),
+    "train_network": ("spu_emulator.nn.train", "train"),
+    "load_labeled": ("spu_emulator.nn.data", "load_labeled"),
+    "predict_labels": ("spu_emulator.nn.dynamics", "predict"),
     # sweeps on Dask
     "sweep": ("spu_emulator.sweep.engine", "sweep"),
     "load_sweep": ("spu_emulator.sweep.spec", "load_sweep"),
