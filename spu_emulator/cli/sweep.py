@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from ..io import dumps_json
-from .options import positive_int
+from .options import nbytes, positive_int
 from .progress import TerminalProgress
 
 
@@ -16,7 +16,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     try:
         r = sweep(args.sweep_file, args.out, scheduler=args.scheduler, workers=args.workers,
-                  plot=args.plot, progress=TerminalProgress("sweep", quiet=args.json or args.quiet))
+                  plot=args.plot, progress=TerminalProgress("sweep", quiet=args.json or args.quiet),
+                  max_memory=args.max_memory)
     except SweepInterrupted as exc:
         sys.stderr.write(f"spu: interrupted: {exc.done} of {exc.total} points done in "
                          f"{exc.out}; run the same command again to resume\n")
@@ -61,4 +62,7 @@ def register(sub) -> None:
                    "or modes[0].frequency; repeat for several (default: the file's plot.y)")
     s.add_argument("--json", action="store_true", help="print what the sweep did as JSON")
     s.add_argument("--quiet", action="store_true", help="no progress output")
+    s.add_argument("--max-memory", type=nbytes, default=None, metavar="SIZE",
+                   help="memory this process may plan to hold for the sweep's points, e.g. "
+                   "2GB (default: 80%% of the available memory)")
     s.set_defaults(func=cmd_sweep)

@@ -380,7 +380,7 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepSpec:
                 raise c.error("seeds", "the list repeats a seed")
             seeds = tuple(s)
         else:
-            seeds = tuple(range(c.count(s, "seeds")))
+            seeds = range(c.count(s, "seeds"))  # lazy: a count of 10⁹ is refused by size, not built
         axes.append(("seeds", seeds))
 
     plot_y: tuple[str, ...] = ()

@@ -34,6 +34,15 @@ def field_value(result: Any, path: str) -> Any:
     return cur
 
 
+def _field(record: dict[str, Any], path: str) -> Any:
+    """A chosen field of a finished point: kept aside by the engine (``fields``), else
+    looked up in its result."""
+    kept = record.get("fields")
+    if isinstance(kept, dict) and path in kept:
+        return kept[path]
+    return field_value(record.get("result"), path)
+
+
 def _swept_paths(spec: SweepSpec) -> list[str]:
     out: list[str] = []
     for a in spec.axes:
@@ -83,7 +92,7 @@ def write_summary(path: Path, spec: SweepSpec, pts: Sequence[Point], records: di
             row += ["missing", *([None] * (len(fields) + len(scalars))), None]
         elif "result" in r:
             res = r["result"]
-            row += ["ok", *(field_value(res, f) for f in fields),
+            row += ["ok", *(_field(r, f) for f in fields),
                     *(res.get(k) if isinstance(res, dict) else None for k in scalars), None]
         else:
             row += ["error", *([None] * (len(fields) + len(scalars))), r.get("error")]
@@ -132,7 +141,7 @@ def write_plot(path: Path, spec: SweepSpec, pts: Sequence[Point], records: dict[
                 ys = []
                 for i, k in xs_of.items():
                     if k[0] == xv and (g is None or k[1] == g) and "result" in records.get(i, {}):
-                        y = field_value(records[i]["result"], f)
+                        y = _field(records[i], f)
                         if isinstance(y, (int, float)) and not isinstance(y, bool):
                             ys.append(float(y))
                 mean.append(np.mean(ys) if ys else np.nan)

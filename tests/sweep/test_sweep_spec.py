@@ -171,3 +171,23 @@ def test_failed_points_recorded_exit_1_and_changed_file_refused(tmp_path, capsys
     assert main(["sweep", str(f), "-o", str(out), "--workers", "1"]) == 2
     err = capsys.readouterr().err
     assert "was made by a different sweep file" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_sweep_too_large_for_memory_is_refused_before_any_work(tmp_path, capsys):
+    """10⁹ seeds: refused in well under a second (the count is never built), one line with
+    the estimate and the option that raises the limit; nothing written."""
+    import time
+
+    f = sweep_file(tmp_path, "command: [simulate, --duration, 1us, --json, -o, s.npz]\n"
+                             "seeds: 1000000000\n")
+    t = time.perf_counter()
+    assert main(["sweep", str(f), "-o", str(tmp_path / "out")]) == 2
+    assert time.perf_counter() - t < 5
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "1,000,000,000 points" in err, err
+    assert "TB of memory" in err and "--max-memory" in err, err
+    g = sweep_file(tmp_path, "command: [check, --json]\nset:\n  \"cells[0].C\": [\"1 nF\", \"2 nF\"]\n",
+                   name="small.yaml")
+    assert main(["sweep", str(g), "-o", str(tmp_path / "out"), "--max-memory", "1kB"]) == 2
+    assert "a sweep of 2 points" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
