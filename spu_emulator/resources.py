@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .errors import InputError
@@ -81,6 +83,23 @@ def free_disk(path: str | os.PathLike[str]) -> int | None:
         return None
 
 
+_LIMIT: list[float] = []
+
+
+@contextmanager
+def memory_limit(max_memory: float | None) -> Iterator[None]:
+    """Within the block, a :class:`Budget` without its own ``max_memory`` uses this one
+    (None: no change): how a command's ``--max-memory`` reaches every check below it."""
+    if max_memory is None:
+        yield
+        return
+    _LIMIT.append(float(max_memory))
+    try:
+        yield
+    finally:
+        _LIMIT.pop()
+
+
 @dataclass(frozen=True, slots=True)
 class Budget:
     """Limits a run is checked against: ``max_memory`` bytes (None: a fraction of what
@@ -98,6 +117,8 @@ class Budget:
     def memory_limit(self) -> float | None:
         if self.max_memory is not None:
             return float(self.max_memory)
+        if _LIMIT:
+            return _LIMIT[-1]
         avail = available_memory()
         return None if avail is None else MEMORY_FRACTION * avail
 

@@ -16,6 +16,7 @@ from ..errors import InputError
 from ..io import dumps_json, save_npy
 from .options import (
     checkpoint_path,
+    nbytes,
     nonneg_number,
     out_option,
     positive_int,
@@ -244,6 +245,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _max_memory_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-memory", type=nbytes, default=None, metavar="SIZE",
+                   help="memory the run may plan to use, e.g. 8GB (default: 80%% of the "
+                   "available memory)")
+
+
+def _limited(cmd: Any) -> Any:
+    """``cmd`` with its ``--max-memory`` in force for every check below it."""
+
+    def run(args: argparse.Namespace) -> int:
+        from ..resources import memory_limit
+
+        with memory_limit(args.max_memory):
+            return cmd(args)
+
+    run.__doc__ = cmd.__doc__
+    return run
+
+
 def register(subparsers: Any) -> None:
     """Add ``nn`` (train, predict, eval, export) to the ``spu`` parser."""
     top = subparsers.add_parser("nn", help="thermodynamic neural networks: classify with noisy "
@@ -296,7 +316,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--checkpoint-every", type=nonneg_number, default=60.0, metavar="SECONDS",
                    help="checkpoint period; 0: after every batch (also at every epoch end)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=cmd_train)
+    _max_memory_option(p)
+    p.set_defaults(func=_limited(cmd_train))
 
     p = sub.add_parser("predict", help="predicted labels of images (int array)")
     p.add_argument("model", help="a model file written by 'spu nn train'")
@@ -307,7 +328,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=seed, default=0, help="seed of the noise")
     p.add_argument("--method", default="euler", choices=("euler", "heun"), help="integrator")
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=cmd_predict)
+    _max_memory_option(p)
+    p.set_defaults(func=_limited(cmd_predict))
 
     p = sub.add_parser("eval", help="accuracy, curves against t and kT, energy, baselines")
     p.add_argument("model", help="a model file written by 'spu nn train'")
@@ -322,7 +344,8 @@ def register(subparsers: Any) -> None:
                    help="write accuracy_vs_time.png, accuracy_vs_kT.png, confusion.png here")
     p.add_argument("--no-baselines", action="store_true",
                    help="skip logistic regression and the MLP")
-    p.set_defaults(func=cmd_eval)
+    _max_memory_option(p)
+    p.set_defaults(func=_limited(cmd_eval))
 
     p = sub.add_parser("export", help="write the trained network as a spu-netlist/1 circuit")
     p.add_argument("model", help="a model file written by 'spu nn train'")

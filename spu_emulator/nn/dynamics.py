@@ -40,9 +40,25 @@ def check_images(net: ThermoNet, u: Array, source: str = "images") -> Array:
     return u
 
 
+#: float64 arrays of (chains, free units) a run holds at once: the fields, the state, the
+#: normals, the drift's temporaries and the piece of states being handed out.
+_RUN_ARRAYS = 10
+
+
+def check_run_memory(net: ThermoNet, chains: int, kept: int = 0, reduce: str = "") -> None:
+    """Refuse, before it starts, a run of ``chains`` trajectories (images × M) that would
+    not fit in memory; ``kept``: states per chain stored besides (a stored path)."""
+    from ..resources import Budget
+
+    need = 8.0 * chains * net.config.n_free * (_RUN_ARRAYS + kept)
+    Budget().check_memory(need, f"{chains:,} trajectories of {net.config.n_free} units",
+                          reduce or "use fewer `trajectories` or images")
+
+
 def _stepper(net: ThermoNet, u: Array, M: int, rng: np.random.Generator, method: str,
              n_steps: int) -> Stepper:
     c = net.config
+    check_run_memory(net, len(u) * M)
     F = np.repeat(net.fields(u), M, axis=0)
     chains = F.shape[0]
     sde = LangevinSDE(net.drift_from_fields(F), c.n_free, c.sigma, c.dt)
@@ -61,6 +77,7 @@ def path(net: ThermoNet, u: Array, rng: np.random.Generator, M: int = 1,
     """Every state of the run to t_f: (T + 1, B·M, n_free), T = t_f/dt, row 0 = y₀."""
     c = net.config
     T = c.n_steps
+    check_run_memory(net, len(u) * M, T + 1, "use a smaller `batch_size`")
     st = _stepper(net, u, M, rng, method, T)
     buf = np.empty((T + 1, st.chains, c.n_free))
     buf[0] = st.x
@@ -113,4 +130,4 @@ def predict(net: ThermoNet, u: Array, rng: np.random.Generator, M: int = 1,
     return np.argmax(y.mean(axis=1), axis=1).astype(np.int64)
 
 
-__all__ = ["check_images", "outputs_at", "path", "predict"]
+__all__ = ["check_images", "check_run_memory", "outputs_at", "path", "predict"]

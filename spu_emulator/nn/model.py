@@ -220,6 +220,12 @@ class ThermoNet:
 def init_params(cfg: NetConfig, rng: np.random.Generator, scale: float = 1.0
                 ) -> tuple[Array, Array, Array]:
     """Random initial (W, K, b): entries N(0, scale²/fan-in) on the masks, b = 0."""
+    from ..resources import Budget
+
+    # W and K, their masks, gradients, Adam moments and a checkpoint copy: ~8 of each
+    need = 8.0 * 8 * (cfg.n_in * cfg.n_free + cfg.n_free**2)
+    Budget().check_memory(need, f"a {cfg.n_in}-{cfg.n_hidden}-{cfg.n_out} network",
+                          "use fewer `n_hidden` units")
     Wm, Km = masks(cfg)
     W = rng.standard_normal(Wm.shape) * scale / np.sqrt(max(cfg.n_in, 1))
     fan = max(cfg.n_hidden, 1)

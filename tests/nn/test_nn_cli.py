@@ -94,3 +94,18 @@ def test_bad_input(small, tmp_path, capsys):
     _bad(tmp_path, capsys, ["nn", "predict", str(tmp_path / "none.npz"), "--dataset", "digits",
                             "-o", str(tmp_path / "p.npy")], "none.npz")
     assert not out.exists() and not (tmp_path / "p.npy").exists()
+
+
+def test_runs_too_large_for_memory_are_refused_up_front(small, tmp_path, capsys):
+    """An estimate before any work, one line naming the option to change; nothing written."""
+    d, model = small
+    err = _bad(tmp_path, capsys, ["nn", "predict", str(model), "--data", str(d / "test.npz"),
+                                  "-o", str(tmp_path / "p.npy"), "--trajectories", "100000000"],
+               "6,000,000,000 trajectories", "TB of memory", "--trajectories", "--max-memory")
+    assert not (tmp_path / "p.npy").exists(), err
+    _bad(tmp_path, capsys, ["nn", "train", "--data", str(d / "train.npz"), "-o",
+                            str(tmp_path / "big.npz"), "--hidden", "1000000", "--quiet"],
+         "64-1000000-10 network", "--hidden", "--max-memory")
+    assert not (tmp_path / "big.npz").exists()
+    _bad(tmp_path, capsys, ["nn", "eval", str(model), "--data", str(d / "test.npz"),
+                            "--no-baselines", "--max-memory", "1kB"], "more than the 1 kB")
