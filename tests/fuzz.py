@@ -162,6 +162,85 @@ def sampling_sets(m: dict[str, str], design: str, out: str, rng: random.Random) 
     ]
 
 
+def research_files(w: Path) -> dict[str, Path]:
+    """Data files for the research commands: labeled images (good and broken), node-voltage
+    samples (good and broken), a matrix, a model and a calibration of spu8."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    im, lab = d.images, d.target
+    inf = im[:20].copy()
+    inf[0, 0, 0] = np.inf
+    images = {
+        "tr": (im[:120], lab[:120]), "nolab": (im[:20], None), "flab": (im[:20], lab[:20] + 0.5),
+        "neglab": (im[:20], -lab[:20] - 1), "biglab": (im[:20], lab[:20] * 1000),
+        "inf": (inf, lab[:20]), "flat": (im[:20].reshape(-1), lab[:20]),
+        "empty": (np.zeros((0, 8, 8)), np.zeros(0, int)), "one": (im[:1], lab[:1]),
+        "str": (np.array([["a"]]), np.array([1])), "const": (np.ones((20, 8, 8)), lab[:20]),
+        "28": (np.random.default_rng(0).random((20, 28, 28)), lab[:20]),
+    }
+    f: dict[str, Path] = {}
+    for name, (x, y) in images.items():
+        f[name] = w / f"{name}.npz"
+        np.savez(f[name], images=x, **({} if y is None else {"labels": y}))
+    f["junk"] = w / "junk.npz"
+    f["junk"].write_bytes(b"not a zip")
+    spu8 = str(ROOT / "netlists" / "spu8.yaml")
+    f["s"] = w / "s.npz"
+    run_case(["simulate", spu8, "--duration", "20ms", "--dt", "100ns", "-o", str(f["s"])])
+    with np.load(f["s"]) as z:
+        t, v = z["t"], z["states"][0, :, :8]
+    nodes = np.array([f"n{i}" for i in range(1, 9)])
+    uneven = t.copy()
+    uneven[5] += 1e-9
+    nan = v.copy()
+    nan[3, 2] = np.nan
+    samples = {
+        "plain": {}, "not": {"t": None}, "uneven": {"t": uneven}, "nan": {"v": nan},
+        "few": {"t": t[:3], "v": v[:3]}, "wrongnodes": {"nodes": np.array([f"x{i}" for i in range(8)])},
+        "dupnodes": {"nodes": np.array(["n1"] * 8)}, "badshape": {"v": v[:, :3]},
+        "zero": {"v": np.zeros_like(v)}, "huge": {"v": v * 1e30}, "rev": {"t": t[::-1].copy()},
+        "1d": {"v": v[:, 0]}, "strnodes": {"nodes": np.arange(1, 9)},
+    }
+    for name, over in samples.items():
+        arrays = {"t": t, "v": v, "nodes": nodes, **over}
+        f[name] = w / f"{name}.npz"
+        np.savez(f[name], **{k: x for k, x in arrays.items() if x is not None})
+    np.save(w / "A.npy", np.eye(8) + 0.25 * (np.eye(8, k=1) + np.eye(8, k=-1)))
+    run_case(["nn", "train", "--data", str(f["tr"]), "-o", str(w / "m.npz"), "--hidden", "4",
+              "--epochs", "1", "--quiet"])
+    run_case(["calibrate", str(f["plain"]), "--design", spu8, "-o", str(w / "cal.yaml")])
+    return f
+
+
+def research_sets(f: dict[str, Path], w: Path, k: int, rng: random.Random) -> list[list[str]]:
+    """Hostile option sets and files for spu nn, spu calibrate and --calibration."""
+    o = str(w / f"o{k}")
+    data = rng.choice(["tr", "tr", "nolab", "flab", "neglab", "biglab", "inf", "flat", "empty", "one", "str", "const", "28", "junk"])
+    model = str(w / "m.npz")
+
+    def val(*choices: str) -> str:
+        return rng.choice(choices)
+
+    samp = rng.choice(["s", "plain", "plain", "not", "uneven", "nan", "few", "wrongnodes", "dupnodes", "badshape", "zero", "huge", "rev", "1d", "strnodes"])
+    design = str(ROOT / "netlists" / rng.choice(["spu8.yaml", "spu8.yaml", "coupled_pair.yaml", "nonlinear_pair.yaml", "rc_network.yaml", "single_cell.yaml"]))
+    return [
+        ["nn", "train", "--data", str(f[data]), "-o", o + ".npz", "--hidden", val("4", "0", "-1", "abc", "8"), "--epochs", "1", "--quiet"],
+        ["nn", "train", "--data", str(f["tr"]), "-o", o + ".npz", "--hidden", "4", "--epochs", val("0", "1", "-1", "1e9"), "--t-final", val("0.1", "0", "-1", "nan", "1e6", "inf"), "--quiet"],
+        ["nn", "train", "--data", str(f["tr"]), "-o", o + ".npz", "--hidden", "4", "--epochs", "1", "--kT", val("0", "-1", "nan", "1e9", "1", "1e-12"), "--dt", val("0.005", "0", "10", "-1", "1e-9", "nan"), "--quiet"],
+        ["nn", "train", "--data", str(f["tr"]), "-o", o + ".npz", "--method", val("ga", "teacher", "x"), "--hidden", "4", "--generations", val("2", "0", "-1"), "--population", val("4", "1", "0", "2"), "--elite", val("1", "0", "5", "-1"), "--epochs", "1", "--quiet"],
+        ["nn", "train", "--data", str(f["tr"]), "-o", o + ".npz", "--hidden", "4", "--epochs", "1", "--J2", val("1", "0", "-1", "nan"), "--J4", val("1", "0", "-1"), "--J3", val("0", "5", "-5", "nan"), "--lr", val("0.02", "0", "-1", "1e9", "nan"), "--batch-size", val("8", "0", "1", "100000"), "--quiet"],
+        ["nn", "predict", model, "--data", str(f[data]), "-o", o + ".npy", "--trajectories", val("1", "0", "-1", "abc", "3"), "--seed", val("0", "-1", "abc", "1e30")],
+        ["nn", "eval", model, "--data", str(f[data]), "--json", "--no-baselines", "--trajectories", val("2", "0", "-1")],
+        ["nn", "export", model, "-o", o + ".yaml", "--data", str(f[data]), "--image", val("0", "-1", "19", "100000", "abc")],
+        ["nn", "predict", str(f[data]), "--data", str(f["tr"]), "-o", o + ".npy"],
+        ["calibrate", str(f[samp]), "--design", design, "-o", o + ".yaml", "--json"],
+        ["calibrate", str(f["plain"]), "--design", val(design, "/nonexistent.yaml", str(f["tr"])), "-o", val(o + ".yaml", str(w), "/nonexistent/x.yaml"), "--json"],
+        ["program", "--matrix", str(w / "A.npy"), "--calibration", val(o + "_none.yaml", str(f["tr"]), str(w / "cal.yaml"), design), "-o", o + ".yaml"],
+        ["invert", str(w / "A.npy"), "--calibration", val(str(w / "cal.yaml"), str(f["plain"])), "--time", val("1ms", "0", "-1", "nan")],
+    ]
+
+
 def run_case(argv: list[str]) -> Outcome:
     from spu_emulator.cli import main
 
@@ -232,6 +311,17 @@ def fuzz(cases: int, seed: int, workdir: Path) -> list[Outcome]:
         out.append(run_case(cmd))
         for p in workdir.glob(f"o{k}.npz"):
             p.unlink()
+    return out
+
+
+def fuzz_research(cases: int, seed: int, workdir: Path) -> list[Outcome]:
+    """``cases`` seeded cases of spu nn, spu calibrate and --calibration with hostile
+    files and options."""
+    rng = random.Random(seed)
+    f = research_files(workdir)
+    out = []
+    for k in range(cases):
+        out.append(run_case(rng.choice(research_sets(f, workdir, k, rng))))
     return out
 
 

@@ -43,3 +43,15 @@ def test_fuzzer_detects_failures(tmp_path, monkeypatch):
 
     monkeypatch.setattr(cli, "main", two_lines)
     assert fuzz.run_case(["check", "x"]).kind == "fail"
+
+
+@pytest.mark.slow
+def test_fuzzed_research_commands_fail_cleanly(tmp_path):
+    """spu nn, spu calibrate and --calibration with broken data files (labels missing,
+    fractional or out of range, NaN/inf pixels, flat or empty images, non-zip files; samples
+    without a time axis, uneven, NaN, reversed, too few, wrong or repeated node names) and
+    hostile options: every case ends ok or refused in one line."""
+    results = fuzz.fuzz_research(120, 5, tmp_path)
+    bad = [r for r in results if r.kind == "fail"]
+    assert not bad, "\n".join(f"{r.argv}: rc {r.rc}: {r.detail[-300:]}" for r in bad[:5])
+    assert {r.kind for r in results} == {"ok", "refused"}

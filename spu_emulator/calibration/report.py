@@ -104,6 +104,9 @@ def load_calibration(path: str | os.PathLike[str]) -> BoardCalibration:
     try:
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a calibration file (not text; expected the YAML "
+                         "that spu calibrate writes)", "calibration") from None
     except (OSError, yaml.YAMLError) as exc:
         reason = " ".join(str(exc).split())[:120]
         raise InputError(f"{path}: cannot read the calibration ({reason})", "calibration") from None

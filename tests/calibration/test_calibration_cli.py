@@ -115,10 +115,18 @@ def test_program_with_the_example_calibration_and_a_bank(tmp_path, capsys):
     ("format: spu-calibration/1\nparameters: {}\n", "parameters: missing or empty"),
     ("format: spu-calibration/1\nparameters: {n1.C: {element: n1.C, class: C, nominal: 1.0e-9, "
      "estimate: x, stderr: 1.0e-11}}\n", "n1.C.estimate: must be a number"),
+    (b"npz", "--calibration"),  # a samples file given in its place: binary, not YAML
 ])
 def test_bad_calibration_file_one_line_exit_2(tmp_path, capsys, text, words):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(text)
+    if isinstance(text, bytes):
+        import io
+
+        buf = io.BytesIO()
+        np.savez(buf, t=np.arange(4.0), v=np.ones((4, 2)), nodes=np.array(["a", "b"]))
+        bad.write_bytes(buf.getvalue())
+    else:
+        bad.write_text(text)
     rc, err = _program(tmp_path, capsys, "--calibration", str(bad))
     assert rc == 2 and err.count("\n") == 1 and words in err and "bad.yaml" in err, err
     assert not (tmp_path / "p.yaml").exists()
