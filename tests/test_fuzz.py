@@ -55,3 +55,55 @@ def test_fuzzed_research_commands_fail_cleanly(tmp_path):
     bad = [r for r in results if r.kind == "fail"]
     assert not bad, "\n".join(f"{r.argv}: rc {r.rc}: {r.detail[-300:]}" for r in bad[:5])
     assert {r.kind for r in results} == {"ok", "refused"}
+
+
+SWEEP = """sweep: spu-sweep/1
+netlist: {net}
+command: [analyze, --json]
+seed: 3
+set:
+  "cells[0].C": ["1 nF", "1.2 nF"]
+  "couplers[2].C": ["0.1 nF", "0.2 nF"]
+zip:
+  temperature: ["300 K", "310 K"]
+  "cells[1].R": ["1 kOhm", "2 kOhm"]
+random:
+  count: 3
+  draw:
+    "cells[2].L": {{uniform: ["1 uH", "2 uH"]}}
+    "cells[3].C": {{normal: ["1 nF", "0.01 nF"]}}
+montecarlo: {{boards: 2, seed: 1}}
+seeds: 2
+plot: {{y: [relaxation_time]}}
+"""
+
+
+def test_fuzzed_sweep_files_fail_cleanly(tmp_path):
+    """Mutated sweep files: read, enumerated and their first points' netlists built without
+    work on a cluster; every problem is one SPUError line (a point whose path cannot be
+    applied is that point's ValueError, recorded as its error when the sweep runs)."""
+    import random
+
+    from spu_emulator.errors import SPUError
+    from spu_emulator.sweep.points import montecarlo_seed, netlist_text, points
+    from spu_emulator.sweep.spec import load_sweep
+
+    net = tmp_path / "spu8.yaml"
+    net.write_text((fuzz.ROOT / "netlists" / "spu8.yaml").read_text() + "tolerances: {C: 2%}\n")
+    base = SWEEP.format(net=net)
+    rng = random.Random(3)
+    kinds = set()
+    for k in range(300):
+        f = tmp_path / f"s{k}.yaml"
+        f.write_text(fuzz.mutate(base, rng), encoding="utf-8", errors="surrogatepass")
+        try:
+            spec = load_sweep(f)
+            for p in points(spec)[:2]:
+                netlist_text(spec.netlist_text, p, montecarlo_seed(spec))
+            kinds.add("ok")
+        except SPUError as exc:
+            assert "\n" not in str(exc) and len(str(exc)) <= fuzz.MAX_LINE, str(exc)
+            kinds.add("refused")
+        except ValueError:
+            kinds.add("point error")
+    assert {"ok", "refused"} <= kinds
