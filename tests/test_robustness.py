@@ -242,17 +242,21 @@ def test_loading_grows_linearly_with_the_netlist():
         coup = "".join(f"  - {{between: [c{i}, c{i + 1}], C: 10 pF}}\n" for i in range(n - 1))
         return H + "cells:\n" + cells + "couplers:\n" + coup
 
+    import gc
+
     def best(n):
         t = text(n)
         out = []
-        for _ in range(3):
+        for _ in range(5):
+            gc.collect()  # each run starts from the same heap: no collection debt carried in
             t0 = time.perf_counter()
             loads(t)
             out.append(time.perf_counter() - t0)
         return min(out)
 
     small, big = best(2500), best(10_000)
-    assert big / small < 7  # linear: 4; quadratic: 16
+    # linear: 4; quadratic: 16 (a loaded machine measured up to 7.6 for linear code)
+    assert big / small < 10
     assert big < 5.0
 
 
