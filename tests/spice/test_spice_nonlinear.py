@@ -241,12 +241,25 @@ def test_given_noise_serves_what_was_fed_in_any_draw_sizes():
 @pytest.mark.spice
 @pytest.mark.skipif(not ngspice_available(), reason=f"ngspice is not installed: {INSTALL_HINT}")
 def test_live_validate_passes(pair):
-    start = time.perf_counter()
-    report = validate(pair, QUICK)
-    assert report.passed, report.table()
-    assert report.checks[1].metric < 1e-4
-    assert "  spectrum    n/a" in report.table()
-    assert time.perf_counter() - start < 30
+    """The waveform check is deterministic and must pass every time. The statistics check
+    compares with ngspice's trnoise, which ngspice 39 cannot seed: every run draws other
+    noise, and its run-to-run scatter has outliers beyond the batch-means error (one run
+    measured −21% on a node variance against a 17% allowance, 1.02 of it, where 8 further
+    runs gave 0.23–0.57 of it; NOTES.md). So the verdict is the majority of up to three
+    independent ngspice runs: a broken emulator or deck fails them all, one outlier does
+    not fail the suite."""
+    passed, tables = 0, []
+    for _ in range(3):
+        start = time.perf_counter()
+        report = validate(pair, QUICK)
+        assert time.perf_counter() - start < 30
+        assert report.checks[1].metric < 1e-4  # waveform: same inputs, every run
+        assert "  spectrum    n/a" in report.table()
+        tables.append(report.table())
+        passed += report.passed
+        if passed == 2 or len(tables) - passed == 2:
+            break
+    assert passed >= 2, "\n\n".join(tables)
 
 
 @pytest.mark.spice
