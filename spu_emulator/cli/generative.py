@@ -31,46 +31,7 @@ from .options import (
     resume,
     seed,
 )
-
-
-class _Progress:
-    """tqdm bar when installed and stderr is a terminal; plain lines otherwise."""
-
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-        self.bar: Any = None
-        self.last = 0.0
-        self.t0 = time.monotonic()
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.quiet:
-            return
-        if self.bar is None and sys.stderr.isatty():
-            try:
-                from tqdm import tqdm  # lazy optional dependency
-
-                self.bar = tqdm(total=total, unit="batch", file=sys.stderr, initial=done - 1)
-            except ImportError:
-                self.bar = False
-        if self.bar:
-            self.bar.update(done - self.bar.n)
-            return
-        now = time.monotonic()
-        if now - self.last >= 10.0 or done == total:
-            self.last = now
-            print(f"  batch {done}/{total} ({now - self.t0:.0f} s)", file=sys.stderr, flush=True)
-
-    def log(self, line: str) -> None:
-        if self.quiet:
-            return
-        if self.bar:
-            self.bar.write(line, file=sys.stderr)
-        else:
-            print(line, file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.bar:
-            self.bar.close()
+from .progress import BatchProgress
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -94,7 +55,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume:
         state = resume(out, TrainedModel.load)
     dataset = load_dataset(cfg.dataset)
-    prog = _Progress(args.quiet)
+    prog = BatchProgress(args.quiet)
     t0 = time.monotonic()
     try:
         tm = train(cfg, dataset, state, checkpoint=lambda s: s.save(ckpt),

@@ -24,6 +24,7 @@ from .options import (
     resume,
     seed,
 )
+from .progress import BatchProgress
 
 
 def _data_options(p: argparse.ArgumentParser, part: str) -> None:
@@ -53,21 +54,6 @@ def _check_out(path: str | None, suffix: str) -> None:
     if suffix and not path.lower().endswith(suffix):
         raise InputError(f"{path}: this output is written as {suffix}; give a name ending in {suffix}")
     check_output(path)
-
-
-class _Progress:
-    def __init__(self, quiet: bool):
-        self.quiet, self.last, self.t0 = quiet, 0.0, time.monotonic()
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if not self.quiet and (now - self.last >= 5.0 or done == total):
-            self.last = now
-            print(f"  batch {done}/{total} ({now - self.t0:.0f} s)", file=sys.stderr, flush=True)
-
-    def log(self, line: str) -> None:
-        if not self.quiet:
-            print(line, file=sys.stderr, flush=True)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -107,7 +93,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from ..nn.genetic import dask_fitness_map
 
         fmap = dask_fitness_map(args.dask_address)
-    prog = _Progress(args.quiet)
+    prog = BatchProgress(args.quiet, every=5.0)
     t0 = time.monotonic()
     try:
         tm = train(cfg, settings, data, state, checkpoint=lambda s: s.save(ckpt),
@@ -117,6 +103,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if exc.param == "state":
             raise exc.with_name("--resume") from None
         raise
+    finally:
+        prog.close()
     tm.save(out)
     ckpt.unlink(missing_ok=True)
     print(f"wrote {out}: {cfg.n_in}-{cfg.n_hidden}-{cfg.n_out} network ({tm.net.n_params} "

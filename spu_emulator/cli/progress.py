@@ -58,3 +58,46 @@ class TerminalProgress:
 
 
 __all__ = ["TerminalProgress"]
+
+
+class BatchProgress:
+    """Progress over a training run's batches, called as ``(done, total)`` with a ``log``
+    for lines between them: a tqdm bar when tqdm is installed and stderr is a terminal,
+    else a plain line every ``every`` seconds (training logs stay readable in files)."""
+
+    def __init__(self, quiet: bool, every: float = 10.0):
+        self.quiet = quiet
+        self.every = every
+        self.bar: Any = None
+        self.last = 0.0
+        self.t0 = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None and sys.stderr.isatty():
+            try:
+                from tqdm import tqdm  # lazy optional dependency
+
+                self.bar = tqdm(total=total, unit="batch", file=sys.stderr, initial=done - 1)
+            except ImportError:
+                self.bar = False
+        if self.bar:
+            self.bar.update(done - self.bar.n)
+            return
+        now = time.monotonic()
+        if now - self.last >= self.every or done == total:
+            self.last = now
+            print(f"  batch {done}/{total} ({now - self.t0:.0f} s)", file=sys.stderr, flush=True)
+
+    def log(self, line: str) -> None:
+        if self.quiet:
+            return
+        if self.bar:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.close()
