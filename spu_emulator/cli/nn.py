@@ -15,8 +15,8 @@ from typing import Any
 from ..errors import InputError
 from ..io import dumps_json, save_npy
 from .options import (
+    add_max_memory,
     checkpoint_path,
-    nbytes,
     nonneg_number,
     out_option,
     positive_int,
@@ -233,12 +233,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _max_memory_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-memory", type=nbytes, default=None, metavar="SIZE",
-                   help="memory the run may plan to use, e.g. 8GB (default: 80%% of the "
-                   "available memory)")
-
-
 def _limited(cmd: Any) -> Any:
     """``cmd`` with its ``--max-memory`` in force for every check below it."""
 
@@ -304,7 +298,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--checkpoint-every", type=nonneg_number, default=60.0, metavar="SECONDS",
                    help="checkpoint period; 0: after every batch (also at every epoch end)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    _max_memory_option(p)
+    add_max_memory(p)
     p.set_defaults(func=_limited(cmd_train))
 
     p = sub.add_parser("predict", help="predicted labels of images (int array)")
@@ -316,7 +310,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=seed, default=0, help="seed of the noise")
     p.add_argument("--method", default="euler", choices=("euler", "heun"), help="integrator")
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    _max_memory_option(p)
+    add_max_memory(p)
     p.set_defaults(func=_limited(cmd_predict))
 
     p = sub.add_parser("eval", help="accuracy, curves against t and kT, energy, baselines")
@@ -332,7 +326,7 @@ def register(subparsers: Any) -> None:
                    help="write accuracy_vs_time.png, accuracy_vs_kT.png, confusion.png here")
     p.add_argument("--no-baselines", action="store_true",
                    help="skip logistic regression and the MLP")
-    _max_memory_option(p)
+    add_max_memory(p)
     p.set_defaults(func=_limited(cmd_eval))
 
     p = sub.add_parser("export", help="write the trained network as a spu-netlist/1 circuit")

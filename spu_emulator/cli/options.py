@@ -97,13 +97,18 @@ def positive_count(text: str) -> float:
     return v
 
 
+def add_max_memory(p: Any, what: str = "the run may plan to use") -> None:
+    """``--max-memory SIZE``: the memory limit a run is checked against before it starts
+    (:class:`spu_emulator.resources.Budget`)."""
+    p.add_argument("--max-memory", type=nbytes, default=None, metavar="SIZE",
+                   help=f"memory {what}, e.g. 8GB (default: 80%% of the available memory)")
+
+
 def add_budget_options(p: argparse.ArgumentParser) -> None:
     """``--max-memory`` and ``--max-chain-steps``: the limits a run is checked against
     before it starts (see :class:`spu_emulator.resources.Budget`)."""
     g = p.add_argument_group("limits")
-    g.add_argument("--max-memory", type=nbytes, default=None, metavar="SIZE",
-                   help="memory the run may plan to use, e.g. 8GB (default: 80%% of the "
-                   "available memory)")
+    add_max_memory(g)
     g.add_argument("--max-chain-steps", type=positive_count, default=1e11, metavar="N",
                    help="integration steps x chains allowed (default: %(default)g, ~3 h)")
 

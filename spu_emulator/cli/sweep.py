@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from ..io import dumps_json
-from .options import nbytes, positive_int
+from .options import add_max_memory, positive_int
 from .progress import TerminalProgress
 
 
@@ -62,7 +62,5 @@ def register(sub) -> None:
                    "or modes[0].frequency; repeat for several (default: the file's plot.y)")
     s.add_argument("--json", action="store_true", help="print what the sweep did as JSON")
     s.add_argument("--quiet", action="store_true", help="no progress output")
-    s.add_argument("--max-memory", type=nbytes, default=None, metavar="SIZE",
-                   help="memory this process may plan to hold for the sweep's points, e.g. "
-                   "2GB (default: 80%% of the available memory)")
+    add_max_memory(s, "this process may plan to hold for the sweep's points")
     s.set_defaults(func=cmd_sweep)
