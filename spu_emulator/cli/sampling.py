@@ -215,12 +215,11 @@ def cmd_program(args: argparse.Namespace) -> int:
     kind, path = sources[0]
     M = read_matrix(path, kind, spd=True)
     mean = read_matrix(args.mean, "mean", vector=True) if args.mean else None
+    cal = _calibration(args)  # before the options: it names the board's cells
     opts = _options(args, rc_default=False)
-    if args.calibration:
+    if cal is not None:
         from ..calibration.compensate import compile_compensated
-        from ..calibration.report import load_calibration
 
-        cal = load_calibration(args.calibration)
         design = compile_compensated(M, kind, calibration=cal, mean=mean, options=opts,
                                      bank=_bank(args), rounding=args.rounding, rng=args.seed)
     else:

@@ -180,3 +180,27 @@ def test_spu_simulate_output_is_read_and_the_report_names_the_data(tmp_path, cap
     z = [(p["estimate"] - p["nominal"]) / p["stderr"] for p in rep["parameters"].values()]
     assert np.mean(np.abs(z) < 3) >= 0.9  # the nominal board: estimates near the design
     assert (tmp_path / "calibration_deviations.png").exists()
+
+
+def test_program_takes_the_board_from_the_calibration_and_checks_it(tmp_path, capsys):
+    """`spu program --calibration` alone programs the calibrated board's cells (as
+    invert/solve/logdet do), the same bytes as with its design given; a --cells-from of
+    another design is refused in one line (the digest), nothing written."""
+    import json
+
+    A = np.eye(8) * 3 - 0.2 * (np.ones((8, 8)) - np.eye(8))
+    np.save(tmp_path / "A.npy", A)
+    cal = str(ROOT / "calibration" / "spu8-board-cal.yaml")
+    outs = []
+    for extra in ((), ("--cells-from", str(SPU8))):
+        out = tmp_path / f"p{len(outs)}.yaml"
+        assert main(["program", "--matrix", str(tmp_path / "A.npy"), "--calibration", cal,
+                     "-o", str(out), "--json", *extra]) == 0
+        assert json.loads(capsys.readouterr().out)["compensation"]["positions_calibrated"] == 52
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    bad = tmp_path / "bad.yaml"
+    assert main(["program", "--matrix", str(tmp_path / "A.npy"), "--calibration", cal,
+                 "--cells-from", str(ROOT / "netlists" / "coupled_pair.yaml"), "-o", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "design.digest" in err and not bad.exists(), err
